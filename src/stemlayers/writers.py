@@ -1,0 +1,101 @@
+"""Write calibrated 2D images (hspy, zspy, tif, emd, npy), atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._json import to_jsonable
+from .errors import InputError
+from .io import Image, _checked_pixel_size
+from .units import unit_to_angstrom
+
+__all__ = ["save"]
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def save(data, path, pixel_size_A: float, metadata: dict | None = None, units: str = "Å") -> Path:
+    """Write a calibrated 2D image, in the format the suffix of `path` names.
+
+    Parameters
+    ----------
+    data : (M, N) array_like or Image
+        The image.
+    path : str or Path
+        ``.hspy``, ``.zspy``, ``.tif``/``.tiff`` (DM and ImageJ calibration
+        tags), ``.emd`` (NCEM EMD) or ``.npy`` (plain array, no calibration).
+    pixel_size_A : float
+        Pixel size in Å.
+    metadata : dict, optional
+        "title", "date", "time", "instrument" and "voltage_kV" go into the
+        signal metadata, all of it into ``original_metadata.stemlayers``.
+    units : str, optional
+        Length unit of the written axes ("pm", "Å", "A", "nm", "µm", ...);
+        the scale is converted to it.
+
+    Returns
+    -------
+    Path
+        `path`; written to a temporary name in the same folder, then renamed.
+    """
+    path = Path(path)
+    array = np.asarray(data.data if isinstance(data, Image) else data)
+    if array.ndim != 2:
+        raise InputError(f"{path}: save needs a 2D image, not shape {array.shape}")
+    size = _checked_pixel_size(str(path), pixel_size_A, check_range=False)
+    factor = unit_to_angstrom(units)
+    if factor is None:
+        raise InputError(f"{path}: unknown length unit {units!r} (use pm, Å, nm or µm)")
+    if path.suffix.lower() not in {".hspy", ".zspy", ".tif", ".tiff", ".emd", ".npy"}:
+        raise InputError(f"{path}: cannot write '{path.suffix}' files; use .hspy, .zspy, .tif, "
+                         ".emd or .npy")
+    token = uuid.uuid4().hex[:8]
+    tmp = path.with_name(f".{path.stem}.{token}.tmp{path.suffix}")
+    try:
+        if path.suffix.lower() == ".npy":
+            np.save(tmp, array, allow_pickle=False)
+        else:
+            _write_signal(array, tmp, size / factor, units, to_jsonable(metadata or {}))
+        if path.is_dir():  # an existing .zspy store: swap it out
+            old = path.with_name(f".{path.stem}.{token}.old{path.suffix}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def _write_signal(array, tmp: Path, scale: float, units: str, md: dict) -> None:
+    import hyperspy.api as hs
+
+    signal = hs.signals.Signal2D(array)
+    for axis, axis_name in zip(signal.axes_manager.signal_axes, ("x", "y")):
+        axis.name, axis.scale, axis.units, axis.offset = axis_name, scale, units, 0.0
+    signal.metadata.General.add_dictionary(
+        {k: str(md[k]) for k in ("title", "date", "time") if md.get(k) not in (None, "")})
+    tem = {"microscope": str(md["instrument"])} if md.get("instrument") else {}
+    if isinstance(md.get("voltage_kV"), (int, float)):
+        tem["beam_energy"] = md["voltage_kV"]
+    if tem:
+        signal.metadata.add_dictionary({"Acquisition_instrument": {"TEM": tem}})
+    if md:
+        signal.original_metadata.add_dictionary({"stemlayers": md})
+    options = {"show_progressbar": False} if tmp.suffix.lower() in (".hspy", ".zspy") else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        signal.save(str(tmp), overwrite=True, **options)
