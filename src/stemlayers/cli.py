@@ -1,0 +1,136 @@
+"""Command-line interface: ``stemlayers info``, ``stemlayers simulate``.
+
+A thin shell over the library: every command calls the same functions a
+script would, and turns :class:`~stemlayers.InputError` into a one-line
+message (exit 1) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import InputError
+
+app = typer.Typer(
+    name="stemlayers",
+    help="Atomic columns, atomic planes and interface verdicts from HAADF-STEM cross-sections "
+         "of Bi2Te3/Bi2Se3 on TiN(111).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"stemlayers {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """stemlayers command line."""
+
+
+def _info_table(d: dict) -> Table:
+    """A file's description for people: every length with its unit."""
+    width, height = d["field_of_view_A"]
+    rows = [
+        ("format", f"{d['format']} ({d['dtype']})"),
+        ("size", f"{d['shape'][1]} x {d['shape'][0]} px"),
+        ("pixel size", f"{d['pixel_size_A']:.5g} Å/px"
+         + ("" if d["pixel_size_plausible"] else "  [implausible for atomic resolution]")),
+        ("calibration in file", f"{d['original_scale']:.6g} {d['original_units']}/px"
+         if d.get("original_units") else "none"),
+        ("field of view", f"{width:.1f} x {height:.1f} Å ({width / 10:.2f} x {height / 10:.2f} nm)"),
+        ("intensity", f"min {d['min']:.4g}, max {d['max']:.4g}, mean {d['mean']:.4g}, std {d['std']:.4g} counts"),
+    ]
+    skip = {"format", "dtype", "original_units", "original_scale", "calibration"}
+    rows += [(key.replace("_", " "), str(value)) for key, value in d["metadata"].items() if key not in skip]
+    table = Table(show_header=False)
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+@app.command()
+def info(
+    files: List[Path] = typer.Argument(..., help="Image files (dm3, dm4, emd, ser, hspy, zspy, mrc, tif, ...)."),
+    pixel_size: Optional[float] = typer.Option(None, "--pixel-size", help="Pixel size in Å, overrides the file."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per file instead of a table."),
+) -> None:
+    """Shape, pixel size, units and metadata of image files (one line of error per bad file)."""
+    from .io import describe
+
+    failed = 0
+    for path in files:
+        try:
+            d = describe(path, pixel_size=pixel_size)
+        except InputError as exc:
+            _fail(str(exc))
+            failed += 1
+            continue
+        if as_json:
+            console.print_json(json.dumps(d))
+            continue
+        console.print(f"[bold]{d['file']}[/]", soft_wrap=True, highlight=False)
+        console.print(_info_table(d))
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Argument(..., help="Output image: .hspy, .zspy, .tif or .emd (calibrated); "
+                                         "the truth goes to NAME.truth.json beside it."),
+    system: str = typer.Option("Bi2Te3/TiN", "--system", help="Material system name or TOML path."),
+    interface: str = typer.Option("bilayer", "--interface", help="bilayer | vdw | deteriorated"),
+    strain: float = typer.Option(0.0, "--strain", help="TiN in-plane strain in %."),
+    pixel_size: float = typer.Option(0.10, "--pixel-size", help="Pixel size in Å."),
+    size: int = typer.Option(512, "--size", help="Image size in pixels (square)."),
+    rotation: float = typer.Option(0.0, "--rotation", help="Rotation in degrees (180: TiN on top)."),
+    flip: bool = typer.Option(False, "--flip", help="Mirror the specimen."),
+    dose: float = typer.Option(150.0, "--dose", help="Counts at the brightest column's centre."),
+    jitter: float = typer.Option(0.0, "--jitter", help="Scan-line jitter, rms px."),
+    drift: float = typer.Option(0.0, "--drift", help="Drift shear (dimensionless, e.g. 0.003)."),
+    probe: float = typer.Option(0.40, "--probe", help="Probe core sigma in Å."),
+    units: str = typer.Option("Å", "--units", help="Units written into the file: pm, Å, nm or µm."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Simulate a calibrated HAADF-STEM cross-section with its ground truth."""
+    from .simulate import INTERFACES, SimulationParams, simulate as run, write_simulation
+
+    if interface not in INTERFACES:
+        _fail(f"--interface must be one of {', '.join(INTERFACES)} (got {interface!r})")
+        raise typer.Exit(2)
+    params = SimulationParams(
+        system=system, interface=interface, tin_strain_pct=strain, pixel_size_A=pixel_size,
+        shape=(size, size), rotation_deg=rotation, flip=flip, dose=dose, jitter_px=jitter,
+        drift_shear=drift, probe_sigma_A=probe, seed=seed)
+    try:
+        sim = run(params)
+        write_simulation(sim, out, units=units)
+    except InputError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1)
+    console.print(f"wrote {out} ({size}x{size} px at {pixel_size:.4f} Å/px, "
+                  f"{len(sim.truth.x_px)} columns, {sim.seconds:.2f} s) and its truth JSON")
+
+
+def run() -> None:  # pragma: no cover - console entry point helper
+    sys.exit(app())

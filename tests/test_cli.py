@@ -1,0 +1,81 @@
+"""The command line: simulate writes a calibrated file and its truth; info describes files, one line per bad one."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from stemlayers import load
+from stemlayers.cli import app
+from stemlayers.simulate import load_truth
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("info", "simulate"):
+        assert command in result.output
+
+
+@pytest.mark.parametrize("suffix, units", [(".hspy", "nm"), (".tif", "pm"), (".emd", "Å")])
+def test_simulate_writes_calibrated_file_and_truth(tmp_path, suffix, units):
+    out = tmp_path / f"cell{suffix}"
+    result = runner.invoke(app, ["simulate", str(out), "--system", "Bi2Se3/TiN", "--interface", "vdw",
+                                 "--strain", "1.5", "--pixel-size", "0.09", "--size", "128",
+                                 "--rotation", "180", "--dose", "80", "--seed", "5", "--units", units])
+    assert result.exit_code == 0, result.output
+    image = load(out)
+    assert image.data.shape == (128, 128)
+    assert image.pixel_size_A == pytest.approx(0.09, rel=1e-6)
+    truth = load_truth(out)
+    assert truth.system == "Bi2Se3/TiN" and truth.interface == "vdw"
+    assert truth.tin_strain_pct == 1.5
+    assert truth.tin_inplane_A == pytest.approx(2.998 * 1.015, rel=1e-3)
+    assert truth.growth_dir == pytest.approx((0.0, 1.0), abs=1e-9)  # rotated 180°: growth points down
+
+
+def test_simulate_rejects_an_unknown_interface(tmp_path):
+    result = runner.invoke(app, ["simulate", str(tmp_path / "x.hspy"), "--interface", "amorphous"])
+    assert result.exit_code == 2
+    assert "bilayer, vdw, deteriorated" in result.output
+
+
+def test_simulate_unknown_system_is_one_line(tmp_path):
+    result = runner.invoke(app, ["simulate", str(tmp_path / "x.hspy"), "--system", "NbN/Si"])
+    assert result.exit_code == 1
+    assert "no material system" in result.output and "Traceback" not in result.output
+
+
+def test_info_describes_good_files_and_reports_bad_ones_in_one_line(tmp_path):
+    good = tmp_path / "good.hspy"
+    assert runner.invoke(app, ["simulate", str(good), "--size", "96", "--pixel-size", "0.11"]).exit_code == 0
+    bad = tmp_path / "bad.dm3"
+    bad.write_text("this is not a DigitalMicrograph file\n")
+    result = runner.invoke(app, ["info", str(good), str(bad), str(tmp_path / "missing.tif")])
+    assert result.exit_code == 1
+    assert "good.hspy" in result.output and "0.11" in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2
+    assert "bad.dm3" in errors[0] and "missing.tif" in errors[1]
+    assert "Traceback" not in result.output
+
+
+def test_info_json_is_machine_readable(tmp_path):
+    good = tmp_path / "good.tif"
+    runner.invoke(app, ["simulate", str(good), "--size", "96", "--pixel-size", "0.12"])
+    result = runner.invoke(app, ["info", "--json", str(good)])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert d["pixel_size_A"] == pytest.approx(0.12, rel=1e-6)
+    assert list(d["shape"]) == [96, 96]
+
+
+def test_info_accepts_pixel_size_for_uncalibrated_files(tmp_path):
+    raw = tmp_path / "raw.npy"
+    np.save(raw, np.random.default_rng(0).random((64, 64)).astype(np.float32))
+    assert runner.invoke(app, ["info", str(raw)]).exit_code == 1
+    result = runner.invoke(app, ["info", "--json", "--pixel-size", "0.1", str(raw)])
+    assert result.exit_code == 0 and json.loads(result.output)["pixel_size_A"] == 0.1
