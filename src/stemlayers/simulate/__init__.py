@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ..materials import MaterialSystem, load_system
-from .render import add_tail, apply_noise, render_columns, to_image_frame
+from ..gaussians import render_gaussians
+from .render import add_tail, apply_noise, to_image_frame
 from .structure import INTERFACES, Structure, build_structure
 
 __all__ = [
@@ -253,7 +254,7 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
     jitter = None
     if noise and params.jitter_px > 0:
         jitter = rng.normal(0.0, params.jitter_px, shape[0])
-    counts = render_columns(xy, weight * peak_scale, shape, sigma_px, jitter)
+    counts = render_gaussians(xy, weight * peak_scale, sigma_px, shape, line_shift_px=jitter)
     counts += add_tail(xy, weight * peak_scale, shape, sigma_px, params.tail_fraction,
                        params.tail_width_A / px)
     rows, cols = np.mgrid[0:shape[0], 0:shape[1]]

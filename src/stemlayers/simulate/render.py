@@ -2,8 +2,7 @@
 
 The image is the sum over columns of the column weight times the probe
 intensity: a Gaussian core plus a weak, long tail. The core is evaluated
-exactly, pixel by pixel, on a patch around each column (vectorised over
-chunks of columns and accumulated with ``np.bincount``); the tail is broad, so
+exactly, pixel by pixel (:func:`stemlayers.gaussians.render_gaussians`); the tail is broad, so
 it is applied by FFT convolution of the weights deposited on the pixel grid.
 Scan artefacts act where they act in a real scan: jitter shifts each scan
 line, drift distorts positions linearly in time (row), and counting noise is
@@ -15,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft
 
-__all__ = ["to_image_frame", "render_columns", "add_tail", "apply_noise"]
+__all__ = ["to_image_frame", "add_tail", "apply_noise"]
 
 
 def to_image_frame(u_A, v_A, shape, pixel_size_A, rotation_deg=0.0, flip=False,
@@ -48,51 +47,6 @@ def to_image_frame(u_A, v_A, shape, pixel_size_A, rotation_deg=0.0, flip=False,
     y = cy + dy * (1.0 + drift_stretch)
     growth_dir = np.array([-np.sin(theta), -np.cos(theta)])
     return np.column_stack([x, y]), growth_dir
-
-
-def render_columns(xy, weight, shape, sigma_px, line_shift_px=None, chunk=4096):
-    """Sum of Gaussian columns, exact per pixel, with per-scan-line shifts.
-
-    Parameters
-    ----------
-    xy : (N, 2) float array
-        Column positions (x, y) in pixels.
-    weight : (N,) float array
-        Peak height of each column.
-    shape : (rows, cols)
-    sigma_px : float
-        Standard deviation of the Gaussian core, in pixels.
-    line_shift_px : (rows,) float array, optional
-        Horizontal shift of each scan line (scan jitter): a column is drawn
-        at ``x + line_shift_px[row]`` on that row.
-    chunk : int
-        Columns evaluated at once (bounds memory).
-
-    Returns
-    -------
-    (rows, cols) float64 array
-    """
-    rows, cols = shape
-    half = int(np.ceil(4.5 * sigma_px + (0 if line_shift_px is None else np.abs(line_shift_px).max())))
-    offsets = np.arange(-half, half + 1)
-    image = np.zeros(rows * cols)
-    keep = ((xy[:, 0] > -half) & (xy[:, 0] < cols + half) & (xy[:, 1] > -half) & (xy[:, 1] < rows + half))
-    xy, weight = xy[keep], np.asarray(weight, float)[keep]
-    inv2s2 = 1.0 / (2.0 * sigma_px**2)
-    for start in range(0, len(xy), chunk):
-        x = xy[start:start + chunk, 0][:, None, None]
-        y = xy[start:start + chunk, 1][:, None, None]
-        w = weight[start:start + chunk][:, None, None]
-        r = np.round(y) + offsets[None, :, None]  # (n, k, 1) pixel rows
-        c = np.round(x) + offsets[None, None, :]  # (n, 1, k) pixel columns
-        valid = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
-        r_idx = np.clip(r, 0, rows - 1).astype(np.int64)
-        shift = 0.0 if line_shift_px is None else line_shift_px[r_idx]
-        value = w * np.exp(-((c - x - shift) ** 2 + (r - y) ** 2) * inv2s2)
-        flat = (r_idx * cols + np.clip(c, 0, cols - 1).astype(np.int64))
-        flat, valid = np.broadcast_arrays(flat, valid)
-        image += np.bincount(flat[valid], weights=value[valid], minlength=rows * cols)
-    return image.reshape(rows, cols)
 
 
 def _deposit(xy, weight, shape):
