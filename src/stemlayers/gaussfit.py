@@ -13,9 +13,10 @@ uncertainties honest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy import ndimage
 
 from .gaussians import render_gaussians
 
@@ -37,8 +38,14 @@ class GaussianFit:
     significance: np.ndarray
     reduced_chi2: np.ndarray
     n_pixels: np.ndarray
-    converged: np.ndarray
+    sane: np.ndarray  # stayed in its patch, width inside the bounds, finite errors
+    converged: np.ndarray  # sane, and the last step was small against the position error
     noise: tuple[float, float]
+
+    def select(self, mask) -> GaussianFit:
+        """The columns where `mask` holds (the noise model is the image's and stays)."""
+        return GaussianFit(**{f.name: (getattr(self, f.name) if f.name == "noise" else getattr(self, f.name)[mask])
+                              for f in fields(self)})
 
 
 def _patches(xy, radius, shape):
@@ -54,46 +61,71 @@ def _patches(xy, radius, shape):
     return np.clip(px, 0, cols - 1), np.clip(py, 0, rows - 1), valid
 
 
+def _as_float(*arrays):
+    """float32 copies: the per-pixel arithmetic is memory-bound and float32 halves the traffic."""
+    return tuple(np.asarray(a, dtype=np.float32) for a in arrays)
+
+
 def _model_and_jacobian(params, px, py):
-    x, y, amp, sig, bg = (params[:, i:i + 1] for i in range(_N_PARAMS))
+    p = params.astype(px.dtype)
+    x, y, amp, sig, bg = (p[:, i:i + 1] for i in range(_N_PARAMS))
     dx, dy = px - x, py - y
-    r2 = dx**2 + dy**2
-    inv_s2 = 1.0 / sig**2
-    g = np.exp(-0.5 * r2 * inv_s2)
+    r2 = dx * dx + dy * dy
+    inv_s2 = 1.0 / (sig * sig)
+    g = np.exp(-0.5 * inv_s2 * r2)
     ag = amp * g
-    jac = np.stack([ag * dx * inv_s2, ag * dy * inv_s2, g, ag * r2 * inv_s2 / sig, np.ones_like(g)], axis=-1)
+    jac = np.empty(g.shape + (_N_PARAMS,), dtype=g.dtype)
+    agi = ag * inv_s2
+    np.multiply(agi, dx, out=jac[..., 0])
+    np.multiply(agi, dy, out=jac[..., 1])
+    jac[..., 2] = g
+    np.multiply(agi / sig, r2, out=jac[..., 3])
+    jac[..., 4] = 1.0
     return ag + bg, ag, jac
 
 
 def _model(params, px, py):
-    x, y, amp, sig, bg = (params[:, i:i + 1] for i in range(_N_PARAMS))
-    return amp * np.exp(-0.5 * ((px - x) ** 2 + (py - y) ** 2) / sig**2) + bg
+    p = params.astype(px.dtype)
+    x, y, amp, sig, bg = (p[:, i:i + 1] for i in range(_N_PARAMS))
+    dx, dy = px - x, py - y
+    return amp * np.exp((-0.5 / (sig * sig)) * (dx * dx + dy * dy)) + bg
 
 
-def _cost(params, px, py, data, weight):
-    return np.sum(weight * (data - _model(params, px, py)) ** 2, axis=1)
+def _cost(params, px, py, data, weight, prior):
+    sigma0, tau = prior
+    residual = data - _model(params, px, py)
+    return np.sum(weight * residual * residual, axis=1, dtype=np.float64) + ((params[:, 3] - sigma0) / tau) ** 2
 
 
-def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor):
+def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach):
     """Levenberg-Marquardt on every column at once; returns params and the last step size."""
     lam = np.full(len(params), 1e-3)
     step_size = np.full(len(params), np.inf)
-    cost = _cost(params, px, py, data, weight)
+    cost = _cost(params, px, py, data, weight, prior)
+    sigma0, tau = prior
     eye = np.eye(_N_PARAMS)
     for _ in range(n_steps):
         model, _, jac = _model_and_jacobian(params, px, py)
         wjt = (jac * weight[..., None]).transpose(0, 2, 1)
-        jtj = wjt @ jac
-        jtr = (wjt @ (data - model)[..., None])[..., 0]
+        jtj = (wjt @ jac).astype(np.float64)
+        jtr = (wjt @ (data - model)[..., None])[..., 0].astype(np.float64)
+        # the width prior is one more (pseudo-)observation of sigma
+        jtj[:, 3, 3] += 1.0 / tau**2
+        jtr[:, 3] += (sigma0 - params[:, 3]) / tau**2
         # a tiny ridge keeps the solve defined for columns with (nearly) no pixels
         damped = jtj + (lam[:, None, None] * jtj + 1e-12) * eye
         delta = np.linalg.solve(damped, jtr[..., None])[..., 0]
+        # a trust region: no step longer than half a width, no position outside its patch
+        longest = np.maximum(np.hypot(delta[:, 0], delta[:, 1]) / (0.5 * params[:, 3]), 1.0)
+        delta[:, :2] /= longest[:, None]
         trial = params + delta
+        trial[:, :2] = np.clip(trial[:, :2], home - reach, home + reach)
         trial[:, 3] = np.clip(trial[:, 3], *bounds)
         # a zero amplitude would zero the gradient in x, y and sigma for good: keep it positive
         trial[:, 2] = np.maximum(trial[:, 2], amp_floor)
-        new_cost = _cost(trial, px, py, data, weight)
-        better = np.isfinite(new_cost) & (new_cost <= cost)
+        new_cost = _cost(trial, px, py, data, weight, prior)
+        # strictly better: a flat cost (a column faded to nothing) must not let it wander
+        better = np.isfinite(new_cost) & (new_cost < cost * (1 - 1e-12))
         params = np.where(better[:, None], trial, params)
         step_size = np.where(better, np.hypot(delta[:, 0], delta[:, 1]), step_size)
         cost = np.where(better, new_cost, cost)
@@ -101,8 +133,43 @@ def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor):
     return params, step_size
 
 
+def _render_sane(params, shape, start_xy, radius, bounds):
+    """The model image of the columns whose fit is sane, and which they are.
+
+    A fit at the edge of its box or of the width bounds is left out.
+
+    Neighbours are rendered out to 4 typical widths; a rare over-wide fit is cut there.
+    """
+    ok = ((np.abs(params[:, :2] - start_xy).max(axis=1) < radius * 0.999)
+          & (params[:, 3] > bounds[0] * 1.001) & (params[:, 3] < bounds[1] * 0.999))
+    if not ok.any():
+        return np.zeros(shape), ok
+    sig = params[ok, 3]
+    return render_gaussians(params[ok, :2], params[ok, 2], sig, shape, reach=4.0 * np.median(sig) / sig.max()), ok
+
+
+def _matched_significance(params, px, py, data, weight, sigma, background=None):
+    """Signal-to-noise of a column of the typical width at the fitted position.
+
+    The likelihood-ratio test of "column + background" against "background
+    only" for a column of known shape: the most powerful test, not weakened
+    by the freedom of the width in the fit. With `background` (the smooth
+    background under each patch pixel) the background is known; without it,
+    a free flat background is allowed, which costs power in small patches.
+    """
+    g = np.exp(-0.5 * ((px - params[:, :1]) ** 2 + (py - params[:, 1:2]) ** 2) / sigma**2)
+    if background is None:
+        w_sum = np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+        g = g - np.sum(weight * g, axis=1, keepdims=True) / w_sum
+        data = data - np.sum(weight * data, axis=1, keepdims=True) / w_sum
+    else:
+        data = data - background
+    amplitude = np.sum(weight * g * data, axis=1) / np.maximum(np.sum(weight * g**2, axis=1), 1e-300)
+    return amplitude * np.sqrt(np.sum(weight * g**2, axis=1))
+
+
 def noise_model(model, residual):
-    """Fit ``variance = a + b * model`` to squared residuals (binned by model value).
+    """Fit ``variance = a + b * model`` to squared residuals (binned by model value, median per bin).
 
     Returns
     -------
@@ -116,7 +183,12 @@ def noise_model(model, residual):
     counts = np.bincount(index, minlength=20)
     ok = counts > 10
     mean_m = np.bincount(index, model, minlength=20)[ok] / counts[ok]
-    mean_r2 = np.bincount(index, residual**2, minlength=20)[ok] / counts[ok]
+    # the median of squared residuals, over the median of chi-square(1) (0.4549): robust to
+    # the few pixels of a column the model misses
+    r2 = residual**2
+    order = np.lexsort((r2, index))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    mean_r2 = r2[order][(starts + counts // 2)[ok]] / 0.4549
     b, a = np.polyfit(mean_m, mean_r2, 1) if ok.sum() >= 2 else (0.0, float(mean_r2.mean()))
     if b < 0:
         b, a = 0.0, float(np.mean(residual**2))
@@ -124,7 +196,8 @@ def noise_model(model, residual):
     return max(float(a), floor), float(b)
 
 
-def fit_gaussians(image, xy, sigma, radius, n_rounds=3, n_steps=6, sigma_bounds=(0.4, 2.5)):
+def fit_gaussians(image, xy, sigma, radius, n_rounds=3, n_steps=6, sigma_bounds=(0.4, 2.5), sigma_prior=np.inf,
+                  background_scale=None, start=None):
     """Refine Gaussian columns on `image`, all at once, with neighbour subtraction.
 
     Parameters
@@ -142,6 +215,16 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=3, n_steps=6, sigma_bounds=
         Levenberg-Marquardt steps per round.
     sigma_bounds : (float, float)
         Fitted widths are kept within these multiples of `sigma`.
+    sigma_prior : float
+        Relative width of a Gaussian prior on each column's width, centred on
+        `sigma` (inf: none). It steadies dim columns and barely moves bright ones.
+    background_scale : float, optional
+        If given, the significance is tested against the smooth background
+        (image minus all fitted columns, Gaussian-smoothed over this many
+        pixels) instead of a free flat background per patch.
+    start : (K, 3) float array, optional
+        Starting amplitude, width and background of each column (for a
+        refit); guessed from each patch when None.
 
     Returns
     -------
@@ -153,7 +236,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=3, n_steps=6, sigma_bounds=
     if n == 0:
         empty = np.zeros(0)
         return GaussianFit(np.zeros((0, 2)), empty, empty, empty, np.zeros((0, 2)), empty, empty, empty,
-                           empty.astype(int), empty.astype(bool), (1.0, 0.0))
+                           empty.astype(int), empty.astype(bool), empty.astype(bool), (1.0, 0.0))
     bounds = (sigma_bounds[0] * sigma, sigma_bounds[1] * sigma)
     px, py, valid = _patches(xy, radius, image.shape)
     values = image[py, px]
@@ -165,43 +248,52 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=3, n_steps=6, sigma_bounds=
     amp0 = np.sum(g0 * (values - bg0[:, None]), axis=1) / np.maximum(np.sum(g0**2, axis=1), 1e-12)
     floor = 1e-3 * max(float(np.std(image)), 1e-12)
     params = np.column_stack([xy, np.maximum(amp0, floor), np.full(n, sigma), bg0])
-    start = xy.copy()
+    if start is not None:
+        params[:, 2:] = start
+    start_xy = xy.copy()
     weight = valid.astype(float)
     noise = (1.0, 0.0)
     for round_ in range(n_rounds):
         px, py, valid = _patches(params[:, :2], radius, image.shape)
-        # neighbours are rendered out to 4 typical widths: a rare over-wide fit is cut there
-        everyone = render_gaussians(params[:, :2], params[:, 2], params[:, 3], image.shape,
-                                    reach=4.0 * np.median(params[:, 3]) / params[:, 3].max())
-        own = _model_and_jacobian(params, px, py)[1]
-        data = image[py, px] - (everyone[py, px] - own)  # each patch with its neighbours removed
+        fpx, fpy = _as_float(px, py)
+        everyone, rendered = _render_sane(params, image.shape, start_xy, radius, bounds)
+        own = _model_and_jacobian(params, fpx, fpy)[1] * rendered[:, None]
+        observed = image[py, px].astype(np.float32)
+        data = observed - (everyone[py, px] - own)  # each patch with its neighbours removed
         if round_ > 0:
             full_model = everyone[py, px] + params[:, 4:5]
-            residual = image[py, px] - full_model
-            noise = noise_model(full_model[valid], residual[valid])
+            noise = noise_model(full_model[valid], (observed - full_model)[valid])
             weight = valid / (noise[0] + noise[1] * np.clip(full_model, 0, None))
         else:
-            weight = valid.astype(float)
-        params, step = _lm_steps(params, px, py, data * valid, weight, n_steps, bounds, floor)
+            weight = valid
+        data, weight = _as_float(data * valid, weight)
+        params, step = _lm_steps(params, fpx, fpy, data, weight, n_steps, bounds, floor,
+                                  (sigma, sigma_prior * sigma), start_xy, radius)
 
-    model, _, jac = _model_and_jacobian(params, px, py)
-    jtj = (jac * weight[..., None]).transpose(0, 2, 1) @ jac
+    model, _, jac = _model_and_jacobian(params, fpx, fpy)
+    jtj = ((jac * weight[..., None]).transpose(0, 2, 1) @ jac).astype(np.float64)
     n_pix = valid.sum(axis=1)
-    cost = np.sum(weight * (data - model) ** 2, axis=1)
+    cost = np.sum(weight * (data - model) ** 2, axis=1, dtype=np.float64)
     chi2 = cost / np.maximum(n_pix - _N_PARAMS, 1)
-    # likelihood-ratio test against "flat background only": how many sigma the column stands out
-    flat = np.sum(weight * data, axis=1) / np.maximum(weight.sum(axis=1), 1e-300)
-    cost_flat = np.sum(weight * (data - flat[:, None]) ** 2, axis=1)
-    significance = np.sqrt(np.clip(cost_flat - cost, 0, None) / np.maximum(chi2, 1.0))
+    background = None
+    if background_scale:
+        # what is left when every column is taken away (as modelled in the last round), smoothed
+        # over a lattice spacing by two box filters (a tent: cheap at any scale)
+        size = max(3, int(background_scale) | 1)
+        smooth = ndimage.uniform_filter(image - everyone, size, mode="nearest")
+        background = ndimage.uniform_filter(smooth, size, mode="nearest")[py, px]
+    significance = (_matched_significance(params, fpx, fpy, data, weight, sigma, background)
+                    / np.sqrt(np.maximum(chi2, 1.0)))
     with np.errstate(invalid="ignore"):
         cov = np.linalg.pinv(jtj)
         var = np.diagonal(cov, axis1=1, axis2=2) * np.maximum(chi2, 1.0)[:, None]
     err = np.sqrt(np.clip(var, 0, None))
-    moved = np.hypot(*(params[:, :2] - start).T)
-    converged = ((step < 0.02) & (moved < radius) & (n_pix > 2 * _N_PARAMS)
-                 & (params[:, 3] > bounds[0] * 1.001) & (params[:, 3] < bounds[1] * 0.999)
-                 & np.isfinite(err).all(axis=1))
+    moved = np.abs(params[:, :2] - start_xy).max(axis=1)
+    sane = ((moved < radius) & (n_pix > 2 * _N_PARAMS) & np.isfinite(err).all(axis=1)
+            & (params[:, 3] > bounds[0] * 1.001) & (params[:, 3] < bounds[1] * 0.999))
+    converged = sane & (step < np.maximum(0.01, 0.2 * err[:, :2].max(axis=1)))
     return GaussianFit(
         xy=params[:, :2].copy(), amplitude=params[:, 2].copy(), sigma=params[:, 3].copy(),
         background=params[:, 4].copy(), xy_err=err[:, :2].copy(), amplitude_err=err[:, 2].copy(),
-        significance=significance, reduced_chi2=chi2, n_pixels=n_pix, converged=converged, noise=noise)
+        significance=significance, reduced_chi2=chi2, n_pixels=n_pix, sane=sane, converged=converged,
+        noise=noise)

@@ -56,17 +56,21 @@ class ColumnScore:
     matched_true: np.ndarray
 
 
-def score_columns(columns, truth, min_intensity=0.5, match_A=0.6, margin_px=2.0):
+def score_columns(columns, truth, min_intensity=0.5, match_A=0.6, margin_px=2.0, ordered_only=True):
     """Recall of Ti-and-heavier columns, false positives, position error and error-bar honesty.
 
     A found column matched to any true column (a faint N or a partial band
     column included) is not a false positive; recall counts true columns at
-    least `min_intensity` x a Ti column, at least `margin_px` inside the field.
+    least `min_intensity` x a Ti column, at least `margin_px` inside the field,
+    and, with `ordered_only`, only columns of atomic planes: the columns of a
+    disordered band sit at random, often closer than the probe resolves.
     """
     rows, cols = truth.shape
     inside = ((truth.x_px >= margin_px) & (truth.x_px <= cols - 1 - margin_px)
               & (truth.y_px >= margin_px) & (truth.y_px <= rows - 1 - margin_px))
     wanted = inside & truth.visible(min_intensity)
+    if ordered_only:
+        wanted &= truth.plane >= 0
     max_px = match_A / truth.pixel_size_A
     f_all, t_all = match_points(columns.xy, truth.xy, max_px)
     found_inside = ((columns.xy[:, 0] >= margin_px) & (columns.xy[:, 0] <= cols - 1 - margin_px)
