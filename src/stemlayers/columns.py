@@ -33,6 +33,10 @@ __all__ = ["Columns", "detect_candidates", "find_columns", "lattice_scale"]
 # Closest pair of real columns in the bundled systems: Bi2Se3 X1-Bi, 1.96 Å. TiN's N columns sit
 # 1.50 Å from Ti; a fainter column closer than this to a much brighter one is such a satellite.
 SATELLITE_DISTANCE_A = 1.75
+# No real column has two neighbours this close (Se beside Bi has one at 1.96 Å, Ti in TiN none within
+# 2.6 Å); a faint peak flanked by two much brighter columns is the overlap of their probe tails.
+GAP_DISTANCE_A = 2.1
+GAP_RATIO = 5.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,14 +216,33 @@ def detect_candidates(data, sigma_px, min_distance_px):
         Smoothed image value at the maximum (floor + height).
     """
     smooth = ndimage.gaussian_filter(np.asarray(data, np.float32), sigma_px, mode="reflect")
-    # local background: the floor between columns, smoothed
-    size = max(3, int(round(4 * sigma_px)) | 1)
-    floor = ndimage.gaussian_filter(ndimage.minimum_filter(smooth, size=size), 2 * sigma_px)
-    response = smooth - floor
-    peaks = peak_local_max(response, min_distance=max(1, int(min_distance_px)),
-                           threshold_abs=1e-12, exclude_border=False)
-    rows, cols = peaks[:, 0], peaks[:, 1]
-    return peaks[:, ::-1].astype(float), response[rows, cols], smooth[rows, cols]
+    size = 2 * max(1, int(min_distance_px)) + 1
+    rows, cols = np.nonzero(smooth == ndimage.maximum_filter(smooth, size=size, mode="nearest"))
+    level = smooth[rows, cols]
+    height = level - _floor_at(smooth, sigma_px, rows, cols)
+    above = height > 0
+    return np.column_stack([cols[above], rows[above]]).astype(float), height[above], level[above]
+
+
+def _screen(height, level, sigma, noise, threshold):
+    """Candidates whose matched-filter signal-to-noise (noise model ``var = a + b * level``) passes."""
+    a, b = noise
+    return height * np.sqrt(4 * np.pi) * sigma / np.sqrt(a + b * np.clip(level, 0, None)) >= threshold
+
+
+def _floor_at(smooth, sigma_px, rows, cols):
+    """The local floor between columns at the given pixels.
+
+    Minima over blocks of about 2 sigma, smoothed on that coarse grid and
+    interpolated at the pixels: no full-resolution filter needed.
+    """
+    block = max(1, int(round(2 * sigma_px)))
+    n_rows, n_cols = smooth.shape
+    padded = np.pad(smooth, ((0, -n_rows % block), (0, -n_cols % block)), mode="edge")
+    coarse = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).min(axis=(1, 3))
+    coarse = ndimage.gaussian_filter(ndimage.minimum_filter(coarse, size=3, mode="nearest"), 1.0, mode="nearest")
+    where = np.vstack([(rows + 0.5) / block - 0.5, (cols + 0.5) / block - 0.5])
+    return ndimage.map_coordinates(coarse, where, order=1, mode="nearest")
 
 
 def _as_data(image_or_array, pixel_size):
@@ -238,16 +261,14 @@ def _as_data(image_or_array, pixel_size):
 
 
 def _drop_duplicates(xy, score, distance):
-    """Of columns closer than `distance`, keep the higher-scoring one."""
-    order = np.argsort(-score)
+    """Of two columns closer than `distance`, keep the higher-scoring one."""
     keep = np.ones(len(xy), bool)
-    tree = cKDTree(xy)
-    for i in order:
-        if keep[i]:
-            near = tree.query_ball_point(xy[i], distance)
-            for j in near:
-                if j != i and score[j] <= score[i]:
-                    keep[j] = False
+    if len(xy) < 2:
+        return keep
+    pairs = cKDTree(xy).query_pairs(distance, output_type="ndarray")
+    if len(pairs):
+        lower = np.where(score[pairs[:, 0]] < score[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
+        keep[lower] = False
     return keep
 
 
@@ -260,6 +281,16 @@ def _satellites(xy, amplitude, distance, ratio):
         satellite[pairs[a * ratio < b, 0]] = True
         satellite[pairs[b * ratio < a, 1]] = True
     return satellite
+
+
+def _gap_peaks(xy, amplitude, distance, ratio):
+    """Columns with two neighbours closer than `distance`, both more than `ratio` times brighter."""
+    if len(xy) < 3:
+        return np.zeros(len(xy), bool)
+    dist, index = cKDTree(xy).query(xy, k=3)
+    second = np.where(dist[:, 2] < distance, amplitude[index[:, 2]], 0.0)  # the 2nd-nearest, if close
+    first = np.where(dist[:, 1] < distance, amplitude[index[:, 1]], 0.0)
+    return np.minimum(first, second) > ratio * amplitude
 
 
 def find_columns(image_or_array, separation=None, *, pixel_size=None, min_significance=6.0,
@@ -315,39 +346,49 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
             separation = max(separation, 1.8 / pixel_size)
     # a cheap matched-filter signal-to-noise with the quick fit's noise model screens out most
     # noise maxima before the full fit: far fewer columns to fit, none real lost at half the threshold
-    a, b = quick.noise
-    snr = height * np.sqrt(4 * np.pi) * sigma / np.sqrt(a + b * np.clip(level, 0, None))
-    candidates = candidates[snr >= 0.5 * min_significance]
+    candidates = candidates[_screen(height, level, sigma, quick.noise, 0.5 * min_significance)]
     # neighbours are subtracted, so the patch may reach past half the spacing
     radius = float(np.clip(2.2 * sigma, 2.5, 0.7 * separation))
-    fit = _fit_and_select(data, candidates, sigma, radius, separation, min_significance)
+    # a tight width prior first: a column must not swell to swallow a faint neighbour (N beside Ti
+    # under a wide probe), or that neighbour never shows in the residual
+    fit = _fit_and_select(data, candidates, sigma, radius, separation, min_significance, sigma_prior=0.08,
+                          n_rounds=1)
     # second look: a dim column pressed against a bright one is only a shoulder in the image, but a
     # peak in what is left once the found columns are taken away
-    model = render_gaussians(fit.xy, fit.amplitude, fit.sigma, data.shape)
-    more = detect_candidates(data - model, sigma, max(1.0, 0.5 * sigma))[0]
+    model = render_gaussians(fit.xy, fit.amplitude, fit.sigma, data.shape, reach=4.0, dtype=np.float32)
+    more, height, level = detect_candidates(data - model, sigma, max(1.0, 0.5 * sigma))
+    # in the residual no bright neighbour skews the cheap estimate: screen at the full threshold
+    passed = _screen(height, level, sigma, fit.noise, min_significance)
+    more, height = more[passed], height[passed]
+    close = SATELLITE_DISTANCE_A / pixel_size if pixel_size else 0.75 * separation
     if len(fit.xy) and len(more):
-        more = more[cKDTree(fit.xy).query(more)[0] > 1.5 * sigma]
+        distance, nearest = cKDTree(fit.xy).query(more)
+        # not on a found column, and not an N satellite of one (height is about half the amplitude)
+        satellite = (distance < close) & (fit.amplitude[nearest] > satellite_ratio * 2 * height)
+        more = more[(distance > 1.5 * sigma) & ~satellite]
     if len(more):
         # fitted against the found columns held fixed, so that they cannot share a found column's flux
-        extra = _fit_and_select(data - model, more, sigma, radius, separation, min_significance, n_rounds=1)
+        extra = _fit_and_select(data - model, more, sigma, radius, separation, min_significance, n_rounds=1,
+                                sigma_prior=0.08)
         if len(fit.xy) and len(extra.xy):
             extra = extra.select(cKDTree(fit.xy).query(extra.xy)[0] > 1.2 * sigma)
-        if len(extra.xy):
-            both = [fit.xy, extra.xy]
-            start = np.vstack([np.column_stack([f.amplitude, f.sigma, f.background]) for f in (fit, extra)])
-            fit = _fit_and_select(data, np.vstack(both), sigma, radius, separation, min_significance, start,
-                                  n_rounds=1)
-    close = SATELLITE_DISTANCE_A / pixel_size if pixel_size else 0.75 * separation
-    real = ~_satellites(fit.xy, fit.amplitude, close, satellite_ratio)
+        fit = fit.concat(extra)
+    # the final round: every column with its neighbours as now known, widths freer
+    start = np.column_stack([fit.amplitude, fit.sigma, fit.background])
+    fit = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1)
+    gap = GAP_DISTANCE_A / pixel_size if pixel_size else 0.9 * separation
+    real = ~(_satellites(fit.xy, fit.amplitude, close, satellite_ratio)
+             | _gap_peaks(fit.xy, fit.amplitude, gap, GAP_RATIO))
     fit = fit.select(real) if not real.all() else fit
     return Columns(xy=fit.xy, amplitude=fit.amplitude, sigma=fit.sigma, background=fit.background,
                    xy_err=fit.xy_err, significance=fit.significance, reduced_chi2=fit.reduced_chi2,
                    converged=fit.converged, pixel_size_A=pixel_size)
 
 
-def _fit_and_select(data, candidates, sigma, radius, separation, min_significance, start=None, n_rounds=2):
+def _fit_and_select(data, candidates, sigma, radius, separation, min_significance, start=None, n_rounds=2,
+                    sigma_prior=0.25):
     """Fit all candidates together; keep the significant, sane, in-field, non-duplicate ones."""
-    fit = fit_gaussians(data, candidates, sigma, radius, n_rounds=n_rounds, sigma_prior=0.25,
+    fit = fit_gaussians(data, candidates, sigma, radius, n_rounds=n_rounds, sigma_prior=sigma_prior,
                         background_scale=separation, start=start)
     rows, cols = data.shape
     inside = ((fit.xy[:, 0] > -0.5) & (fit.xy[:, 0] < cols - 0.5)
