@@ -108,12 +108,12 @@ class Columns:
         Each atom keeps its fitted position, width (``sigma_x = sigma_y``) and
         amplitude, so a user can go on with atomap's own tools.
         """
-        from atomap.sublattice import Sublattice
+        import atomap.api as am  # atomap.sublattice alone hits a circular import
 
         data = getattr(image, "data", image)
         pixel_size = getattr(image, "pixel_size_A", None) or self.pixel_size_A
         kwargs = {"pixel_size": pixel_size, "units": "Å"} if pixel_size else {}
-        sublattice = Sublattice(self.xy.copy(), np.asarray(data), name=name, **kwargs)
+        sublattice = am.Sublattice(self.xy.copy(), np.asarray(data), name=name, **kwargs)
         for atom, sigma, amplitude in zip(sublattice.atom_list, self.sigma, self.amplitude):
             atom.sigma_x = atom.sigma_y = float(sigma)
             atom.amplitude_gaussian = float(amplitude)
@@ -322,9 +322,27 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
     if not np.isfinite(data).all() or np.ptp(data) == 0:
         return Columns.empty(pixel_size)
     sigma, auto_separation = lattice_scale(data)
-    rough_separation = separation or auto_separation
-    if sigma is None or rough_separation is None:
+    if sigma is None or (separation or auto_separation) is None:
         return Columns.empty(pixel_size)
+    # finely sampled columns (wider than ~4 px) are found on a binned image: a column still spans
+    # >= 2 binned pixels, which keeps nearly all of its position information, at 1/b^2 of the cost
+    b = max(1, int(round(sigma / 2.2)))
+    if b == 1:
+        return _find(data, sigma, separation or auto_separation, pixel_size, min_significance, satellite_ratio,
+                     separation)
+    rows, cols = data.shape
+    padded = np.pad(data, ((0, -rows % b), (0, -cols % b)), mode="edge")
+    binned = padded.reshape(padded.shape[0] // b, b, padded.shape[1] // b, b).mean(axis=(1, 3))
+    found = _find(binned, sigma / b, (separation or auto_separation) / b, pixel_size and pixel_size * b,
+                  min_significance, satellite_ratio, separation and separation / b)
+    xy = (found.xy + 0.5) * b - 0.5  # centre of binned pixel i is at b*i + (b-1)/2
+    inside = np.all((xy > -0.5) & (xy < np.array([cols, rows]) - 0.5), axis=1)
+    found = replace(found, xy=xy, xy_err=found.xy_err * b, sigma=found.sigma * b, pixel_size_A=pixel_size)
+    return found.select(inside)
+
+
+def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite_ratio, separation=None):
+    """The pipeline of :func:`find_columns` on one (possibly binned) image."""
     sigma = min(sigma, rough_separation / 3)
     # a small footprint: with a wide one, a bright column's shoulder hides a dim neighbour's maximum
     candidates, height, level = detect_candidates(data, sigma, max(1.0, 0.5 * sigma))

@@ -251,9 +251,10 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
     peak_scale = params.dose / brightest
 
     sigma_px = params.probe_sigma_A / px
-    jitter = None
-    if noise and params.jitter_px > 0:
-        jitter = rng.normal(0.0, params.jitter_px, shape[0])
+    # drawn whether used or not, so that noise=False gives the same background ramp as noise=True
+    jitter = rng.normal(0.0, params.jitter_px, shape[0]) if params.jitter_px > 0 else None
+    if not noise:
+        jitter = None
     counts = render_gaussians(xy, weight * peak_scale, sigma_px, shape, line_shift_px=jitter)
     counts += add_tail(xy, weight * peak_scale, shape, sigma_px, params.tail_fraction,
                        params.tail_width_A / px)

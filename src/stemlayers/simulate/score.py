@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 
@@ -32,13 +31,17 @@ def match_points(found_xy, true_xy, max_distance):
 
     try:
         rows, cols = min_weight_full_bipartite_matching(cost)
-    except ValueError:  # no full matching exists: fall back to a dense assignment on the candidates
-        dense = np.full(pairs.shape, 1e6)
-        dense[pairs.row, pairs.col] = pairs.data
-        rows, cols = linear_sum_assignment(dense)
-        ok = dense[rows, cols] <= max_distance
-        rows, cols = rows[ok], cols[ok]
-    return np.asarray(rows), np.asarray(cols)
+    except ValueError:  # no full matching exists: greedy, closest pairs first (sparse, any size)
+        order = np.argsort(pairs.data)
+        used_f = np.zeros(pairs.shape[0], bool)
+        used_t = np.zeros(pairs.shape[1], bool)
+        rows, cols = [], []
+        for f, t in zip(pairs.row[order], pairs.col[order]):
+            if not used_f[f] and not used_t[t]:
+                used_f[f] = used_t[t] = True
+                rows.append(f)
+                cols.append(t)
+    return np.asarray(rows, int), np.asarray(cols, int)
 
 
 @dataclass(frozen=True)
