@@ -215,7 +215,7 @@ def detect_candidates(data, sigma_px, min_distance_px):
     level : (K,) float array
         Smoothed image value at the maximum (floor + height).
     """
-    smooth = ndimage.gaussian_filter(np.asarray(data, np.float32), sigma_px, mode="reflect")
+    smooth = ndimage.gaussian_filter(np.asarray(data, np.float32), sigma_px, mode="reflect", truncate=3.0)
     size = 2 * max(1, int(min_distance_px)) + 1
     rows, cols = np.nonzero(smooth == ndimage.maximum_filter(smooth, size=size, mode="nearest"))
     level = smooth[rows, cols]
@@ -390,10 +390,13 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
                                 sigma_prior=0.08)
         if len(fit.xy) and len(extra.xy):
             extra = extra.select(cKDTree(fit.xy).query(extra.xy)[0] > 1.2 * sigma)
+        model = model + render_gaussians(extra.xy, extra.amplitude, extra.sigma, data.shape, reach=4.0,
+                                         dtype=np.float32)
         fit = fit.concat(extra)
     # the final round: every column with its neighbours as now known, widths freer
     start = np.column_stack([fit.amplitude, fit.sigma, fit.background])
-    fit = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1)
+    fit = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1,
+                          start_model=model)
     gap = GAP_DISTANCE_A / pixel_size if pixel_size else 0.9 * separation
     real = ~(_satellites(fit.xy, fit.amplitude, close, satellite_ratio)
              | _gap_peaks(fit.xy, fit.amplitude, gap, GAP_RATIO))
@@ -404,10 +407,10 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
 
 
 def _fit_and_select(data, candidates, sigma, radius, separation, min_significance, start=None, n_rounds=2,
-                    sigma_prior=0.25):
+                    sigma_prior=0.25, start_model=None):
     """Fit all candidates together; keep the significant, sane, in-field, non-duplicate ones."""
     fit = fit_gaussians(data, candidates, sigma, radius, n_rounds=n_rounds, sigma_prior=sigma_prior,
-                        background_scale=separation, start=start)
+                        background_scale=separation, start=start, start_model=start_model)
     rows, cols = data.shape
     inside = ((fit.xy[:, 0] > -0.5) & (fit.xy[:, 0] < cols - 0.5)
               & (fit.xy[:, 1] > -0.5) & (fit.xy[:, 1] < rows - 0.5))

@@ -31,7 +31,7 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
         Gaussians evaluated at once (bounds memory); by default as many as
         fit in about 16 million pixel evaluations.
     reach : float
-        Each Gaussian is evaluated out to `reach` sigma (sigma at most 1.5x the
+        Each Gaussian is evaluated out to `reach` sigma (sigma at most 1.25x the
         median of `sigma`: wider ones are truncated there).
     dtype : numpy dtype
         Precision of the per-pixel arithmetic (float32 is twice as fast, for
@@ -50,7 +50,7 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
         return image.reshape(rows, cols)
     max_shift = 0.0 if line_shift_px is None else float(np.abs(line_shift_px).max())
     # the patch is sized on a robust width: a rare fit far wider than the rest is cut at the edge
-    width = min(float(sigma.max()), 1.5 * float(np.median(sigma)))
+    width = min(float(sigma.max()), 1.25 * float(np.median(sigma)))
     half = int(np.ceil(reach * width + max_shift))
     offsets = np.arange(-half, half + 1)
     chunk = chunk or max(1, 16_000_000 // len(offsets) ** 2)
