@@ -1,0 +1,163 @@
+"""``analyze``: one image, end to end, into a Report.
+
+load -> find_columns -> growth_axis -> group_layers -> check_strain -> Report.
+The Report is a frozen dataclass whose ``to_dict()`` follows the contract in
+the design notes; it also carries the arrays a viewer or a figure needs
+(image, column positions, plane of each column, orientation), which are not
+serialised.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._json import to_jsonable
+from .columns import Columns, find_columns
+from .io import Image, load
+from .layers import LayerSet, group_layers
+from .materials import MaterialSystem, list_systems, load_system
+from .orient import growth_axis
+from .strain import check_strain
+
+__all__ = ["Report", "analyze", "detect_system"]
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """Everything the analysis of one image found. ``to_dict()`` is the JSON contract."""
+
+    file: str
+    system: str
+    pixel_size_A: float
+    n_columns: int
+    seconds: float
+    interface: dict
+    layers: list
+    strain: dict
+    messages: list = field(default_factory=list)
+    n_unassigned: int = 0
+    # arrays for figures and viewers (not serialised)
+    image: Image | None = None
+    columns: Columns | None = None
+    plane_of_column: np.ndarray | None = None
+    growth_dir: np.ndarray | None = None
+    origin_xy: np.ndarray | None = None
+
+    @property
+    def columns_xy(self):
+        return None if self.columns is None else self.columns.xy
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dictionary with the contract's keys."""
+        return to_jsonable({
+            "file": self.file, "system": self.system, "pixel_size_A": self.pixel_size_A,
+            "n_columns": self.n_columns, "n_unassigned": self.n_unassigned, "seconds": self.seconds,
+            "interface": self.interface, "layers": self.layers, "strain": self.strain,
+            "messages": self.messages,
+            "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
+        })
+
+
+def detect_system(layerset: LayerSet, candidates: list[MaterialSystem]) -> MaterialSystem:
+    """The material system whose film fits the measured planes best.
+
+    Three cues, each scored as a squared log-distance over its own spread:
+    the chalcogen-to-Bi brightness ratio (needs neither calibration nor an
+    unstrained substrate: ~0.45 for Te, ~0.22 for Se), the film-to-TiN period
+    ratio (no calibration, but TiN strain shifts it: 1.463 vs 1.382), and the
+    film's own period (needs the calibration).
+    """
+    film = [L for L in layerset.layers if L.material in ("TI", "bilayer") and L.inplane_period_A]
+    tin = [L.inplane_period_A for L in layerset.layers if L.material == "TiN" and L.inplane_period_A]
+    bi = [L.intensity for L in film if L.element == "Bi"]
+    other = [L.intensity for L in film if L.element not in ("Bi", None)]
+    period = np.median([L.inplane_period_A for L in film]) if film else None
+
+    def score(s):
+        total = 0.0
+        chalcogen = s.film.ql_elements[0]
+        if bi and other:
+            expected = s.intensity(chalcogen) / s.intensity("Bi")
+            total += (np.log(np.median(other) / np.median(bi) / expected) / 0.25) ** 2
+        if period and tin:
+            total += (np.log(period / np.median(tin) / s.inplane_ratio) / 0.025) ** 2
+        if period:
+            total += (np.log(period / s.film.projected_period_A) / 0.03) ** 2
+        return total
+
+    return min(candidates, key=score)
+
+
+def _interface(layerset: LayerSet) -> dict:
+    """What the profile says about the interface (the class itself is decided by classify)."""
+    layers, top = layerset.layers, layerset.top_tin
+    out = {"class": None, "confidence": 0.0, "evidence": [], "gap_A": None, "gap_err_A": None}
+    if top is None or top + 1 >= len(layers):
+        out["evidence"].append("not decidable: no TiN plane with a film plane above it in the field")
+        return out
+    gap, err = layers[top].spacing_to_next_A, layers[top].spacing_err_A
+    above = layers[top + 1]
+    out.update(gap_A=gap, gap_err_A=err)
+    out["evidence"].append(f"first plane above the top TiN plane at {gap:.2f} ± {err:.2f} Å is "
+                           f"{above.element or 'unidentified'} ({above.material})")
+    n_bilayer = sum(L.material == "bilayer" for L in layers)
+    out["evidence"].append(f"{n_bilayer} plane(s) between the top TiN plane and the first complete QL")
+    return out
+
+
+def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> Report:
+    """Analyse one HAADF-STEM cross-section.
+
+    Parameters
+    ----------
+    path_or_image : path, Image, hyperspy Signal2D or 2D array (with `pixel_size`)
+    system : str or MaterialSystem
+        "auto" picks the best-fitting known system (user systems included).
+    pixel_size : float, optional
+        Å per pixel, overriding the file's calibration.
+    reference_A : float, optional
+        Reference TiN in-plane parameter for the strain check.
+
+    Returns
+    -------
+    Report
+    """
+    start = time.perf_counter()
+    image = load(path_or_image, pixel_size)
+    px = image.pixel_size_A
+    columns = find_columns(image)
+    if isinstance(system, MaterialSystem):
+        candidates = [system]
+    elif system == "auto":
+        candidates = [load_system(name) for name in list_systems()]
+    else:
+        candidates = [load_system(system)]
+    messages = []
+    if len(columns) < 3:
+        chosen = candidates[0]
+        layerset = None
+        messages.append("fewer than three atomic columns found: nothing to analyse")
+    else:
+        orientation = growth_axis(columns.xy, columns.amplitude, px)
+        layerset = group_layers(columns, orientation, candidates[0], px)
+        chosen = detect_system(layerset, candidates) if len(candidates) > 1 else candidates[0]
+        if chosen is not candidates[0]:
+            layerset = group_layers(columns, orientation, chosen, px)
+        messages.extend(layerset.messages)
+    layers = list(layerset.layers) if layerset else []
+    strain = check_strain(layers, chosen, reference_A)
+    return Report(
+        file=image.name, system=chosen.name, pixel_size_A=px, n_columns=len(columns),
+        seconds=time.perf_counter() - start,
+        interface=_interface(layerset) if layerset else {"class": None, "confidence": 0.0,
+                                                          "evidence": messages[:1], "gap_A": None,
+                                                          "gap_err_A": None},
+        layers=[L.to_dict() for L in layers], strain=strain.to_dict(), messages=messages,
+        n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image, columns=columns,
+        plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
+        growth_dir=layerset.orientation.growth_dir if layerset else None,
+        origin_xy=layerset.origin_xy if layerset else None,
+    )
