@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -92,6 +93,86 @@ def info(
         console.print(f"[bold]{d['file']}[/]", soft_wrap=True, highlight=False)
         console.print(_info_table(d))
     raise typer.Exit(1 if failed else 0)
+
+
+def _pm(value, err, digits=3, unit=" Å"):
+    """'2.448 ± 0.004 Å' (enough decimals for two significant digits of the error), '-' if unmeasured."""
+    if value is None:
+        return "-"
+    if err is None or not err > 0:
+        return f"{value:.{digits}f}{unit}"
+    digits = int(min(max(digits, 1 - np.floor(np.log10(err))), 6))
+    return f"{value:.{digits}f} ± {err:.{digits}f}{unit}"
+
+
+def _print_report(report) -> None:
+    console = Console(width=max(Console().width, 120))  # tables stay readable when piped
+    d = report.to_dict()
+    s, i = d["strain"], d["interface"]
+    summary = Table(show_header=False, title=f"{d['file']}: {d['system']}", title_justify="left")
+    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px")
+    summary.add_row("columns", f"{d['n_columns']} ({d['n_unassigned']} in no plane)")
+    summary.add_row("atomic planes", str(len(d["layers"])))
+    summary.add_row("interface", f"{i['class'] or 'class pending'}; gap {_pm(i['gap_A'], i['gap_err_A'])}")
+    if s["tin_inplane_A"] is not None:
+        lo, hi = s["ci95_pct"]
+        summary.add_row("TiN in-plane a", f"{_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
+                        f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å")
+        summary.add_row(f"strain < {s['threshold_pct']:g} %", "yes" if s["strain_ok"] else "no")
+    if s["tin_over_ti_ratio"] is not None:
+        summary.add_row("TiN/TI in-plane ratio", _pm(s["tin_over_ti_ratio"], s["tin_over_ti_ratio_err"], 4, ""))
+    for line in d["messages"] + i["evidence"]:
+        summary.add_row("note", line)
+    summary.add_row("time", f"{d['seconds']:.2f} s")
+    console.print(summary)
+    profile = Table(title="spacing profile (from the substrate up; 0 = top TiN plane)", title_justify="left")
+    for name in ("height (Å)", "spacing to next (Å)", "material", "element", "in-plane period (Å)", "columns",
+                 "scatter (pm)"):
+        profile.add_column(name, justify="right")
+    for L in d["layers"]:
+        profile.add_row(_pm(L["height_A"], L["height_err_A"], 3, ""), _pm(L["spacing_to_next_A"], L["spacing_err_A"], 3, ""),
+                        L["material"], L["element"] or "-", _pm(L["inplane_period_A"], L["inplane_period_err_A"], 3, ""),
+                        str(L["n_columns"]), f"{100 * L['scatter_A']:.1f}")
+    console.print(profile)
+
+
+def _write_json(data: dict, target: str) -> None:
+    text = json.dumps(data, indent=1)
+    if target == "-":
+        sys.stdout.write(text + "\n")
+        return
+    path = Path(target)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@app.command()
+def analyze(
+    image: Path = typer.Argument(..., help="Image file (dm3, dm4, emd, ser, hspy, zspy, mrc, tif, ...)."),
+    system: str = typer.Option("auto", "--system", help="auto, or a material system name / TOML path."),
+    pixel_size: Optional[float] = typer.Option(None, "--pixel-size", help="Pixel size in Å, overrides the file."),
+    reference_a: Optional[float] = typer.Option(None, "--reference-A",
+                                                help="Reference TiN in-plane a in Å (default: bare TiN, 2.998 Å)."),
+    json_out: Optional[str] = typer.Option(None, "--json", help="Write the report as JSON to this path (- for stdout)."),
+    figure: Optional[Path] = typer.Option(None, "--figure", help="Write a figure (PNG, SVG or PDF)."),
+) -> None:
+    """Columns, atomic planes, the spacing profile and the strain check of one image."""
+    from .analysis import analyze as run
+
+    try:
+        report = run(image, system=system, pixel_size=pixel_size, reference_A=reference_a)
+    except InputError as exc:
+        _fail(str(exc))
+        raise typer.Exit(1)
+    if json_out:
+        _write_json(report.to_dict(), json_out)
+    if figure:
+        from .figure import plot_report
+
+        plot_report(report, figure)
+    if json_out != "-":
+        _print_report(report)
 
 
 @app.command()

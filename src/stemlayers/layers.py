@@ -120,8 +120,13 @@ def _merge_by_height(label, u, h, tolerance):
     return np.array([parent[k] for k in label])
 
 
-def _period(u, guess):
-    """Projected period and its standard error from positions u along a plane."""
+def _period(u, guess, u_err=0.0):
+    """Projected period and its standard error from positions u (each +-`u_err`) along a plane.
+
+    The error is the larger of the fit's scatter-based error and what the
+    columns' own position errors allow: with three or four columns the
+    scatter alone can be deceptively small.
+    """
     u = np.sort(u)
     steps = np.diff(u)
     if len(u) < MIN_COLUMNS or guess <= 0:
@@ -132,7 +137,8 @@ def _period(u, guess):
     slope, intercept = np.polyfit(k, u, 1)
     residual = u - (slope * k + intercept)
     dof = max(len(u) - 2, 1)
-    err = np.sqrt(np.sum(residual**2) / dof / np.sum((k - k.mean()) ** 2))
+    spread = np.sum((k - k.mean()) ** 2)
+    err = max(np.sqrt(np.sum(residual**2) / dof / spread), u_err / np.sqrt(spread))
     return float(slope), float(max(err, 1e-6))
 
 
@@ -149,7 +155,7 @@ def _nearest(value, candidates):
     return min(candidates, key=lambda c: abs(np.log(value / c)))
 
 
-def _planes(u, h, h_err, amplitude, plane_id, tilt, u_centre):
+def _planes(u, h, h_err, u_err, amplitude, plane_id, tilt, u_centre):
     """Per plane: height at the centre under the common tilt, error, scatter, period guess inputs."""
     ids = np.unique(plane_id[plane_id >= 0])
     rows = []
@@ -160,7 +166,7 @@ def _planes(u, h, h_err, amplitude, plane_id, tilt, u_centre):
         scatter = float(np.std(level)) if n > 1 else 0.0
         err = np.sqrt(max(scatter**2 / n, np.mean(h_err[m] ** 2) / n))
         rows.append(dict(id=k, height=float(np.mean(level)), err=float(err), scatter=scatter, n=n,
-                         intensity=float(np.median(amplitude[m])), u=u[m]))
+                         intensity=float(np.median(amplitude[m])), u=u[m], u_err=float(np.median(u_err[m]))))
     return rows
 
 
@@ -212,6 +218,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     xy_A = columns.xy * pixel_size_A
     h, u = xy_A @ g, xy_A @ tangent
     h_err = np.sqrt((columns.xy_err * pixel_size_A) ** 2 @ g**2)
+    u_err = np.sqrt((columns.xy_err * pixel_size_A) ** 2 @ tangent**2)
     p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
     label = _link_planes(u, h, 2.3 * max(p_sub, p_film))
     label = _merge_by_height(label, u, h, 0.5 * HEIGHT_TOLERANCE_A)
@@ -219,12 +226,12 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     plane_id = np.where(sizes[np.unique(label, return_inverse=True)[1]] >= MIN_COLUMNS, label, -1)
     u_centre = float(np.median(u)) if len(u) else 0.0
     tilt = _common_tilt(u, h, plane_id)
-    rows = _planes(u, h, h_err, columns.amplitude, plane_id, tilt, u_centre)
+    rows = _planes(u, h, h_err, u_err, columns.amplitude, plane_id, tilt, u_centre)
 
     # what each plane is: the period says substrate or film (log-distance), the scatter says ordered
     threshold = system.classify.max_interface_scatter_A
     for r in rows:
-        r["period"], r["period_err"] = _period(r["u"], _nearest(_typical_step(r["u"]), (p_sub, p_film)))
+        r["period"], r["period_err"] = _period(r["u"], _nearest(_typical_step(r["u"]), (p_sub, p_film)), r["u_err"])
         ordered = r["period"] is not None and r["scatter"] < threshold
         if not ordered:
             r["kind"] = "disordered"
@@ -244,12 +251,19 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
                         + ("TiN planes" if tin else f"{system.film.name} planes" if film else "disordered columns")
                         + " were found")
 
-    # top TiN plane: the highest TiN plane below the lowest film plane (or the highest of all)
+    # top TiN plane: the highest TiN plane with (almost) all of the film above it; a stray short
+    # film-period plane among the TiN planes must not pull it down
     top = None
     if tin:
-        ceiling = min((r["height"] for r in film), default=np.inf)
-        below = [i for i, r in enumerate(rows) if r["kind"] == "TiN" and r["height"] < ceiling]
+        film_h = np.array([r["height"] for r in film])
+        film_n = np.array([r["n"] for r in film], float)
+        below = [i for i, r in enumerate(rows) if r["kind"] == "TiN"
+                 and film_n[film_h < r["height"]].sum() <= 0.1 * film_n.sum()]
         top = below[-1] if below else None
+        if top is not None:
+            for r in rows[:top]:
+                if r["kind"] == "film":  # a film-period plane inside the TiN is not physical
+                    r["kind"] = "disordered"
     origin_h = rows[top]["height"] if top is not None else (rows[0]["height"] if rows else 0.0)
 
     # film elements by brightness: Bi above the geometric mean of Bi and chalcogen intensities
