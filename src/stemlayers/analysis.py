@@ -141,7 +141,9 @@ def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> 
         layerset = None
         messages.append("fewer than three atomic columns found: nothing to analyse")
     else:
-        orientation = growth_axis(columns.xy, columns.amplitude, px)
+        periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A,
+                                                           s.film.projected_period_A)})
+        orientation = growth_axis(columns.xy, columns.amplitude, px, periods)
         layerset = group_layers(columns, orientation, candidates[0], px)
         chosen = detect_system(layerset, candidates) if len(candidates) > 1 else candidates[0]
         if chosen is not candidates[0]:

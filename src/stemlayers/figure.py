@@ -464,8 +464,9 @@ def draw_profile_panel(ax, report, system):
         label.set_in_layout(False)
         labels.append((label, value))
     ax.axvline(0.0, color="0.2", lw=0.8, zorder=1)
-    top = ax.text(0.0, 0.98, " top TiN plane", transform=ax.get_xaxis_transform(), rotation=90,
-                  ha="right", va="top", fontsize=_LABEL_SIZE, color="0.2")
+    top = ax.annotate("top TiN plane", xy=(0.0, 0.98), xycoords=ax.get_xaxis_transform(),
+                      xytext=(-4, 0), textcoords="offset points", rotation=90, ha="right",
+                      va="top", fontsize=_LABEL_SIZE, color="0.2")
     top.set_in_layout(False)
 
     values = [v for v in s[has_point]] + [v for _, v in refs]
@@ -476,7 +477,7 @@ def draw_profile_panel(ax, report, system):
     if has_point.any():
         lo, hi = min(h[has_point].min(), 0.0), max(h[has_point].max(), 0.0)
         pad = max(1.0, 0.05 * (hi - lo))
-        room = 0.3 * (hi - lo + 2 * pad) if refs else 0.0  # keeps the reference labels clear of points
+        room = 0.45 * (hi - lo + 2 * pad) if refs else 0.0  # keeps the reference labels clear of points
         ax.set_xlim(lo - pad, hi + pad + room)
         ax.legend(loc="best", fontsize=7, title="plane material", title_fontsize=7,
                   framealpha=0.85)
@@ -491,20 +492,29 @@ def draw_profile_panel(ax, report, system):
 
 
 def _declutter_references(ax, labels, min_gap_pt=8.0):
-    """Move a reference label to the left side when it would overlap its neighbour."""
-    pts = ax.get_figure().dpi / 72.0
-    last = {"right": None, "left": None}
+    """Keep the reference labels apart.
+
+    Labels sit above their line on the right. When one would overlap the
+    label below it, that lower label moves below its own line; when that is
+    not possible either, the label moves to the left end of its line.
+    """
+    gap = min_gap_pt * ax.get_figure().dpi / 72.0
+    floor = -np.inf  # top of the label below the previous one on the right
+    prev = None  # (label, display y, top of its extent)
     for label, value in sorted(labels, key=lambda lv: lv[1]):
         y = ax.transData.transform((0.0, value))[1]
-        side = "right"
-        if last["right"] is not None and y - last["right"] < min_gap_pt * pts:
-            side = "left"
-            if last["left"] is not None and y - last["left"] < min_gap_pt * pts:
-                side = "right"
-        if side == "left":
-            label.set_x(0.01)
-            label.set_ha("left")
-        last[side] = y
+        if prev is not None and y < prev[2]:
+            p_label, p_y, _ = prev
+            if p_label.get_va() == "bottom" and p_y - gap >= floor:
+                p_label.set_va("top")
+                floor = p_y
+            else:
+                label.set_x(0.01)
+                label.set_ha("left")
+                continue
+        elif prev is not None:
+            floor = prev[2]
+        prev = (label, y, y + gap)
 
 
 # --------------------------------------------------------------------------- panel 3: strain

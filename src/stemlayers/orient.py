@@ -78,7 +78,22 @@ def projection_sharpness(xy_A, weight, angles_deg, bin_A=0.08, blur_A=0.12):
     return out
 
 
-def growth_axis(xy, amplitude, pixel_size_A, step_deg=0.5) -> Orientation:
+def _in_plane_step(xy_A, angle_deg):
+    """Typical distance between neighbouring columns along the lines perpendicular to a direction."""
+    n = _direction(angle_deg)
+    h, u = xy_A @ n, xy_A @ np.array([-n[1], n[0]])
+    order = np.argsort(h)
+    # columns of one line lie within a few tenths of an Å in h; a jump of > 0.5 Å starts the next line
+    line = np.concatenate([[0], np.cumsum(np.diff(h[order]) > 0.5)])
+    steps = []
+    for k in np.unique(line):  # a loop over lines (tens), vectorised over their columns
+        members = np.sort(u[order][line == k])
+        if len(members) >= 3:
+            steps.append(np.percentile(np.diff(members), 40))
+    return float(np.median(steps)) if steps else np.nan
+
+
+def growth_axis(xy, amplitude, pixel_size_A, periods_A=None, step_deg=0.5) -> Orientation:
     """The normal of the atomic planes, at any in-plane rotation.
 
     Parameters
@@ -88,21 +103,37 @@ def growth_axis(xy, amplitude, pixel_size_A, step_deg=0.5) -> Orientation:
     amplitude : (N,) float array
         Column brightness (weights the projection: bright planes dominate).
     pixel_size_A : float
+    periods_A : sequence of float, optional
+        Column periods expected along the planes (substrate and film). The
+        sharpest projection is not always the basal planes (in a film alone a
+        sparser family of lines can project more sharply); of the few sharpest
+        directions, the one whose lines repeat at an expected period wins.
     step_deg : float
         Step of the coarse search over 0-180 degrees, refined tenfold around
-        the best angle.
+        the chosen angle.
 
     Returns
     -------
     Orientation
-        `growth_dir` points along +y or the first direction found: its sign
-        is arbitrary until the substrate side is known.
+        The sign of `growth_dir` is arbitrary until the substrate side is known.
     """
     xy_A = np.asarray(xy, float) * pixel_size_A
     weight = np.clip(np.asarray(amplitude, float), 0, None) + 1e-12
     coarse = np.arange(0.0, 180.0, step_deg)
     sharp = projection_sharpness(xy_A, weight, coarse)
-    best = coarse[np.argmax(sharp)]
+    # local maxima on the circle of directions, strongest first
+    peaks = np.flatnonzero((sharp >= np.roll(sharp, 1)) & (sharp >= np.roll(sharp, -1)))
+    peaks = peaks[np.argsort(-sharp[peaks])][:4]
+    best = coarse[peaks[0]]
+    if periods_A:
+        # measured on the brighter half: the film's planes, clear of any clutter among dim columns
+        bright = xy_A[weight >= np.median(weight)]
+
+        def mismatch(angle):
+            step = _in_plane_step(bright, angle)
+            return min(abs(np.log(step / p)) for p in periods_A) if np.isfinite(step) else np.inf
+        fits = [coarse[k] for k in peaks if mismatch(coarse[k]) < 0.08]
+        best = fits[0] if fits else best
     fine = best + np.linspace(-step_deg, step_deg, 21)
     sharp_fine = projection_sharpness(xy_A, weight, fine)
     angle = float(fine[np.argmax(sharp_fine)] % 180.0)
