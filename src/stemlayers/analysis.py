@@ -21,6 +21,7 @@ from .layers import LayerSet, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .orient import growth_axis
 from .strain import check_strain
+from .units import format_pm
 
 __all__ = ["Report", "analyze", "detect_system"]
 
@@ -101,7 +102,7 @@ def _interface(layerset: LayerSet) -> dict:
     gap, err = layers[top].spacing_to_next_A, layers[top].spacing_err_A
     above = layers[top + 1]
     out.update(gap_A=gap, gap_err_A=err)
-    out["evidence"].append(f"first plane above the top TiN plane at {gap:.2f} ± {err:.2f} Å is "
+    out["evidence"].append(f"first plane above the top TiN plane at {format_pm(gap, err)} is "
                            f"{above.element or 'unidentified'} ({above.material})")
     n_bilayer = sum(L.material == "bilayer" for L in layers)
     out["evidence"].append(f"{n_bilayer} plane(s) between the top TiN plane and the first complete QL")

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .errors import InputError
+from .units import format_pm
 
 app = typer.Typer(
     name="stemlayers",
@@ -95,16 +95,6 @@ def info(
     raise typer.Exit(1 if failed else 0)
 
 
-def _pm(value, err, digits=3, unit=" Å"):
-    """'2.448 ± 0.004 Å' (enough decimals for two significant digits of the error), '-' if unmeasured."""
-    if value is None:
-        return "-"
-    if err is None or not err > 0:
-        return f"{value:.{digits}f}{unit}"
-    digits = int(min(max(digits, 1 - np.floor(np.log10(err))), 6))
-    return f"{value:.{digits}f} ± {err:.{digits}f}{unit}"
-
-
 def _print_report(report) -> None:
     console = Console(width=max(Console().width, 120))  # tables stay readable when piped
     d = report.to_dict()
@@ -113,14 +103,14 @@ def _print_report(report) -> None:
     summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px")
     summary.add_row("columns", f"{d['n_columns']} ({d['n_unassigned']} in no plane)")
     summary.add_row("atomic planes", str(len(d["layers"])))
-    summary.add_row("interface", f"{i['class'] or 'class pending'}; gap {_pm(i['gap_A'], i['gap_err_A'])}")
+    summary.add_row("interface", f"{i['class'] or 'class pending'}; gap {format_pm(i['gap_A'], i['gap_err_A'])}")
     if s["tin_inplane_A"] is not None:
         lo, hi = s["ci95_pct"]
-        summary.add_row("TiN in-plane a", f"{_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
+        summary.add_row("TiN in-plane a", f"{format_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
                         f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å")
         summary.add_row(f"strain < {s['threshold_pct']:g} %", "yes" if s["strain_ok"] else "no")
     if s["tin_over_ti_ratio"] is not None:
-        summary.add_row("TiN/TI in-plane ratio", _pm(s["tin_over_ti_ratio"], s["tin_over_ti_ratio_err"], 4, ""))
+        summary.add_row("TiN/TI in-plane ratio", format_pm(s["tin_over_ti_ratio"], s["tin_over_ti_ratio_err"], ""))
     for line in d["messages"] + i["evidence"]:
         summary.add_row("note", line)
     summary.add_row("time", f"{d['seconds']:.2f} s")
@@ -130,8 +120,8 @@ def _print_report(report) -> None:
                  "scatter (pm)"):
         profile.add_column(name, justify="right")
     for L in d["layers"]:
-        profile.add_row(_pm(L["height_A"], L["height_err_A"], 3, ""), _pm(L["spacing_to_next_A"], L["spacing_err_A"], 3, ""),
-                        L["material"], L["element"] or "-", _pm(L["inplane_period_A"], L["inplane_period_err_A"], 3, ""),
+        profile.add_row(format_pm(L["height_A"], L["height_err_A"], ""), format_pm(L["spacing_to_next_A"], L["spacing_err_A"], ""),
+                        L["material"], L["element"] or "-", format_pm(L["inplane_period_A"], L["inplane_period_err_A"], ""),
                         str(L["n_columns"]), f"{100 * L['scatter_A']:.1f}")
     console.print(profile)
 

@@ -1,10 +1,13 @@
-"""Length units of image calibrations, converted to Å."""
+"""Length units of image calibrations, converted to Å, and numbers shown with their uncertainty."""
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
-__all__ = ["unit_to_angstrom", "units_unset"]
+import numpy as np
+
+__all__ = ["format_pm", "unit_to_angstrom", "units_unset"]
 
 UNIT_NAMES = {
     0.01: "pm picometer picometre",
@@ -31,3 +34,52 @@ def unit_to_angstrom(units) -> float | None:
 
 def units_unset(units) -> bool:
     return units is None or str(units).strip().lower() in UNSET_UNITS
+
+
+def _num(value):
+    """`value` as a float, NaN for None or anything that is not a number."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _finite(value):
+    return math.isfinite(_num(value))
+
+
+def _decimals(err, lo=2, hi=4):
+    """Decimals that show the first significant digit of `err` (between lo and hi)."""
+    err = abs(_num(err))
+    if not math.isfinite(err) or err == 0:
+        return lo + 1
+    return int(np.clip(-math.floor(math.log10(err)), lo, hi))
+
+
+def format_pm(value, err=None, unit="Å", decimals=None):
+    """Format ``value ± err unit``, e.g. ``"2.61 ± 0.02 Å"``.
+
+    Parameters
+    ----------
+    value, err : float or None
+        The value and its 1-sigma uncertainty; None or NaN for unknown.
+    unit : str
+        Appended after a space (empty for none).
+    decimals : int, optional
+        Number of decimals; by default enough to show the first significant
+        digit of `err` (2 to 4).
+
+    Returns
+    -------
+    str
+        ``"n/a"`` if the value is unknown; no ``±`` part if the error is.
+    """
+    suffix = f" {unit}" if unit else ""
+    if not _finite(value):
+        return "n/a"
+    if decimals is None:
+        decimals = _decimals(err)
+    if not _finite(err):
+        return f"{_num(value):.{decimals}f}{suffix}"
+    return f"{_num(value):.{decimals}f} ± {abs(_num(err)):.{decimals}f}{suffix}"

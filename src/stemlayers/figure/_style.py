@@ -1,0 +1,106 @@
+"""Shared style and small helpers of the report figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+import numpy as np
+from matplotlib import patheffects
+
+from ..units import _finite, _num, format_pm
+
+__all__ = ["MATERIAL_COLORS", "format_pm"]
+
+#: Colour of each plane material in the spacing profile.
+MATERIAL_COLORS = {
+    "TiN": "tab:blue",
+    "bilayer": "tab:orange",
+    "TI": "tab:green",
+    "disordered": "tab:red",
+}
+_OTHER_COLOR = "tab:gray"
+_PLANE_CMAP = "tab10"
+_LABEL_SIZE = 6
+_OUTLINE = [patheffects.withStroke(linewidth=1.5, foreground="black")]
+
+
+
+def _get(mapping, key, default=None):
+    if not isinstance(mapping, dict):
+        return default
+    return mapping.get(key, default)
+
+
+def _load_system(name):
+    """The material system called `name`, or None if it cannot be loaded."""
+    if not name:
+        return None
+    try:
+        from ..materials import load_system
+
+        return load_system(name)
+    except Exception:  # noqa: BLE001 - a figure never fails for want of reference lines
+        return None
+
+
+def _unit_vector(vec):
+    """`vec` as a (2,) unit vector, or None if it is missing or degenerate."""
+    if vec is None:
+        return None
+    vec = np.asarray(vec, dtype=float).ravel()
+    if vec.size != 2 or not np.all(np.isfinite(vec)):
+        return None
+    norm = np.hypot(*vec)
+    return vec / norm if norm > 0 else None
+
+
+# --------------------------------------------------------------------------- title
+
+
+def title_lines(report, system=None):
+    """The two title lines of the figure: interface verdict and strain verdict.
+
+    Parameters
+    ----------
+    report : Report-like
+        Uses ``file``, ``system``, ``interface`` and ``strain``.
+    system : MaterialSystem, optional
+        Gives the strain threshold (1 % if None).
+
+    Returns
+    -------
+    list of str
+    """
+    interface = getattr(report, "interface", None) or {}
+    strain = getattr(report, "strain", None) or {}
+    name = Path(str(getattr(report, "file", "") or "")).name or "(no file)"
+    system_name = getattr(report, "system", None) or "unknown system"
+
+    klass = _get(interface, "class")
+    if klass is None:
+        verdict = "class: pending"
+    else:
+        verdict = f"class: {klass}"
+        if _finite(_get(interface, "confidence")):
+            verdict += f" (confidence {_num(_get(interface, 'confidence')):.2f})"
+    gap = f"gap {format_pm(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
+    first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
+
+    a = format_pm(_get(strain, "tin_inplane_A"), _get(strain, "tin_inplane_err_A"))
+    parts = []
+    if _finite(_get(strain, "deviation_pct")):
+        parts.append(f"{_num(_get(strain, 'deviation_pct')):+.1f} %")
+    ci = _get(strain, "ci95_pct")
+    if ci is not None and len(ci) == 2 and _finite(ci[0]) and _finite(ci[1]):
+        parts.append(f"95 % CI [{_num(ci[0]):+.1f}, {_num(ci[1]):+.1f}] %")
+    if parts:
+        a += f" ({', '.join(parts)})"
+    threshold = system.strain.threshold_pct if system is not None else 1.0
+    ok = _get(strain, "strain_ok")
+    ok_text = "n/a" if ok is None else ("yes" if ok else "no")
+    second = f"TiN in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
+    return [first, second]
+
+
+# --------------------------------------------------------------------------- panel 1: image

@@ -1,0 +1,210 @@
+"""The spacing-profile and TiN in-plane panels, with the material system's reference values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..units import _num, format_pm
+
+from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get
+
+__all__ = ["draw_profile_panel", "draw_strain_panel", "reference_spacings"]
+
+
+def reference_spacings(system):
+    """Bulk reference spacings of a material system as (label, value in Å).
+
+    Parameters
+    ----------
+    system : MaterialSystem or None
+
+    Returns
+    -------
+    list of (str, float)
+        TiN d(111), the distinct QL spacings (named after the QL elements)
+        and the vdW gap; empty if `system` is None.
+    """
+    if system is None:
+        return []
+    refs = [(f"{system.substrate.name} d(111) {system.substrate.plane_spacing_A:.3f} Å",
+             system.substrate.plane_spacing_A)]
+    elements = system.film.ql_elements
+    half = (len(system.film.ql_spacings_A) + 1) // 2
+    seen = set()
+    for i, spacing in enumerate(system.film.ql_spacings_A[:half]):
+        if round(spacing, 4) in seen:
+            continue
+        seen.add(round(spacing, 4))
+        a, b = elements[i], elements[i + 1]
+        a = f"{a}1" if i == 0 else (f"{a}2" if a != elements[1] else a)
+        b = f"{b}2" if b != elements[1] else b
+        refs.append((f"QL {a}–{b} {spacing:.3f} Å", spacing))
+    refs.append((f"vdW gap {system.film.vdw_gap_A:.3f} Å", system.film.vdw_gap_A))
+    return refs
+
+
+def _layer_table(layers):
+    """Arrays (height, height err, spacing, spacing err, material) of the layers."""
+    h = np.array([_num(L.get("height_A")) for L in layers], dtype=float)
+    he = np.array([_num(L.get("height_err_A")) for L in layers], dtype=float)
+    s = np.array([_num(L.get("spacing_to_next_A")) for L in layers], dtype=float)
+    se = np.array([_num(L.get("spacing_err_A")) for L in layers], dtype=float)
+    mat = [str(L.get("material")) for L in layers]
+    return h, he, s, se, mat
+
+
+def draw_profile_panel(ax, report, system):
+    """Panel 2: spacing to the next plane against plane height, with bulk references.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    report : Report-like
+    system : MaterialSystem or None
+
+    Returns
+    -------
+    list of (Text, float)
+        Reference labels and their y values, for de-cluttering after layout.
+    """
+    layers = list(getattr(report, "layers", None) or [])
+    h, he, s, se, mat = _layer_table(layers)
+    has_point = np.isfinite(h) & np.isfinite(s)
+    materials = list(MATERIAL_COLORS) + sorted(set(mat) - set(MATERIAL_COLORS))
+    for name in materials:
+        sel = has_point & np.array([m == name for m in mat], dtype=bool)
+        if not sel.any():
+            continue
+        ax.errorbar(h[sel], s[sel], yerr=np.abs(se[sel]), xerr=np.abs(he[sel]), fmt="o", ms=4,
+                    color=MATERIAL_COLORS.get(name, _OTHER_COLOR), ecolor="0.3", elinewidth=0.8,
+                    capsize=1.5, label=name, zorder=3)
+
+    refs = reference_spacings(system)
+    labels = []
+    for text, value in refs:
+        ax.axhline(value, ls="--", lw=0.8, color="0.45", zorder=1)
+        label = ax.text(0.99, value, text, transform=ax.get_yaxis_transform(), ha="right",
+                        va="bottom", fontsize=6.5, color="0.25", clip_on=True)
+        label.set_in_layout(False)
+        labels.append((label, value))
+    ax.axvline(0.0, color="0.2", lw=0.8, zorder=1)
+    top = ax.annotate("top TiN plane", xy=(0.0, 0.98), xycoords=ax.get_xaxis_transform(),
+                      xytext=(-4, 0), textcoords="offset points", rotation=90, ha="right",
+                      va="top", fontsize=_LABEL_SIZE, color="0.2")
+    top.set_in_layout(False)
+
+    values = [v for v in s[has_point]] + [v for _, v in refs]
+    if values:
+        lo, hi = min(values), max(values)
+        pad = max(0.25, 0.08 * (hi - lo))
+        ax.set_ylim(lo - pad, hi + pad)
+    if has_point.any():
+        lo, hi = min(h[has_point].min(), 0.0), max(h[has_point].max(), 0.0)
+        pad = max(1.0, 0.05 * (hi - lo))
+        room = 0.45 * (hi - lo + 2 * pad) if refs else 0.0  # keeps the reference labels clear of points
+        ax.set_xlim(lo - pad, hi + pad + room)
+        ax.legend(loc="best", fontsize=7, title="plane material", title_fontsize=7,
+                  framealpha=0.85)
+    else:
+        ax.set_xlim(-5, 5)
+        ax.text(0.5, 0.5, "no atomic planes", transform=ax.transAxes, ha="center", va="center",
+                color="0.4", bbox={"fc": "white", "ec": "none"}, zorder=4)
+    ax.set_xlabel("plane height above the top TiN plane (Å)")
+    ax.set_ylabel("spacing to the next plane (Å)")
+    ax.set_title("interlayer spacing profile (error bars 1σ)", fontsize=9)
+    return labels
+
+
+def _declutter_references(ax, labels, min_gap_pt=8.0):
+    """Keep the reference labels apart.
+
+    Labels sit above their line on the right. When one would overlap the
+    label below it, that lower label moves below its own line; when that is
+    not possible either, the label moves to the left end of its line.
+    """
+    gap = min_gap_pt * ax.get_figure().dpi / 72.0
+    floor = -np.inf  # top of the label below the previous one on the right
+    prev = None  # (label, display y, top of its extent)
+    for label, value in sorted(labels, key=lambda lv: lv[1]):
+        y = ax.transData.transform((0.0, value))[1]
+        if prev is not None and y < prev[2]:
+            p_label, p_y, _ = prev
+            if p_label.get_va() == "bottom" and p_y - gap >= floor:
+                p_label.set_va("top")
+                floor = p_y
+            else:
+                label.set_x(0.01)
+                label.set_ha("left")
+                continue
+        elif prev is not None:
+            floor = prev[2]
+        prev = (label, y, y + gap)
+
+
+# --------------------------------------------------------------------------- panel 3: strain
+
+
+def draw_strain_panel(ax, report, system):
+    """Panel 3: TiN in-plane lattice parameter per ordered TiN plane.
+
+    Points with 95 % error bars (1.96 sigma) against plane height, the
+    reference value as a line and the ± threshold band shaded, and the
+    overall value of the report as a thin line with its uncertainty.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    report : Report-like
+    system : MaterialSystem or None
+    """
+    strain = getattr(report, "strain", None) or {}
+    per_plane = list(_get(strain, "per_plane") or [])
+    ref = _num(_get(strain, "reference_A"))
+    if not math.isfinite(ref) and system is not None:
+        ref = system.strain.reference_inplane_A
+    threshold = system.strain.threshold_pct if system is not None else 1.0
+
+    h = np.array([_num(p.get("height_A")) for p in per_plane], dtype=float)
+    a = np.array([_num(p.get("tin_inplane_A")) for p in per_plane], dtype=float)
+    e = np.array([_num(p.get("tin_inplane_err_A")) for p in per_plane], dtype=float)
+    ok = np.isfinite(h) & np.isfinite(a)
+    values = []
+    if math.isfinite(ref):
+        band = ref * threshold / 100.0
+        ax.axhspan(ref - band, ref + band, color="tab:green", alpha=0.12, lw=0,
+                   label=f"reference ± {threshold:g} %")
+        ax.axhline(ref, color="tab:green", lw=1.0, ls="--", label=f"reference {ref:.3f} Å")
+        values += [ref - 1.3 * band, ref + 1.3 * band]
+    mean, mean_err = _num(_get(strain, "tin_inplane_A")), _num(_get(strain, "tin_inplane_err_A"))
+    if math.isfinite(mean):
+        ax.axhline(mean, color="tab:blue", lw=0.8, label=f"all planes {format_pm(mean, mean_err)}")
+        if math.isfinite(mean_err):
+            ax.axhspan(mean - 1.96 * mean_err, mean + 1.96 * mean_err, color="tab:blue",
+                       alpha=0.15, lw=0)
+        values.append(mean)
+    if ok.any():
+        ax.errorbar(h[ok], a[ok], yerr=1.96 * np.abs(e[ok]), fmt="s", ms=4, color="tab:blue",
+                    ecolor="0.3", elinewidth=0.8, capsize=2, label="per plane (95 % CI)", zorder=3)
+        lo, hi = a[ok] - 1.96 * np.nan_to_num(np.abs(e[ok])), a[ok] + 1.96 * np.nan_to_num(np.abs(e[ok]))
+        values += list(lo) + list(hi)
+        pad = max(1.0, 0.08 * np.ptp(h[ok]))
+        ax.set_xlim(h[ok].min() - pad, h[ok].max() + pad)
+    else:
+        ax.text(0.5, 0.5, "no ordered TiN planes", transform=ax.transAxes, ha="center",
+                va="center", color="0.4", bbox={"fc": "white", "ec": "none"}, zorder=4)
+        ax.set_xlim(-10, 1)
+    if values:
+        lo, hi = min(values), max(values)
+        pad = 0.1 * (hi - lo) if hi > lo else 0.02
+        ax.set_ylim(lo - pad, hi + 3 * pad)  # room for the legend
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=6.5, framealpha=0.85, ncols=2)
+    ax.set_xlabel("plane height (Å)")
+    ax.set_ylabel("TiN in-plane a (Å)")
+    ax.set_title("TiN in-plane lattice parameter (error bars 95 %)", fontsize=9)
+    ax.ticklabel_format(axis="y", useOffset=False)
+
+
+# --------------------------------------------------------------------------- the figure
