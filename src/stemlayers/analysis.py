@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._json import to_jsonable
+from .classify import Interface, classify
 from .columns import Columns, find_columns
 from .io import Image, load
 from .layers import LayerSet, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .orient import growth_axis
 from .strain import check_strain
-from .units import format_pm
 
 __all__ = ["Report", "analyze", "detect_system"]
 
@@ -65,7 +65,9 @@ class Report:
 def detect_system(layerset: LayerSet, candidates: list[MaterialSystem]) -> MaterialSystem:
     """The material system whose film fits the measured planes best.
 
-    Three cues, each scored as a squared log-distance over its own spread:
+    Four cues, each scored as a squared distance over its own spread: the
+    spacings between neighbouring film planes against the film's own (X-Bi,
+    Bi-X, vdW gap: 1.75/2.04/2.60 Å for Bi2Te3, 1.55/1.93/2.58 Å for Bi2Se3),
     the chalcogen-to-Bi brightness ratio (needs neither calibration nor an
     unstrained substrate: ~0.45 for Te, ~0.22 for Se), the film-to-TiN period
     ratio (no calibration, but TiN strain shifts it: 1.463 vs 1.382), and the
@@ -76,9 +78,16 @@ def detect_system(layerset: LayerSet, candidates: list[MaterialSystem]) -> Mater
     bi = [L.intensity for L in film if L.element == "Bi"]
     other = [L.intensity for L in film if L.element not in ("Bi", None)]
     period = np.median([L.inplane_period_A for L in film]) if film else None
+    # spacings between neighbouring film planes: each should be one of the film's own (X-Bi, Bi-X, vdW)
+    inside = [a.spacing_to_next_A for a, b in zip(layerset.layers[:-1], layerset.layers[1:])
+              if a.material == "TI" and b.material == "TI"]
 
     def score(s):
         total = 0.0
+        if inside:
+            own = np.array(list(s.film.ql_spacings_A) + [s.film.vdw_gap_A])
+            miss = np.min(np.abs(np.asarray(inside)[:, None] - own[None, :]), axis=1)
+            total += len(miss) * (np.median(miss) / 0.05) ** 2
         chalcogen = s.film.ql_elements[0]
         if bi and other:
             expected = s.intensity(chalcogen) / s.intensity("Bi")
@@ -90,23 +99,6 @@ def detect_system(layerset: LayerSet, candidates: list[MaterialSystem]) -> Mater
         return total
 
     return min(candidates, key=score)
-
-
-def _interface(layerset: LayerSet) -> dict:
-    """What the profile says about the interface (the class itself is decided by classify)."""
-    layers, top = layerset.layers, layerset.top_tin
-    out = {"class": None, "confidence": 0.0, "evidence": [], "gap_A": None, "gap_err_A": None}
-    if top is None or top + 1 >= len(layers):
-        out["evidence"].append("not decidable: no TiN plane with a film plane above it in the field")
-        return out
-    gap, err = layers[top].spacing_to_next_A, layers[top].spacing_err_A
-    above = layers[top + 1]
-    out.update(gap_A=gap, gap_err_A=err)
-    out["evidence"].append(f"first plane above the top TiN plane at {format_pm(gap, err)} is "
-                           f"{above.element or 'unidentified'} ({above.material})")
-    n_bilayer = sum(L.material == "bilayer" for L in layers)
-    out["evidence"].append(f"{n_bilayer} plane(s) between the top TiN plane and the first complete QL")
-    return out
 
 
 def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> Report:
@@ -155,9 +147,8 @@ def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> 
     return Report(
         file=image.name, system=chosen.name, pixel_size_A=px, n_columns=len(columns),
         seconds=time.perf_counter() - start,
-        interface=_interface(layerset) if layerset else {"class": None, "confidence": 0.0,
-                                                          "evidence": messages[:1], "gap_A": None,
-                                                          "gap_err_A": None},
+        interface=(classify(layerset, chosen, columns, px) if layerset
+                   else Interface(None, 0.0, [f"not decidable: {messages[0]}"])).to_dict(),
         layers=[L.to_dict() for L in layers], strain=strain.to_dict(), messages=messages,
         n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image, columns=columns,
         plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),

@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 from .materials import MaterialSystem
 from .orient import Orientation
 
-__all__ = ["Layer", "LayerSet", "group_layers"]
+__all__ = ["Layer", "LayerSet", "first_complete_ql", "group_layers"]
 
 HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
 MIN_COLUMNS = 3
@@ -185,15 +185,22 @@ def _common_tilt(u, h, plane_id):
     return float(np.asarray(slopes)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
-def _first_complete_ql(elements, spacings, system, start):
-    """Index of the first plane (from `start`) that opens a QL: motif X Bi X Bi X at the file's spacings."""
+def first_complete_ql(elements, spacings, system, start):
+    """Index of the first plane (from `start`) that opens a QL: motif X Bi X Bi X at the file's spacings.
+
+    A QL cut by the edge of the field counts when the planes that remain (at
+    least three, X Bi X) run to the last plane and follow the motif.
+    """
     motif = list(system.film.ql_elements)
     expected = np.asarray(system.film.ql_spacings_A)
-    for i in range(start, len(elements) - len(motif) + 1):
-        if elements[i:i + len(motif)] == motif:
-            found = np.asarray(spacings[i:i + len(motif) - 1], float)
-            if np.all(np.abs(found - expected) < 0.35):
-                return i
+    n = len(elements)
+    for i in range(start, n - 2):
+        length = min(len(motif), n - i)
+        if elements[i:i + length] != motif[:length] or (length < len(motif) and i + length != n):
+            continue
+        found = np.asarray(spacings[i:i + length - 1], float)
+        if np.all(np.abs(found - expected[:length - 1]) < 0.35):
+            return i
     return None
 
 
@@ -278,7 +285,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
             r["kind"])
     spacings = [b["height"] - a["height"] for a, b in zip(rows[:-1], rows[1:])] + [None]
     elements = [r["element"] for r in rows]
-    first_ql = _first_complete_ql(elements, spacings, system, (top or -1) + 1) if film else None
+    first_ql = first_complete_ql(elements, spacings, system, (top or -1) + 1) if film else None
     layers = []
     for i, r in enumerate(rows):
         material = {"TiN": "TiN", "film": "TI", "disordered": "disordered"}[r["kind"]]

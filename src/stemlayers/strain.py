@@ -6,10 +6,12 @@ with its standard error; the film's planes give the film's parameter the same
 way. Their ratio does not depend on the pixel size, so a calibration error
 cancels in it.
 
-The absolute TiN value carries, besides its statistical error, the scale
-uncertainty along the planes: the film is unstrained (vdW epitaxy), so the
-deviation of its measured period from the bulk value is what calibration and
-scan drift do to lengths in that direction, and it is added in quadrature.
+When the film is in the field, it sets the length scale: it grows by van der
+Waals epitaxy, unstrained, and its planes are measured along the same
+direction as the TiN's, so TiN's a = (TiN period / film period) x the film's
+bulk period x 2/sqrt(3) is free of pixel-size and scan-drift errors. The
+value from the pixel size alone is kept (``tin_inplane_direct_A``), and the
+film's deviation from bulk is reported as the scale check.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class Strain:
     tin_over_ti_ratio: float | None
     tin_over_ti_ratio_err: float | None
     per_plane: list = field(default_factory=list)
+    tin_inplane_direct_A: float | None = None  # from the pixel size alone
+    scale_check_pct: float | None = None  # film period vs bulk: calibration + drift along the planes
+    calibrated_on: str = "pixel size"  # "film" when the film's period sets the length scale
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -79,26 +84,32 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
     threshold = system.strain.threshold_pct
     tin = [L for L in layers if L.material == "TiN" and L.inplane_period_A]
     film = [L for L in layers if L.material in ("TI", "bilayer") and L.inplane_period_A]
-    per_plane = [dict(height_A=L.height_A, tin_inplane_A=L.inplane_period_A * HEX_PER_PROJECTED,
-                      tin_inplane_err_A=L.inplane_period_err_A * HEX_PER_PROJECTED) for L in tin]
     tin_p = _weighted_mean([L.inplane_period_A for L in tin], [L.inplane_period_err_A for L in tin]) if tin else None
     film_p = (_weighted_mean([L.inplane_period_A for L in film], [L.inplane_period_err_A for L in film])
               if film else None)
-    # the scale check: the film grows by vdW epitaxy, unstrained, so its period measured along the
-    # same direction shows how far calibration and scan drift stretch lengths there
-    scale_err = abs(film_p[0] / system.film.projected_period_A - 1.0) if film_p else 0.0
-    a = a_err = dev = ci = ok = None
+    # the film grows by vdW epitaxy, unstrained: its period, measured along the same direction as the
+    # TiN's, is an internal length standard that cancels calibration and scan-drift errors
+    scale = film_p[0] / system.film.projected_period_A if film_p else None
+    a = a_err = dev = ci = ok = direct = None
     if tin_p:
-        a = tin_p[0] * HEX_PER_PROJECTED
-        a_err = float(np.hypot(tin_p[1] * HEX_PER_PROJECTED, a * scale_err))
+        direct = tin_p[0] * HEX_PER_PROJECTED
+        if scale:
+            a = direct / scale
+            a_err = a * float(np.hypot(tin_p[1] / tin_p[0], film_p[1] / film_p[0]))
+        else:
+            a, a_err = direct, tin_p[1] * HEX_PER_PROJECTED
         dev = 100.0 * (a / reference - 1.0)
         half = 100.0 * 1.96 * a_err / reference
         ci = [dev - half, dev + half]
         ok = bool(abs(dev) < threshold)
+    per_plane = [dict(height_A=L.height_A, tin_inplane_A=L.inplane_period_A * HEX_PER_PROJECTED / (scale or 1.0),
+                      tin_inplane_err_A=L.inplane_period_err_A * HEX_PER_PROJECTED / (scale or 1.0)) for L in tin]
     ti = ti_err = ratio = ratio_err = None
     if film_p:
         ti, ti_err = film_p[0] * HEX_PER_PROJECTED, film_p[1] * HEX_PER_PROJECTED
     if tin_p and film_p:
         ratio = tin_p[0] / film_p[0]
         ratio_err = ratio * float(np.hypot(tin_p[1] / tin_p[0], film_p[1] / film_p[0]))
-    return Strain(a, a_err, reference, dev, ci, ok, threshold, ti, ti_err, ratio, ratio_err, per_plane)
+    return Strain(a, a_err, reference, dev, ci, ok, threshold, ti, ti_err, ratio, ratio_err, per_plane,
+                  tin_inplane_direct_A=direct, scale_check_pct=None if scale is None else 100.0 * (scale - 1.0),
+                  calibrated_on="film" if scale else "pixel size")

@@ -135,6 +135,8 @@ class ClassifyThresholds:
     max_unassigned_fraction: float = 0.15
     max_interface_scatter_A: float = 0.25
     bright_ratio: float = 1.5
+    rough_ratio: float = 3.0
+    min_rough_scatter_A: float = 0.05
 
 
 @dataclass(frozen=True)
