@@ -1,4 +1,4 @@
-"""Command-line interface: ``stemlayers info``, ``stemlayers simulate``.
+"""Command-line interface: ``stemlayers analyze``, ``batch``, ``info``, ``simulate``.
 
 A thin shell over the library: every command calls the same functions a
 script would, and turns :class:`~stemlayers.InputError` into a one-line
@@ -144,6 +144,8 @@ def analyze(
     pixel_size: Optional[float] = typer.Option(None, "--pixel-size", help="Pixel size in Å, overrides the file."),
     reference_a: Optional[float] = typer.Option(None, "--reference-A",
                                                 help="Reference TiN in-plane a in Å (default: bare TiN, 2.998 Å)."),
+    reference_image: Optional[Path] = typer.Option(None, "--reference-image",
+                                                   help="A bare TiN film image: its a is the reference."),
     json_out: Optional[str] = typer.Option(None, "--json", help="Write the report as JSON to this path (- for stdout)."),
     figure: Optional[Path] = typer.Option(None, "--figure", help="Write a figure (PNG, SVG or PDF)."),
 ) -> None:
@@ -151,6 +153,8 @@ def analyze(
     from .analysis import analyze as run
 
     try:
+        if reference_image:
+            reference_a = _reference_from_image(reference_image, system, pixel_size)
         report = run(image, system=system, pixel_size=pixel_size, reference_A=reference_a)
     except InputError as exc:
         _fail(str(exc))
@@ -163,6 +167,80 @@ def analyze(
         plot_report(report, figure)
     if json_out != "-":
         _print_report(report)
+
+
+def _reference_from_image(reference_image, system, pixel_size):
+    """The TiN in-plane a of a bare TiN film analysed the same way (the seed's reference)."""
+    from .analysis import analyze as run
+
+    report = run(reference_image, system=system, pixel_size=pixel_size)
+    value = report.strain["tin_inplane_A"]
+    if value is None:
+        raise InputError(f"{reference_image}: no ordered TiN planes found, cannot serve as the strain reference")
+    console.print(f"reference: TiN in-plane a = {format_pm(value, report.strain['tin_inplane_err_A'])} "
+                  f"from {reference_image}", highlight=False)
+    return value
+
+
+@app.command()
+def batch(
+    inputs: List[str] = typer.Argument(..., help="Image files and folders (searched recursively)."),
+    out: Path = typer.Option(..., "--out", help="The results table (CSV), one row per file."),
+    reports: Optional[Path] = typer.Option(None, "--reports",
+                                           help="Folder for per-image JSON and figures (default: OUT_reports)."),
+    system: str = typer.Option("auto", "--system", help="auto, or a material system name / TOML path."),
+    pixel_size: Optional[float] = typer.Option(None, "--pixel-size", help="Pixel size in Å for every file."),
+    reference_a: Optional[float] = typer.Option(None, "--reference-A", help="Reference TiN in-plane a in Å."),
+    reference_image: Optional[Path] = typer.Option(None, "--reference-image",
+                                                   help="A bare TiN film image: its a is the reference."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Write a figure per image."),
+    resume: bool = typer.Option(False, "--resume", help="Skip files the table already holds as done."),
+) -> None:
+    """Analyse many images into one table, a JSON report and a figure per image. Exit 1 if any failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .batch import collect_inputs, run_batch
+
+    files = collect_inputs(inputs)
+    if not files:
+        _fail("no image files found in " + ", ".join(inputs))
+        raise typer.Exit(2)
+    try:
+        if reference_image:
+            reference_a = _reference_from_image(reference_image, system, pixel_size)
+    except InputError as exc:
+        _fail(str(exc))
+        raise typer.Exit(2)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task("analysing", total=len(files), failed=0)
+
+        def advance(row):
+            failed = bar.tasks[0].fields["failed"] + (row["status"] != "ok")
+            bar.update(task, advance=1, failed=failed, description=Path(row["file"]).name[:40])
+
+        result = run_batch(inputs, out, system=system, pixel_size=pixel_size, reference_A=reference_a,
+                           reports_dir=reports, figures=figures, resume=resume, progress=advance)
+    _print_batch_summary(result)
+    raise typer.Exit(1 if result.n_failed else 0)
+
+
+def _print_batch_summary(result) -> None:
+    from collections import Counter
+
+    ok = [r for r in result.rows if r["status"] == "ok"]
+    table = Table(title=f"{len(result.rows)} files: {result.n_ok} analysed, {result.n_failed} failed "
+                        f"-> {result.table}", title_justify="left", show_header=False)
+    for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
+        table.add_row(f"{system}", f"{klass}: {n}")
+    verdicts = Counter(str(r["strain_ok"]) for r in ok)
+    table.add_row("TiN strain < 1 %", f"yes {verdicts.get('True', 0)}, no {verdicts.get('False', 0)}, "
+                  f"not measured {sum(v for k, v in verdicts.items() if k not in ('True', 'False'))}")
+    for r in result.rows:
+        if r["status"] != "ok":
+            table.add_row("failed", r["error"])
+    Console(width=max(Console().width, 120)).print(table)
 
 
 @app.command()

@@ -1,0 +1,192 @@
+"""Batch analysis of files and folders into one results table.
+
+One image is one independent task (:func:`analyze_one`): it never raises, a
+bad file becomes an error row with a one-line message, and it writes that
+image's JSON report and figure itself, so the tasks can run anywhere. The
+table (``CSV_COLUMNS``) is written atomically (a temporary file renamed into
+place), and ``resume`` skips the files a previous table already holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "run_batch",
+           "write_table"]
+
+#: Files a folder is searched for (a file given by name is always tried).
+IMAGE_SUFFIXES = {".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf", ".npy",
+                  ".png", ".jpg", ".jpeg"}
+
+#: Columns of the results table, in order (the contract's first, then extras).
+CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confidence", "n_columns", "n_layers",
+               "interface_gap_A", "tin_inplane_A", "tin_inplane_deviation_pct", "strain_ok", "tin_over_ti_ratio",
+               "seconds", "interface_gap_err_A", "tin_inplane_err_A", "tin_inplane_ci95_lo_pct",
+               "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The rows of a batch (in input order) and how many failed."""
+
+    rows: list
+    n_ok: int
+    n_failed: int
+    table: Path
+
+
+def collect_inputs(inputs) -> list[str]:
+    """Files as given, and the image files inside folders (recursed, sorted); each path once."""
+    found = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir() and path.suffix.lower() != ".zspy":
+            for sub in sorted(path.rglob("*")):
+                if sub.suffix.lower() in IMAGE_SUFFIXES and (sub.is_file() or sub.suffix.lower() == ".zspy") \
+                        and not any(part.endswith(".zspy") for part in sub.relative_to(path).parts[:-1]):
+                    found.append(str(sub))
+        else:
+            found.append(str(item))
+    return list(dict.fromkeys(found))
+
+
+def _report_stem(file: str, root: str = "") -> str:
+    """A file name for an input's report: its path below `root`, folders joined by '__' (unique)."""
+    relative = os.path.relpath(file, root) if root else file
+    return str(Path(relative).with_suffix("")).replace(os.sep, "__").replace(":", "_").lstrip("._") or "image"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
+                root="") -> dict:
+    """Analyse one file into a table row; never raises.
+
+    Parameters
+    ----------
+    file : str
+        The input as given (it is the row's ``file``).
+    system, pixel_size, reference_A
+        As for :func:`stemlayers.analyze`.
+    reports_dir : path, optional
+        Where the JSON report (and the figure) of this image go.
+    figures : bool
+        Also write the PNG figure.
+    root : str
+        Report files are named by the input's path below this folder.
+
+    Returns
+    -------
+    dict
+        A row with the ``CSV_COLUMNS`` keys.
+    """
+    from .analysis import analyze
+
+    start = time.perf_counter()
+    row = dict.fromkeys(CSV_COLUMNS, "")
+    row["file"] = str(file)
+    try:
+        report = analyze(file, system=system, pixel_size=pixel_size, reference_A=reference_A)
+    except InputError as exc:
+        row.update(status="error", error=_one_line(exc), seconds=round(time.perf_counter() - start, 3))
+        return row
+    except Exception as exc:  # noqa: BLE001 - one image's failure must not stop the batch
+        row.update(status="error", error=f"{file}: analysis failed ({type(exc).__name__}: {_one_line(exc)})",
+                   seconds=round(time.perf_counter() - start, 3))
+        return row
+    d = report.to_dict()
+    s, i = d["strain"], d["interface"]
+    ci = s["ci95_pct"] or ["", ""]
+    row.update(status="ok", system=d["system"], interface_class=i["class"] or "not decidable",
+               confidence=i["confidence"], n_columns=d["n_columns"], n_layers=len(d["layers"]),
+               interface_gap_A=i["gap_A"], interface_gap_err_A=i["gap_err_A"], tin_inplane_A=s["tin_inplane_A"],
+               tin_inplane_err_A=s["tin_inplane_err_A"], tin_inplane_deviation_pct=s["deviation_pct"],
+               tin_inplane_ci95_lo_pct=ci[0], tin_inplane_ci95_hi_pct=ci[1], strain_ok=s["strain_ok"],
+               tin_over_ti_ratio=s["tin_over_ti_ratio"], pixel_size_A=d["pixel_size_A"],
+               n_unassigned=d["n_unassigned"])
+    if reports_dir is not None:
+        import json
+
+        reports_dir = Path(reports_dir)
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        stem = _report_stem(str(file), root)
+        target = reports_dir / f"{stem}.json"
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(json.dumps(d, indent=1), encoding="utf-8")
+        tmp.replace(target)
+        row["report"] = str(target)
+        if figures:
+            from .figure import plot_report
+
+            try:
+                plot_report(report, reports_dir / f"{stem}.png")
+            except Exception as exc:  # noqa: BLE001 - a figure problem must not lose the result
+                row["error"] = f"figure not written: {_one_line(exc)}"
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return {k: ("" if v is None else v) for k, v in row.items()}
+
+
+def read_table(path) -> list[dict]:
+    """Rows of an existing results table ([] if there is none)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_table(rows, path) -> Path:
+    """Write rows as CSV atomically: a temporary file in the same folder, then renamed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+    return path
+
+
+def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
+              resume=False, progress=None) -> BatchResult:
+    """Analyse every input into `table` (CSV), one row per file in input order.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Files and folders (folders are searched recursively for images).
+    table : path
+        The CSV to write.
+    reports_dir : path, optional
+        Per-image JSON and figures; by default ``<table stem>_reports`` beside the table.
+    resume : bool
+        Keep the rows of files `table` already holds as done (status ok) and
+        analyse only the others.
+    progress : callable, optional
+        Called as ``progress(row)`` after each file (e.g. to advance a bar).
+    """
+    table = Path(table)
+    reports_dir = Path(reports_dir) if reports_dir else table.with_name(table.stem + "_reports")
+    files = collect_inputs(inputs)
+    done = {r["file"]: r for r in read_table(table) if r.get("status") == "ok"} if resume else {}
+    root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
+    rows = []
+    for file in files:
+        row = done.get(file) or analyze_one(file, system, pixel_size, reference_A, reports_dir, figures,
+                                            os.path.relpath(root) if root else "")
+        rows.append(row)
+        if progress:
+            progress(row)
+    write_table(rows, table)
+    n_failed = sum(r["status"] != "ok" for r in rows)
+    return BatchResult(rows, len(rows) - n_failed, n_failed, table)
