@@ -123,12 +123,24 @@ def classify(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_siz
     evidence.extend(off)
     votes = [n_disordered > 0, unassigned is not None and unassigned > rules.max_unassigned_fraction, rough,
              bool(off)]
+    chalcogen = system.film.ql_elements[0]
+    first = layers[top + 1]
     if first_ql is None and not any(votes) and film_above < len(system.film.ql_elements):
+        # the field ends before a QL: ordered planes on TiN still show the motif, with less certainty
+        ordered = [L for L in layers[top + 1:] if L.material in ("TI", "bilayer")]
+        if len(ordered) >= 2 and ordered[0] is first:
+            ratio = ordered[0].intensity / max(ordered[1].intensity, 1e-12)
+            evidence.append(f"the field ends {film_above} plane(s) above the TiN: judged on the motif only")
+            if first.element == "Bi" and ratio >= rules.bright_ratio:
+                evidence.append(f"first plane above TiN at {format_pm(gap, gap_err)} is Bi-bright "
+                                f"({ratio:.1f}x the next plane)")
+                return Interface("bilayer", 0.6, evidence, gap, gap_err, None, unassigned)
+            if first.element == chalcogen:
+                evidence.append(f"a {chalcogen} plane sits on TiN across a gap of {format_pm(gap, gap_err)}")
+                return Interface("vdw", 0.6, evidence, gap, gap_err, 0, unassigned)
         return Interface(None, 0.0, [f"not decidable: only {film_above} film plane(s) above the top TiN "
                                      "plane, no complete quintuple layer in the field"], gap, gap_err)
     votes.append(first_ql is None)
-    chalcogen = system.film.ql_elements[0]
-    first = layers[top + 1]
     if any(votes):
         # the more cues agree, the surer: disordered planes, no QL on TiN, columns in no plane, a rough
         # top TiN plane, spacings that fit no ordered interface

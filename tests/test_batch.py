@@ -1,0 +1,85 @@
+"""stemlayers batch: one row per file, bad files as error rows, exit codes, resume, contract columns."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stemlayers.batch import CSV_COLUMNS, collect_inputs, run_batch
+from stemlayers.cli import app
+from stemlayers.simulate import SimulationParams, simulate, write_simulation
+
+runner = CliRunner()
+CONTRACT = ["file", "status", "error", "system", "interface_class", "confidence", "n_columns", "n_layers",
+            "interface_gap_A", "tin_inplane_A", "tin_inplane_deviation_pct", "strain_ok", "tin_over_ti_ratio",
+            "seconds"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    (root / "session" / "day2").mkdir(parents=True)
+    write_simulation(simulate(SimulationParams(interface="bilayer", shape=(256, 256), seed=1)), root / "session" / "a.hspy")
+    write_simulation(simulate(SimulationParams(interface="vdw", system="Bi2Se3/TiN", shape=(256, 256), seed=2)),
+                     root / "session" / "day2" / "b.tif")
+    (root / "session" / "corrupt.dm3").write_text("not a DigitalMicrograph file")
+    (root / "session" / "notes.txt").write_text("ignored: not an image")
+    return root
+
+
+def _read(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_folders_are_searched_for_images(folder):
+    files = collect_inputs([str(folder / "session")])
+    assert [Path(f).name for f in files] == ["a.hspy", "corrupt.dm3", "b.tif"]
+
+
+def test_batch_rows_exit_code_and_reports(folder, tmp_path):
+    out = tmp_path / "results.csv"
+    result = runner.invoke(app, ["batch", str(folder / "session"), "--out", str(out)])
+    assert result.exit_code == 1  # one file failed
+    assert "Traceback" not in result.output
+    rows = _read(out)
+    assert list(rows[0].keys())[:len(CONTRACT)] == CONTRACT
+    by_name = {Path(r["file"]).name: r for r in rows}
+    assert set(by_name) == {"a.hspy", "b.tif", "corrupt.dm3"}
+    bad = by_name["corrupt.dm3"]
+    assert bad["status"] == "error" and "corrupt.dm3" in bad["error"] and "\n" not in bad["error"]
+    a, b = by_name["a.hspy"], by_name["b.tif"]
+    assert a["status"] == b["status"] == "ok"
+    assert (a["system"], a["interface_class"]) == ("Bi2Te3/TiN", "bilayer")
+    assert (b["system"], b["interface_class"]) == ("Bi2Se3/TiN", "vdw")
+    assert float(a["tin_inplane_A"]) == pytest.approx(2.998, rel=0.003) and a["strain_ok"] == "True"
+    assert int(a["n_columns"]) > 50 and int(a["n_layers"]) > 8
+    report = json.loads(Path(a["report"]).read_text())
+    assert report["interface"]["class"] == "bilayer" and report["file"] == "a.hspy"
+    assert Path(a["report"]).with_suffix(".png").stat().st_size > 10_000
+    reports = sorted(p.name for p in (tmp_path / "results_reports").iterdir())
+    assert reports == ["a.json", "a.png", "day2__b.json", "day2__b.png"]
+
+
+def test_all_good_exits_zero_and_resume_adds_nothing(folder, tmp_path):
+    good = tmp_path / "good"
+    shutil.copytree(folder / "session", good, ignore=shutil.ignore_patterns("corrupt.dm3"))
+    out = tmp_path / "t.csv"
+    assert runner.invoke(app, ["batch", str(good), "--out", str(out), "--no-figures"]).exit_code == 0
+    first = _read(out)
+    calls = []
+    result = run_batch([str(good)], out, figures=False, resume=True, progress=calls.append)
+    assert result.n_failed == 0 and len(result.rows) == len(first) == 2
+    assert [r["seconds"] for r in _read(out)] == [r["seconds"] for r in first]  # nothing was analysed again
+
+
+def test_no_inputs_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["batch", str(tmp_path), "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "no image files" in result.output
+
+
+def test_columns_extend_the_contract():
+    assert CSV_COLUMNS[:len(CONTRACT)] == CONTRACT
