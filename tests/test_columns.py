@@ -26,8 +26,9 @@ def grid_scores():
     rng = np.random.default_rng(2026)
     scores = []
     for (system, dose, pixel_size), interface in itertools.product(GRID, ["bilayer", "vdw"]):
+        # precision is judged without an amorphous surface film (tested on its own below)
         params = sample_params(rng, system=system, dose=dose, pixel_size_A=pixel_size, interface=interface,
-                               shape=(192, 192))
+                               shape=(192, 192), amorphous=0.0)
         sim = simulate(params)
         columns = find_columns(sim.data, pixel_size=pixel_size)
         scores.append((params, score_columns(columns, sim.truth)))
@@ -60,6 +61,17 @@ def test_error_bars_are_honest(grid_scores):
     ratio = np.array([s.error_ratio_std for _, s in grid_scores])
     assert 0.7 <= np.median(ratio) <= 1.5
     assert np.mean((ratio > 0.7) & (ratio < 1.5)) >= 0.75
+
+
+@pytest.mark.parametrize("amorphous", [0.05, 0.1])
+def test_an_amorphous_surface_film_costs_little(amorphous):
+    """Random atoms over the whole field (a contamination film, up to ~30 % of the TiN's intensity)."""
+    params = sample_params(np.random.default_rng(8), shape=(256, 256), amorphous=amorphous, dose=150,
+                           pixel_size_A=0.1, interface="vdw")
+    sim = simulate(params)
+    score = score_columns(find_columns(sim.data, pixel_size=0.1), sim.truth)
+    assert score.recall >= 0.98
+    assert score.rms_error_pm < 12.0
 
 
 def test_dim_ti_beside_bright_bi_is_found():

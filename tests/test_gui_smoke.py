@@ -4,10 +4,14 @@ This guards the set-up the napari plugin will need (xvfb, Mesa GL, Qt); the plug
 with the plugin.
 """
 
+import os
+
 import numpy as np
 import pytest
 
 napari = pytest.importorskip("napari")
+if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") not in ("offscreen", "minimal"):
+    pytest.skip("no display: run the suite with scripts/test.sh (xvfb-run)", allow_module_level=True)
 
 from stemlayers.simulate import simulate  # noqa: E402
 

@@ -50,12 +50,15 @@ def _agreement(value, expected, tolerance):
     return float(np.exp(-0.5 * ((value - expected) / tolerance) ** 2))
 
 
-def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A):
-    """Fraction of the columns between two heights that belong to no ordered plane."""
+def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A, min_amplitude):
+    """Fraction of the columns between two heights that belong to no ordered plane.
+
+    Columns fainter than `min_amplitude` (specks of an amorphous surface film) do not count.
+    """
     if columns is None or layerset.origin_xy is None or not len(columns):
         return None, 0
     height = (columns.xy - layerset.origin_xy) @ layerset.orientation.growth_dir * pixel_size_A
-    band = (height > low_A) & (height < high_A)
+    band = (height > low_A) & (height < high_A) & (columns.amplitude >= min_amplitude)
     if not band.any():
         return 0.0, 0
     plane = layerset.plane_of_column[band]
@@ -98,8 +101,9 @@ def classify(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_siz
     n_between = len(between)
     n_disordered = sum(L.material == "disordered" for L in between)
     high = layers[first_ql].height_A if first_ql is not None else max(L.height_A for L in layers)
-    unassigned, n_band = _band_disorder(layerset, columns, pixel_size_A, 0.8, high - 0.8) \
-        if pixel_size_A else (None, 0)
+    ti_level = np.median([L.intensity for L in layers if L.material == "TiN"])
+    unassigned, n_band = _band_disorder(layerset, columns, pixel_size_A, 0.8, high - 0.8,
+                                        rules.faint_fraction * ti_level) if pixel_size_A else (None, 0)
     top_scatter = layers[top].scatter_A
     evidence.append(f"{n_between} plane(s) between the top TiN plane and the first complete quintuple layer"
                     + (f" ({n_disordered} disordered)" if n_disordered else ""))

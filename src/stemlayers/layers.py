@@ -170,6 +170,16 @@ def _planes(u, h, h_err, u_err, amplitude, plane_id, tilt, u_centre):
     return rows
 
 
+def _ti_level(rows, p_sub, p_film, system):
+    """Brightness of a Ti column: the TiN-period planes' median, else the film's Bi planes scaled down."""
+    sizable = [r for r in rows if r["n"] >= MIN_COLUMNS]
+    tin = [r["intensity"] for r in sizable if _nearest(_typical_step(r["u"]), (p_sub, p_film)) == p_sub]
+    if tin:
+        return float(np.median(tin))
+    film = sorted((r["intensity"] for r in sizable), reverse=True)
+    return float(np.median(film[:max(1, len(film) // 3)]) / system.intensity("Bi")) if film else 0.0
+
+
 def _common_tilt(u, h, plane_id):
     """Median slope dh/du of the planes (orientation error, drift shear), weighted by size."""
     slopes, weights = [], []
@@ -234,6 +244,13 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     u_centre = float(np.median(u)) if len(u) else 0.0
     tilt = _common_tilt(u, h, plane_id)
     rows = _planes(u, h, h_err, u_err, columns.amplitude, plane_id, tilt, u_centre)
+    # no plane of the structure is much fainter than a Ti column: such chains are linked specks
+    # (an amorphous surface film, stray N), not planes
+    unit = _ti_level(rows, p_sub, p_film, system)
+    faint = {r["id"] for r in rows if r["intensity"] < system.classify.faint_fraction * unit}
+    if faint:
+        rows = [r for r in rows if r["id"] not in faint]
+        plane_id = np.where(np.isin(plane_id, list(faint)), -1, plane_id)
 
     # what each plane is: the period says substrate or film (log-distance), the scatter says ordered
     threshold = system.classify.max_interface_scatter_A

@@ -52,8 +52,18 @@ class Strain:
 
 
 def _weighted_mean(values, errors):
-    """Inverse-variance mean and its error, inflated by the scatter between planes when that is larger."""
+    """Inverse-variance mean and its error, inflated by the scatter between planes when that is larger.
+
+    Planes far from the median (beyond 3 robust standard deviations and 3
+    of their own errors) are left out first: one wrong plane with a small
+    error must not carry the mean.
+    """
     values, errors = np.asarray(values, float), np.asarray(errors, float)
+    if len(values) >= 3:
+        centre = np.median(values)
+        spread = 1.4826 * np.median(np.abs(values - centre))
+        keep = np.abs(values - centre) <= np.maximum(3 * spread, 3 * errors)
+        values, errors = values[keep], errors[keep]
     w = 1.0 / errors**2
     mean = float(np.sum(w * values) / np.sum(w))
     err = float(np.sqrt(1.0 / np.sum(w)))
@@ -83,13 +93,16 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
     reference = float(reference_A or system.strain.reference_inplane_A)
     threshold = system.strain.threshold_pct
     tin = [L for L in layers if L.material == "TiN" and L.inplane_period_A]
-    film = [L for L in layers if L.material in ("TI", "bilayer") and L.inplane_period_A]
+    # the length standard: the film's own quintuple layers (not the interface planes)
+    film = [L for L in layers if L.material == "TI" and L.inplane_period_A]
     tin_p = _weighted_mean([L.inplane_period_A for L in tin], [L.inplane_period_err_A for L in tin]) if tin else None
     film_p = (_weighted_mean([L.inplane_period_A for L in film], [L.inplane_period_err_A for L in film])
               if film else None)
     # the film grows by vdW epitaxy, unstrained: its period, measured along the same direction as the
     # TiN's, is an internal length standard that cancels calibration and scan-drift errors
     scale = film_p[0] / system.film.projected_period_A if film_p else None
+    if scale is not None and abs(scale - 1.0) > 0.05:
+        scale = None  # more than 5 % off bulk: not a trustworthy standard (wrong system, few planes)
     a = a_err = dev = ci = ok = direct = None
     if tin_p:
         direct = tin_p[0] * HEX_PER_PROJECTED

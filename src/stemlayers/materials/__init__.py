@@ -137,6 +137,7 @@ class ClassifyThresholds:
     bright_ratio: float = 1.5
     rough_ratio: float = 3.0
     min_rough_scatter_A: float = 0.05
+    faint_fraction: float = 0.3
 
 
 @dataclass(frozen=True)

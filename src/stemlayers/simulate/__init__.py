@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from ..materials import MaterialSystem, load_system
 from ..gaussians import render_gaussians
@@ -86,6 +87,12 @@ class SimulationParams:
         Relative rms scatter of column weights (local thickness, defocus).
     thickness_gradient : float
         Relative change of thickness across the field (a wedge).
+    background_smooth : float
+        A non-linear, smoothly varying background (random, on a ~30 Å scale),
+        its rms as a fraction of `dose`.
+    amorphous : float
+        A thin amorphous surface layer: random atoms over the whole field,
+        each this fraction of a Ti column's weight (0 = none).
     seed : int or None
     """
 
@@ -115,6 +122,8 @@ class SimulationParams:
     read_noise: float = 0.0
     weight_jitter: float = 0.03
     thickness_gradient: float = 0.0
+    background_smooth: float = 0.0
+    amorphous: float = 0.0
     seed: int | None = 0
 
 
@@ -263,6 +272,23 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
     ramp = ((cols / max(shape[1] - 1, 1) - 0.5) * np.cos(ramp_dir)
             + (rows / max(shape[0] - 1, 1) - 0.5) * np.sin(ramp_dir))
     counts += params.dose * (params.background + params.background_ramp * ramp)
+    if params.background_smooth > 0:
+        # thickness and contamination vary slowly: smoothed white noise, scaled to the wanted rms
+        # smooth on a 30 Å scale: made on a coarse grid (7.5 Å cells) several times that scale, so a
+        # small field sees a gentle part of it, then interpolated to the pixels
+        cell = 7.5 / px
+        coarse = tuple(max(int(np.ceil(s / cell)) + 2, 24) for s in shape)
+        field = ndimage.gaussian_filter(rng.standard_normal(coarse), 4.0, mode="wrap")
+        field = (field - field.mean()) / max(field.std(), 1e-12)
+        rows_c, cols_c = np.mgrid[0:shape[0], 0:shape[1]] / cell
+        smooth = ndimage.map_coordinates(field, [rows_c, cols_c], order=1, mode="wrap")
+        counts += params.dose * params.background_smooth * smooth
+    if params.amorphous > 0:
+        # an amorphous surface film: atoms at random, about one per 2 Å^2, slightly larger than the probe
+        n_atoms = int(shape[0] * shape[1] * px**2 / 2.0)
+        atoms = rng.uniform(0, 1, (n_atoms, 2)) * np.array([shape[1], shape[0]])
+        counts += render_gaussians(atoms, np.full(n_atoms, params.amorphous * peak_scale)
+                                   * rng.uniform(0.5, 1.5, n_atoms), 1.3 * sigma_px, shape)
     if noise:
         counts = apply_noise(counts, rng, params.read_noise)
 
@@ -294,8 +320,9 @@ def sample_params(rng: np.random.Generator, **fixed) -> SimulationParams:
     Anything given in `fixed` is kept as given. The ranges span what the
     analysis must handle: any rotation and either handedness, 0.07-0.16
     Å/px, doses 60-400, probes 0.32-0.55 Å, scan jitter up to 0.3 px, drift
-    up to 0.4 %, background ramps, strains up to ±3 % and interface spacings
-    well beyond the nominal ones.
+    up to 0.4 %, background ramps and smooth non-linear backgrounds, an
+    amorphous surface layer in half the draws, strains up to ±3 % and
+    interface spacings well beyond the nominal ones.
     """
     draw = dict(
         system=str(rng.choice(["Bi2Te3/TiN", "Bi2Se3/TiN"])),
@@ -320,6 +347,8 @@ def sample_params(rng: np.random.Generator, **fixed) -> SimulationParams:
         read_noise=float(rng.uniform(0, 2)),
         weight_jitter=float(rng.uniform(0.0, 0.08)),
         thickness_gradient=float(rng.uniform(-0.15, 0.15)),
+        background_smooth=float(rng.uniform(0, 0.05)),
+        amorphous=float(rng.choice([0.0, rng.uniform(0.02, 0.1)])),
         seed=int(rng.integers(2**31)),
     )
     draw.update(fixed)
