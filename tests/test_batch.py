@@ -83,3 +83,47 @@ def test_no_inputs_is_a_usage_error(tmp_path):
 
 def test_columns_extend_the_contract():
     assert CSV_COLUMNS[:len(CONTRACT)] == CONTRACT
+
+
+# ----------------------------------------------------------------------------- on dask.distributed
+
+STABLE = [c for c in CONTRACT if c != "seconds"]
+
+
+def _stable(rows):
+    return [{k: r[k] for k in STABLE} for r in rows]
+
+
+def test_scheduler_and_workers_give_the_same_rows(folder, tmp_path):
+    from dask.distributed import LocalCluster
+
+    local = tmp_path / "local.csv"
+    run_batch([str(folder / "session")], local, figures=False, workers=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = tmp_path / "remote.csv"
+        result = runner.invoke(app, ["batch", str(folder / "session"), "--out", str(remote), "--no-figures",
+                                     "--scheduler", cluster.scheduler_address])
+        assert result.exit_code == 1, result.output
+    assert _stable(_read(remote)) == _stable(_read(local))
+    two = tmp_path / "two.csv"
+    assert runner.invoke(app, ["batch", str(folder / "session"), "--out", str(two), "--no-figures",
+                               "--workers", "2"]).exit_code == 1
+    assert _stable(_read(two)) == _stable(_read(local))
+
+
+def test_a_batch_stopped_half_way_resumes_with_each_file_once(folder, tmp_path):
+    from stemlayers.batch import analyze_one, journal_path
+
+    out = tmp_path / "r.csv"
+    files = collect_inputs([str(folder / "session")])
+    # as if killed after the first file: its row is in the journal, no table was written yet
+    first = analyze_one(files[0], figures=False)
+    journal_path(out).write_text(json.dumps(first) + "\n" + '{"file": "torn', encoding="utf-8")
+    seen = []
+    result = run_batch([str(folder / "session")], out, figures=False, resume=True, progress=seen.append)
+    rows = _read(out)
+    assert [r["file"] for r in rows] == files
+    assert rows[0]["seconds"] == str(first["seconds"])  # taken from the journal, not analysed again
+    assert result.n_failed == 1 and len(seen) == len(files)
+    journal = [json.loads(line) for line in journal_path(out).read_text().splitlines()]
+    assert sorted(r["file"] for r in journal) == sorted(files)  # each file once, the torn line dropped

@@ -2,9 +2,12 @@
 
 One image is one independent task (:func:`analyze_one`): it never raises, a
 bad file becomes an error row with a one-line message, and it writes that
-image's JSON report and figure itself, so the tasks can run anywhere. The
-table (``CSV_COLUMNS``) is written atomically (a temporary file renamed into
-place), and ``resume`` skips the files a previous table already holds.
+image's JSON report and figure itself, so the tasks run anywhere: in this
+process, on a dask.distributed LocalCluster, or on an existing cluster. Rows
+stream back as images finish and are appended to a journal (flushed and
+synced), the final table (``CSV_COLUMNS``, input order) is written atomically
+(a temporary file renamed into place), and ``resume`` skips the files the
+journal or the table already hold.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "run_batch",
-           "write_table"]
+__all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "journal_path",
+           "run_batch", "write_table"]
 
 #: Files a folder is searched for (a file given by name is always tried).
 IMAGE_SUFFIXES = {".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf", ".npy",
@@ -157,8 +160,66 @@ def write_table(rows, path) -> Path:
     return path
 
 
+def journal_path(table) -> Path:
+    """The journal beside a table: one JSON line per finished file, appended as files finish."""
+    table = Path(table)
+    return table.with_name(table.name + ".journal")
+
+
+def _read_journal(path) -> dict:
+    """Finished rows by file (a torn last line from a killed run is skipped)."""
+    import json
+
+    rows = {}
+    if Path(path).exists():
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            rows[row["file"]] = row
+    return rows
+
+
+def _append(journal, row) -> None:
+    import json
+
+    with open(journal, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _run_tasks(todo, task_args, workers, scheduler, on_row):
+    """Run analyze_one over `todo`: in this process, on a LocalCluster of `workers`, or on `scheduler`."""
+    if scheduler is None and (workers or 1) <= 1:
+        for file in todo:
+            on_row(analyze_one(file, *task_args))
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    try:
+        with Client(scheduler or cluster) as client:
+            futures = {client.submit(analyze_one, file, *task_args, pure=False): file for file in todo}
+            for future in as_completed(futures):
+                file = futures[future]
+                try:
+                    row = future.result()
+                except Exception as exc:  # noqa: BLE001 - a worker that died takes only its image
+                    row = dict.fromkeys(CSV_COLUMNS, "")
+                    row.update(file=file, status="error",
+                               error=f"{file}: the worker analysing it failed ({type(exc).__name__}: "
+                                     f"{_one_line(exc)})")
+                on_row(row)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
-              resume=False, progress=None) -> BatchResult:
+              resume=False, progress=None, workers=1, scheduler=None) -> BatchResult:
     """Analyse every input into `table` (CSV), one row per file in input order.
 
     Parameters
@@ -166,27 +227,49 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
     inputs : sequence of str
         Files and folders (folders are searched recursively for images).
     table : path
-        The CSV to write.
+        The CSV to write. Rows are also appended to ``table.journal`` as files
+        finish, so a killed batch loses nothing and can resume.
     reports_dir : path, optional
         Per-image JSON and figures; by default ``<table stem>_reports`` beside the table.
     resume : bool
-        Keep the rows of files `table` already holds as done (status ok) and
-        analyse only the others.
+        Keep the files already done (status ok in the journal or the table)
+        and analyse only the others; no file gets two rows.
     progress : callable, optional
         Called as ``progress(row)`` after each file (e.g. to advance a bar).
+    workers : int
+        Worker processes of a dask.distributed LocalCluster (1: in this process).
+    scheduler : str, optional
+        Address of an existing dask scheduler to run on instead.
     """
     table = Path(table)
     reports_dir = Path(reports_dir) if reports_dir else table.with_name(table.stem + "_reports")
     files = collect_inputs(inputs)
-    done = {r["file"]: r for r in read_table(table) if r.get("status") == "ok"} if resume else {}
+    journal = journal_path(table)
+    done = {}
+    if resume:
+        done.update({r["file"]: r for r in read_table(table)})
+        done.update(_read_journal(journal))
+        done = {f: r for f, r in done.items() if r.get("status") == "ok"}
+    if journal.exists():
+        journal.unlink()
+    # the journal starts over with what is done (a torn line of a killed run goes); rows follow as they finish
+    for row in done.values():
+        _append(journal, row)
     root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
-    rows = []
-    for file in files:
-        row = done.get(file) or analyze_one(file, system, pixel_size, reference_A, reports_dir, figures,
-                                            os.path.relpath(root) if root else "")
-        rows.append(row)
+    task_args = (system, pixel_size, reference_A, reports_dir, figures, os.path.relpath(root) if root else "")
+    finished = dict(done)
+
+    def on_row(row):
+        finished[row["file"]] = row
+        _append(journal, row)
         if progress:
             progress(row)
+
+    for file in files:
+        if file in done and progress:
+            progress(done[file])
+    _run_tasks([f for f in files if f not in done], task_args, workers, scheduler, on_row)
+    rows = [finished[f] for f in files]
     write_table(rows, table)
     n_failed = sum(r["status"] != "ok" for r in rows)
     return BatchResult(rows, len(rows) - n_failed, n_failed, table)

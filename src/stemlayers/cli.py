@@ -8,6 +8,7 @@ message (exit 1) instead of a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -195,6 +196,10 @@ def batch(
                                                    help="A bare TiN film image: its a is the reference."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write a figure per image."),
     resume: bool = typer.Option(False, "--resume", help="Skip files the table already holds as done."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1,
+                                          help="Worker processes (dask LocalCluster); default: the cores, "
+                                               "at most one per file."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on an existing dask scheduler."),
 ) -> None:
     """Analyse many images into one table, a JSON report and a figure per image. Exit 1 if any failed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -220,8 +225,10 @@ def batch(
             failed = bar.tasks[0].fields["failed"] + (row["status"] != "ok")
             bar.update(task, advance=1, failed=failed, description=Path(row["file"]).name[:40])
 
+        n_workers = workers or min(os.cpu_count() or 1, len(files))
         result = run_batch(inputs, out, system=system, pixel_size=pixel_size, reference_A=reference_a,
-                           reports_dir=reports, figures=figures, resume=resume, progress=advance)
+                           reports_dir=reports, figures=figures, resume=resume, progress=advance,
+                           workers=n_workers, scheduler=scheduler)
     _print_batch_summary(result)
     raise typer.Exit(1 if result.n_failed else 0)
 
