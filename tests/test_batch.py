@@ -127,3 +127,50 @@ def test_a_batch_stopped_half_way_resumes_with_each_file_once(folder, tmp_path):
     assert result.n_failed == 1 and len(seen) == len(files)
     journal = [json.loads(line) for line in journal_path(out).read_text().splitlines()]
     assert sorted(r["file"] for r in journal) == sorted(files)  # each file once, the torn line dropped
+
+
+def test_hostile_inputs_are_error_rows_and_good_files_still_get_results(tmp_path, monkeypatch):
+    import numpy as np
+
+    from stemlayers.writers import save
+
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    good = simulate(SimulationParams(shape=(256, 256), seed=3))
+    write_simulation(good, hostile / "good.hspy")
+    (hostile / "empty.dm3").write_bytes(b"")
+    full = (hostile / "good.hspy").read_bytes()
+    (hostile / "truncated.hspy").write_bytes(full[: len(full) // 2])
+    (hostile / "text.dm3").write_text("this is not a DigitalMicrograph file")
+    (hostile / "wrong_format.xyz").write_text("1 2 3")
+    rng = np.random.default_rng(0)
+    import hyperspy.api as hs
+
+    stack = hs.signals.Signal2D(np.stack([good.data[:64, :64]] * 3))
+    for axis in stack.axes_manager.signal_axes:
+        axis.scale, axis.units = 0.1, "Å"
+    stack.save(hostile / "stack.hspy")
+    nan = good.data.copy()
+    nan[10, 10] = np.nan
+    save(nan, hostile / "nan.hspy", 0.1)
+    save(np.full((128, 128), 5.0, np.float32), hostile / "constant.hspy", 0.1)
+    save(rng.poisson(50, (256, 256)).astype(np.float32), hostile / "noise.hspy", 0.1)
+    from PIL import Image as PILImage
+
+    PILImage.fromarray((good.data / good.data.max() * 255).astype(np.uint8)).save(hostile / "uncalibrated.png")
+    (hostile / "huge.hspy").write_bytes(full + bytes(4 * len(full)))
+    monkeypatch.setenv("STEMLAYERS_MAX_MB", str(4 * len(full) / 1e6))  # only the padded file is over it
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "hostile.csv"
+    result = runner.invoke(app, ["batch", "hostile", "hostile/wrong_format.xyz", "--out", str(out), "--no-figures"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    rows = {Path(r["file"]).name: r for r in _read(out)}
+    expected_errors = {"empty.dm3": "empty", "truncated.hspy": "truncated.hspy", "text.dm3": "text.dm3",
+                       "wrong_format.xyz": "unknown file format", "stack.hspy": "frame", "nan.hspy": "NaN",
+                       "constant.hspy": "constant", "noise.hspy": "no atomic columns",
+                       "uncalibrated.png": "calibration", "huge.hspy": "limit"}
+    for name, phrase in expected_errors.items():
+        assert rows[name]["status"] == "error", name
+        assert phrase in rows[name]["error"] and "\n" not in rows[name]["error"], (name, rows[name]["error"])
+    # the good file in the same batch gets its result
+    assert rows["good.hspy"]["status"] == "ok" and rows["good.hspy"]["interface_class"] == "bilayer"

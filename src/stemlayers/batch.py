@@ -107,6 +107,11 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                    seconds=round(time.perf_counter() - start, 3))
         return row
     d = report.to_dict()
+    if d["n_columns"] < 3:
+        row.update(status="error", error=f"{file}: no atomic columns found (no lattice in the image: noise, "
+                                          "a blank frame or the wrong detector?)",
+                   seconds=round(time.perf_counter() - start, 3))
+        return row
     s, i = d["strain"], d["interface"]
     ci = s["ci95_pct"] or ["", ""]
     row.update(status="ok", system=d["system"], interface_class=i["class"] or "not decidable",

@@ -119,6 +119,10 @@ def _read_path(source) -> tuple:
         raise InputError(f"{name}: permission denied (the file cannot be read)")
     if not is_dir and info.st_size == 0:
         raise InputError(f"{name}: empty file (0 bytes)")
+    limit_mb = float(os.environ.get("STEMLAYERS_MAX_MB", 4096))
+    if not is_dir and info.st_size > limit_mb * 1e6:
+        raise InputError(f"{name}: {info.st_size / 1e6:.0f} MB is over the {limit_mb:.0f} MB limit for one image "
+                         "(set STEMLAYERS_MAX_MB to raise it)")
     if ext == "npy":
         return name, _read_npy(name, path), "numpy"
     plugins = [p for p in IO_PLUGINS if ext in {e.lower() for e in p["file_extensions"]}]
