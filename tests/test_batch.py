@@ -62,6 +62,9 @@ def test_batch_rows_exit_code_and_reports(folder, tmp_path):
     assert Path(a["report"]).with_suffix(".png").stat().st_size > 10_000
     reports = sorted(p.name for p in (tmp_path / "results_reports").iterdir())
     assert reports == ["a.json", "a.png", "day2__b.json", "day2__b.png"]
+    summary = (tmp_path / "results_summary.md").read_text()
+    assert "3 files, 2 analysed, 1 failed" in summary and "corrupt.dm3" in summary
+    assert "| Bi2Te3/TiN | bilayer | 1 |" in summary and "results_reports/a.png" in summary
 
 
 def test_all_good_exits_zero_and_resume_adds_nothing(folder, tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import InputError
 
 __all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "journal_path",
-           "run_batch", "write_table"]
+           "run_batch", "write_summary", "write_table"]
 
 #: Files a folder is searched for (a file given by name is always tried).
 IMAGE_SUFFIXES = {".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf", ".npy",
@@ -229,6 +229,47 @@ def _run_tasks(todo, task_args, workers, scheduler, on_row):
             cluster.close()
 
 
+def write_summary(rows, path) -> Path:
+    """A markdown summary of a batch: counts per system and class, strain verdicts, failures, each file.
+
+    Written atomically next to the table; figures are linked where they exist.
+    """
+    from collections import Counter
+
+    path = Path(path)
+    ok = [r for r in rows if r["status"] == "ok"]
+    failed = [r for r in rows if r["status"] != "ok"]
+    lines = [f"# Batch summary: {len(rows)} files, {len(ok)} analysed, {len(failed)} failed", "",
+             "| system | interface class | images |", "|---|---|---|"]
+    for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
+        lines.append(f"| {system} | {klass} | {n} |")
+    verdicts = Counter(str(r["strain_ok"]) for r in ok)
+    lines += ["", f"TiN strain below 1 %: yes {verdicts.get('True', 0)}, no {verdicts.get('False', 0)}, "
+                  f"not measured {sum(n for k, n in verdicts.items() if k not in ('True', 'False'))}", ""]
+    if failed:
+        lines += ["## Failed", ""] + [f"- `{r['file']}`: {r['error']}" for r in failed] + [""]
+    lines += ["## Images", "", "| file | class (confidence) | gap (Å) | TiN a (Å) | deviation (%) | strain < 1 % | figure |",
+              "|---|---|---|---|---|---|---|"]
+
+    def number(value, digits):
+        try:
+            return f"{float(value):.{digits}f}"
+        except (TypeError, ValueError):
+            return "-"
+
+    for r in ok:
+        figure = Path(r["report"]).with_suffix(".png") if r.get("report") else None
+        link = f"![]({os.path.relpath(figure, path.parent)})" if figure and figure.exists() else "-"
+        lines.append(f"| `{r['file']}` | {r['interface_class']} ({number(r['confidence'], 2)}) | "
+                     f"{number(r['interface_gap_A'], 3)} ± {number(r['interface_gap_err_A'], 3)} | "
+                     f"{number(r['tin_inplane_A'], 4)} ± {number(r['tin_inplane_err_A'], 4)} | "
+                     f"{number(r['tin_inplane_deviation_pct'], 2)} | {r['strain_ok']} | {link} |")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
               resume=False, progress=None, workers=1, scheduler=None) -> BatchResult:
     """Analyse every input into `table` (CSV), one row per file in input order.
@@ -282,5 +323,6 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
     _run_tasks([f for f in files if f not in done], task_args, workers, scheduler, on_row)
     rows = [finished[f] for f in files]
     write_table(rows, table)
+    write_summary(rows, table.with_name(table.stem + "_summary.md"))
     n_failed = sum(r["status"] != "ok" for r in rows)
     return BatchResult(rows, len(rows) - n_failed, n_failed, table)

@@ -237,8 +237,9 @@ def _print_batch_summary(result) -> None:
     from collections import Counter
 
     ok = [r for r in result.rows if r["status"] == "ok"]
+    summary = result.table.with_name(result.table.stem + "_summary.md")
     table = Table(title=f"{len(result.rows)} files: {result.n_ok} analysed, {result.n_failed} failed "
-                        f"-> {result.table}", title_justify="left", show_header=False)
+                        f"-> {result.table}, {summary.name}", title_justify="left", show_header=False)
     for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
         table.add_row(f"{system}", f"{klass}: {n}")
     verdicts = Counter(str(r["strain_ok"]) for r in ok)
