@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, one_line
 
 __all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "journal_path",
            "run_batch", "write_summary", "write_table"]
@@ -65,11 +65,6 @@ def _report_stem(file: str, root: str = "") -> str:
     return str(Path(relative).with_suffix("")).replace(os.sep, "__").replace(":", "_").lstrip("._") or "image"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]
-
-
 def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
                 root="") -> dict:
     """Analyse one file into a table row; never raises.
@@ -100,10 +95,10 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     try:
         report = analyze(file, system=system, pixel_size=pixel_size, reference_A=reference_A)
     except InputError as exc:
-        row.update(status="error", error=_one_line(exc), seconds=round(time.perf_counter() - start, 3))
+        row.update(status="error", error=one_line(exc), seconds=round(time.perf_counter() - start, 3))
         return row
     except Exception as exc:  # noqa: BLE001 - one image's failure must not stop the batch
-        row.update(status="error", error=f"{file}: analysis failed ({type(exc).__name__}: {_one_line(exc)})",
+        row.update(status="error", error=f"{file}: analysis failed ({type(exc).__name__}: {one_line(exc)})",
                    seconds=round(time.perf_counter() - start, 3))
         return row
     d = report.to_dict()
@@ -138,7 +133,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
             try:
                 plot_report(report, reports_dir / f"{stem}.png")
             except Exception as exc:  # noqa: BLE001 - a figure problem must not lose the result
-                row["error"] = f"figure not written: {_one_line(exc)}"
+                row["error"] = f"figure not written: {one_line(exc)}"
     row["seconds"] = round(time.perf_counter() - start, 3)
     return {k: ("" if v is None else v) for k, v in row.items()}
 
@@ -222,7 +217,7 @@ def _run_tasks(todo, task_args, workers, scheduler, on_row):
                     row = dict.fromkeys(CSV_COLUMNS, "")
                     row.update(file=file, status="error",
                                error=f"{file}: the worker analysing it failed ({type(exc).__name__}: "
-                                     f"{_one_line(exc)})")
+                                     f"{one_line(exc)})")
                 on_row(row)
     finally:
         if cluster is not None:

@@ -1,6 +1,6 @@
 """Exceptions that reach the user."""
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "one_line"]
 
 
 class InputError(ValueError):
@@ -9,3 +9,9 @@ class InputError(ValueError):
     The message always names the input (file path or ``<array>``) and says
     what is wrong with it and, where there is one, how to fix it.
     """
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line (whitespace folded), cut at `limit` characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ._json import to_jsonable
-from .errors import InputError
+from .errors import InputError, one_line
 from .units import unit_to_angstrom, units_unset
 
 __all__ = ["Image", "load", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A"]
@@ -78,11 +78,6 @@ class Image:
         return f"Image(shape={self.data.shape}, pixel_size_A={self.pixel_size_A:.6g}, path={self.path!r})"
 
 
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 # ------------------------------------------------------------------ reading files
 def _read_npy(name: str, path: Path) -> list:
     try:
@@ -90,9 +85,9 @@ def _read_npy(name: str, path: Path) -> list:
     except ValueError as exc:
         what = "holds pickled Python objects, which are never loaded" if "pickle" in str(exc) \
             else "is not a valid .npy file (truncated or corrupt?)"
-        raise InputError(f"{name}: {what}: {_one_line(exc)}") from exc
+        raise InputError(f"{name}: {what}: {one_line(exc, 200)}") from exc
     except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
-        raise InputError(f"{name}: cannot read the .npy file: {_one_line(exc)}") from exc
+        raise InputError(f"{name}: cannot read the .npy file: {one_line(exc, 200)}") from exc
     if not isinstance(data, np.ndarray):
         data.close()
         raise InputError(f"{name}: is an .npz archive, not a single .npy array")
@@ -111,7 +106,7 @@ def _read_path(source) -> tuple:
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise InputError(f"{name}: file not found") from exc
     except OSError as exc:  # e.g. a folder on the way that cannot be entered
-        raise InputError(f"{name}: cannot access the file: {_one_line(exc)}") from exc
+        raise InputError(f"{name}: cannot access the file: {one_line(exc, 200)}") from exc
     is_dir = stat.S_ISDIR(info.st_mode)
     if is_dir and ext != "zspy":
         raise InputError(f"{name}: is a directory, not an image file")
@@ -156,10 +151,10 @@ def _read_path(source) -> tuple:
     reader_name, exc = sorted(failures, key=lambda f: isinstance(f[1], ImportError))[0]
     if isinstance(exc, ImportError):
         raise InputError(f"{name}: reading this {reader_name} file needs a missing optional "
-                         f"package: {_one_line(exc)}") from exc
+                         f"package: {one_line(exc, 200)}") from exc
     readers = "/".join(n for n, _ in failures)
     raise InputError(f"{name}: unreadable as {readers} (corrupt, truncated or not really a "
-                     f"'{path.suffix}' file): {_one_line(exc)}") from exc
+                     f"'{path.suffix}' file): {one_line(exc, 200)}") from exc
 
 
 def _tiff_full_precision(d: dict) -> dict:
