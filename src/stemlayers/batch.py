@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, one_line
+from .writers import write_text_atomic
 
 __all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "journal_path",
            "run_batch", "write_summary", "write_table"]
@@ -122,10 +123,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
         reports_dir = Path(reports_dir)
         reports_dir.mkdir(parents=True, exist_ok=True)
         stem = _report_stem(str(file), root)
-        target = reports_dir / f"{stem}.json"
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(json.dumps(d, indent=1), encoding="utf-8")
-        tmp.replace(target)
+        target = write_text_atomic(reports_dir / f"{stem}.json", json.dumps(d, indent=1))
         row["report"] = str(target)
         if figures:
             from .figure import plot_report
@@ -259,10 +257,7 @@ def write_summary(rows, path) -> Path:
                      f"{number(r['interface_gap_A'], 3)} ± {number(r['interface_gap_err_A'], 3)} | "
                      f"{number(r['tin_inplane_A'], 4)} ± {number(r['tin_inplane_err_A'], 4)} | "
                      f"{number(r['tin_inplane_deviation_pct'], 2)} | {r['strain_ok']} | {link} |")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,

@@ -132,10 +132,9 @@ def _write_json(data: dict, target: str) -> None:
     if target == "-":
         sys.stdout.write(text + "\n")
         return
-    path = Path(target)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from .writers import write_text_atomic
+
+    write_text_atomic(target, text)
 
 
 @app.command()

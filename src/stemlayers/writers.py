@@ -15,7 +15,7 @@ from .errors import InputError
 from .io import Image, _checked_pixel_size
 from .units import unit_to_angstrom
 
-__all__ = ["save"]
+__all__ = ["save", "write_text_atomic"]
 
 
 def _remove(path: Path) -> None:
@@ -23,6 +23,18 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.unlink()
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` through a temporary file in the same folder, then rename it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def save(data, path, pixel_size_A: float, metadata: dict | None = None, units: str = "Å") -> Path:

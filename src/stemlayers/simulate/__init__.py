@@ -363,16 +363,14 @@ def truth_path(image_path: str | Path) -> Path:
 
 def write_simulation(sim: SimulatedImage, path: str | Path, units: str = "Å") -> Path:
     """Write a simulated image as a calibrated file (format from the suffix) and its truth JSON."""
-    from ..writers import save
+    from ..writers import save, write_text_atomic
 
     path = Path(path)
     # no "/" in the title: NCEM EMD uses it as an HDF5 group name
     meta = {"title": f"simulated {sim.truth.system.replace('/', ' on ')} {sim.truth.interface} interface",
             "instrument": "stemlayers simulator", "voltage_kV": 300.0}
     save(sim.data, path, sim.pixel_size_A, metadata=meta, units=units)
-    tmp = truth_path(path).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(sim.truth.to_dict(), indent=1))
-    tmp.replace(truth_path(path))
+    write_text_atomic(truth_path(path), json.dumps(sim.truth.to_dict(), indent=1))
     return path
 
 
