@@ -292,11 +292,11 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
         done.update({r["file"]: r for r in read_table(table)})
         done.update(_read_journal(journal))
         done = {f: r for f, r in done.items() if r.get("status") == "ok"}
-    if journal.exists():
-        journal.unlink()
-    # the journal starts over with what is done (a torn line of a killed run goes); rows follow as they finish
-    for row in done.values():
-        _append(journal, row)
+    # the journal starts over with what is done, in one atomic write (a torn line of a killed run goes);
+    # rows follow, appended and synced, as they finish
+    import json
+
+    write_text_atomic(journal, "".join(json.dumps(row) + "\n" for row in done.values()))
     root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
     task_args = (system, pixel_size, reference_A, reports_dir, figures, os.path.relpath(root) if root else "")
     finished = dict(done)
