@@ -23,7 +23,7 @@ from .materials import MaterialSystem, list_systems, load_system
 from .orient import growth_axis
 from .strain import check_strain
 
-__all__ = ["Report", "analyze", "detect_system"]
+__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +101,10 @@ def detect_system(layerset: LayerSet, candidates: list[MaterialSystem]) -> Mater
     return min(candidates, key=score)
 
 
+#: The stages :func:`analyze_stages` yields, in order.
+STAGES = ("load", "find columns", "orient", "group planes", "classify")
+
+
 def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> Report:
     """Analyse one HAADF-STEM cross-section.
 
@@ -118,9 +122,36 @@ def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> 
     -------
     Report
     """
+    stages = analyze_stages(path_or_image, system, pixel_size, reference_A)
+    while True:
+        try:
+            next(stages)
+        except StopIteration as finished:
+            return finished.value
+
+
+def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=None):
+    """:func:`analyze` one stage at a time, for viewers that show progress and can stop.
+
+    A generator: it yields the name of each stage (:data:`STAGES`) as the
+    stage begins and returns the :class:`Report` (the ``value`` of
+    ``StopIteration``). Closing it between stages abandons the analysis, so
+    a GUI thread can cancel at the next stage boundary.
+
+    Parameters
+    ----------
+    As for :func:`analyze`.
+
+    Yields
+    ------
+    str
+        The stage about to run.
+    """
     start = time.perf_counter()
+    yield STAGES[0]
     image = load(path_or_image, pixel_size)
     px = image.pixel_size_A
+    yield STAGES[1]
     columns = find_columns(image)
     if isinstance(system, MaterialSystem):
         candidates = [system]
@@ -129,6 +160,7 @@ def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> 
     else:
         candidates = [load_system(system)]
     messages = []
+    yield STAGES[2]
     if len(columns) < 3:
         chosen = candidates[0]
         layerset = None
@@ -137,11 +169,13 @@ def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> 
         periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A,
                                                            s.film.projected_period_A)})
         orientation = growth_axis(columns.xy, columns.amplitude, px, periods)
+        yield STAGES[3]
         layerset = group_layers(columns, orientation, candidates[0], px)
         chosen = detect_system(layerset, candidates) if len(candidates) > 1 else candidates[0]
         if chosen is not candidates[0]:
             layerset = group_layers(columns, orientation, chosen, px)
         messages.extend(layerset.messages)
+    yield STAGES[4]
     layers = list(layerset.layers) if layerset else []
     strain = check_strain(layers, chosen, reference_A)
     return Report(
