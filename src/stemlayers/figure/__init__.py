@@ -15,10 +15,11 @@ from matplotlib.figure import Figure
 
 from ..units import format_pm
 from ._style import MATERIAL_COLORS, _load_system, title_lines
-from .image_panel import _label_planes, draw_image_panel, plane_segments
+from .image_panel import _label_planes, _plane_colors as plane_colors, draw_image_panel, plane_segments
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
 
-__all__ = ["MATERIAL_COLORS", "format_pm", "plane_segments", "plot_report", "reference_spacings", "title_lines"]
+__all__ = ["MATERIAL_COLORS", "draw_profiles", "format_pm", "plane_colors", "plane_segments", "plot_report",
+           "reference_spacings", "summary_lines", "title_lines"]
 
 
 def plot_report(report, path=None, dpi=150):
@@ -81,3 +82,43 @@ def plot_report(report, path=None, dpi=150):
     if path is not None:
         fig.savefig(path, dpi=dpi)
     return fig
+
+
+def draw_profiles(fig, report, vertical=True):
+    """The spacing profile and the TiN in-plane panel of :func:`plot_report`, into `fig`.
+
+    For a viewer's docked plot: `fig` is cleared, and gets the two panels
+    stacked (``vertical``) or side by side.
+
+    Returns
+    -------
+    (Axes, Axes)
+        The profile axes and the TiN in-plane axes.
+    """
+    system = _load_system(getattr(report, "system", None))
+    fig.clear()
+    ax_profile, ax_strain = fig.subplots(2, 1) if vertical else fig.subplots(1, 2)
+    ref_labels = draw_profile_panel(ax_profile, report, system)
+    draw_strain_panel(ax_strain, report, system)
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    fig.draw_without_rendering()
+    _declutter_references(ax_profile, ref_labels)
+    return ax_profile, ax_strain
+
+
+def summary_lines(report):
+    """The verdicts as text: the figure's two title lines, then the evidence and any notes.
+
+    Returns
+    -------
+    list of str
+        Class with confidence and gap (Å, with its uncertainty); TiN
+        in-plane a with its deviation, 95 % CI and the strain verdict; one
+        line per piece of evidence; one per message.
+    """
+    interface = getattr(report, "interface", None) or {}
+    lines = title_lines(report, _load_system(getattr(report, "system", None)))
+    lines += [f"evidence: {line}" for line in interface.get("evidence") or []]
+    lines += [f"note: {line}" for line in getattr(report, "messages", None) or []]
+    return lines
