@@ -1,7 +1,7 @@
 """A real napari viewer opens under the CI's virtual X server and shows a calibrated image.
 
-This guards the set-up the napari plugin will need (xvfb, Mesa GL, Qt); the plugin's own tests come
-with the plugin.
+This guards the set-up the napari plugin needs (xvfb, Mesa GL, Qt); the plugin itself is tested in
+test_napari_plugin.py.
 """
 
 import os

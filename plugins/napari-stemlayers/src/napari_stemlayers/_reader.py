@@ -1,0 +1,40 @@
+"""Open calibrated EM images (dm3, dm4, emd, ser, hspy, zspy, mrc, tif) with ``stemlayers.load``."""
+
+from __future__ import annotations
+
+import os
+
+from stemlayers import InputError, load
+
+from ._convert import image_layer_data
+
+#: The suffixes this reader offers to open (the manifest lists the same patterns).
+SUFFIXES = (".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff")
+
+
+def get_reader(path):
+    """The reader function when every path has a suffix ``stemlayers.load`` reads, else None."""
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if paths and all(str(p).lower().rstrip("/\\").endswith(SUFFIXES) for p in paths):
+        return read
+    return None
+
+
+def read(path, **_):
+    """One calibrated Image layer per readable file.
+
+    A file that cannot be analysed (unreadable, no calibration, a stack, not
+    an image, ...) gives a one-line napari error notification naming the
+    file, instead of a traceback; the other files still open.
+    """
+    from napari.utils.notifications import show_error
+
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    found = []
+    for p in paths:
+        try:
+            found.append(image_layer_data(load(p)))
+        except InputError as exc:
+            show_error(str(exc))
+    # [(None,)] is napari's "read, but nothing to show": no second, generic error on top of ours
+    return found or [(None,)]

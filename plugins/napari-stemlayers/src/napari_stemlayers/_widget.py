@@ -1,0 +1,258 @@
+"""The analysis dock widget: pick an image, run ``stemlayers`` in a thread, show and export the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, TextEdit, create_widget
+from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_error, show_info
+
+from stemlayers import InputError
+from stemlayers.analysis import STAGES, analyze_stages
+from stemlayers.errors import one_line
+from stemlayers.materials import list_systems
+
+from ._convert import columns_layer_data, image_from_layer, planes_layer_data
+
+#: Name of the docked profile plot.
+PLOT_NAME = "stemlayers profile"
+
+
+def _stages(image, system, reference_A):
+    """The analysis, stage by stage; a bad image is returned (not raised) so it needs no traceback."""
+    try:
+        return (yield from analyze_stages(image, system=system, reference_A=reference_A))
+    except InputError as exc:
+        return exc
+
+
+def _run_to_end(stages):
+    """Drive a stage generator in this thread and return its result."""
+    while True:
+        try:
+            next(stages)
+        except StopIteration as finished:
+            return finished.value
+
+
+class AnalysisWidget(Container):
+    """Interface analysis of the chosen image layer.
+
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+
+    Attributes
+    ----------
+    report : stemlayers.Report or None
+        The last finished analysis.
+    worker : GeneratorWorker or None
+        The running analysis, if any.
+    """
+
+    def __init__(self, napari_viewer):
+        super().__init__(labels=True)
+        import napari.layers
+
+        self._viewer = napari_viewer
+        self.report = None
+        self.worker = None
+        self._plot = None
+        self._layer = None
+        self.image = create_widget(annotation=napari.layers.Image, label="image")
+        self.system = ComboBox(label="system", choices=["auto", *list_systems()], value="auto",
+                               tooltip="auto: the material system whose film fits best")
+        self.pixel_size = FloatSpinBox(label="pixel size (Å)", value=0.0, min=0.0, max=1.0, step=0.001,
+                                       tooltip="0: the file's calibration")
+        self.reference = FloatSpinBox(label="TiN reference a (Å)", value=0.0, min=0.0, max=5.0, step=0.001,
+                                      tooltip="0: bulk TiN from the system's TOML (2.998 Å)")
+        self.run_button = PushButton(text="Run")
+        self.cancel_button = PushButton(text="Cancel", enabled=False)
+        self.status = Label(value="")
+        self.status.native.setWordWrap(True)
+        self.summary = TextEdit(value="", label="result")
+        self.summary.native.setReadOnly(True)
+        self.summary.native.setMinimumHeight(160)
+        self._exports = {
+            "report (JSON)": (PushButton(text="Save report (JSON)…"), self.export_json, "JSON (*.json)", ".json"),
+            "tables (CSV)": (PushButton(text="Save columns and planes (CSV)…"), self.export_tables,
+                             "CSV (*.csv)", ".csv"),
+            "figure": (PushButton(text="Save figure…"), self.export_figure, "Images (*.png *.svg *.pdf)", ".png"),
+            "atomap": (PushButton(text="Save atomap lattice (hspy)…"), self.export_sublattice,
+                       "HDF5 (*.hspy *.hdf5)", ".hspy"),
+        }
+        buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
+        self.extend([self.image, self.system, self.pixel_size, self.reference, buttons, self.status,
+                     self.summary])
+        for what, (button, export, pattern, suffix) in self._exports.items():
+            button.enabled = False
+            button.changed.connect(lambda *_, e=export, p=pattern, s=suffix: self._ask_and_export(e, p, s))
+            self.append(button)
+        self.run_button.changed.connect(lambda *_: self.run())
+        self.cancel_button.changed.connect(lambda *_: self.cancel())
+
+    # ------------------------------------------------------------------ running
+
+    def _chosen_layer(self, layer=None):
+        import napari.layers
+
+        if layer is None:
+            self.image.reset_choices()
+            layer = self.image.value
+        if layer is None:  # not docked yet, or the combo box lags: the selected or the top image
+            active = self._viewer.layers.selection.active
+            images = [L for L in self._viewer.layers if isinstance(L, napari.layers.Image)]
+            layer = active if isinstance(active, napari.layers.Image) else (images[-1] if images else None)
+        return layer
+
+    def run(self, layer=None, blocking=False):
+        """Analyse `layer` (default: the chosen image) with the widget's settings.
+
+        Parameters
+        ----------
+        layer : napari.layers.Image, optional
+        blocking : bool
+            True: analyse in this thread, show the results and return the
+            Report (None if the image cannot be analysed). False: analyse in
+            a background thread with napari's progress bar and return the
+            worker (None if nothing was started); the results appear when it ends.
+        """
+        if self.worker is not None:
+            show_info("stemlayers: an analysis is already running; cancel it first")
+            return None
+        layer = self._chosen_layer(layer)
+        if layer is None:
+            show_error("stemlayers: open an image first (File > Open, or File > Open Sample > stemlayers)")
+            return None
+        try:
+            image = image_from_layer(layer, self.pixel_size.value or None)
+        except InputError as exc:
+            show_error(str(exc))
+            return None
+        self._layer = layer
+        stages = _stages(image, self.system.value, self.reference.value or None)
+        if blocking:
+            return self._finish(_run_to_end(stages))
+        worker = thread_worker(lambda: (yield from stages),
+                               progress={"total": len(STAGES), "desc": f"stemlayers: {layer.name}"})()
+        worker.yielded.connect(self._on_stage)
+        worker.returned.connect(self._finish)
+        worker.aborted.connect(self._on_aborted)
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self.run_button.enabled, self.cancel_button.enabled = False, True
+        self.status.value = "starting…"
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Stop the running analysis at its next stage; no result layers are made."""
+        if self.worker is not None:
+            self.status.value = "cancelling…"
+            self.worker.quit()
+
+    def _closed(self) -> bool:
+        """Whether the viewer (and so this widget's Qt objects) has gone while a run went on."""
+        try:
+            self.native.objectName()
+        except RuntimeError:  # "wrapped C/C++ object has been deleted", in every Qt binding
+            return True
+        return False
+
+    def _on_stage(self, stage) -> None:
+        if not self._closed():
+            self.status.value = f"{stage}…"
+
+    def _on_aborted(self) -> None:
+        if not self._closed():
+            self.status.value = "cancelled"
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        if not self._closed():
+            self.run_button.enabled, self.cancel_button.enabled = True, False
+
+    def _finish(self, result):
+        """Show a finished analysis (or its one-line error); returns the Report or None."""
+        if self._closed():
+            return None
+        if isinstance(result, InputError):
+            show_error(str(result))
+            self.status.value = "failed: " + one_line(result)
+            return None
+        self.report = result
+        self._show(result)
+        self.status.value = f"done in {result.seconds:.1f} s: {result.n_columns} columns, {len(result.layers)} planes"
+        return result
+
+    # ------------------------------------------------------------------ showing
+
+    def _show(self, report) -> None:
+        """Replace this image's result layers and update the plot and the summary."""
+        like = self._layer
+        viewer = self._viewer
+        for data, meta, kind in (columns_layer_data(report, like, f"{like.name} columns"),
+                                 planes_layer_data(report, like, f"{like.name} planes")):
+            if meta["name"] in viewer.layers:
+                viewer.layers.remove(meta["name"])
+            getattr(viewer, f"add_{kind}")(data, **meta)
+        viewer.layers.selection.active = viewer.layers[f"{like.name} columns"]
+        if self._plot is None:
+            from ._profile import ProfilePlot
+
+            self._plot = ProfilePlot()
+            viewer.window.add_dock_widget(self._plot, name=PLOT_NAME, area="right")
+        self._plot.show_report(report)
+        from stemlayers.figure import summary_lines
+
+        self.summary.value = "\n".join(summary_lines(report))
+        for button, *_ in self._exports.values():
+            button.enabled = True
+
+    # ------------------------------------------------------------------ exports
+
+    def _need_report(self):
+        if self.report is None:
+            raise ValueError("run an analysis first")
+        return self.report
+
+    def export_json(self, path) -> Path:
+        """The report as JSON (the contract of ``Report.to_dict``)."""
+        from stemlayers.export import write_report_json
+
+        return write_report_json(self._need_report(), path)
+
+    def export_tables(self, path) -> tuple:
+        """``STEM_columns.csv`` and ``STEM_layers.csv`` for ``path = STEM.csv``."""
+        from stemlayers.export import write_tables
+
+        return write_tables(self._need_report(), path)
+
+    def export_figure(self, path) -> Path:
+        """The three-panel report figure (PNG, SVG or PDF by the suffix)."""
+        from stemlayers.figure import plot_report
+
+        plot_report(self._need_report(), path)
+        return Path(path)
+
+    def export_sublattice(self, path) -> Path:
+        """The columns as an atomap Atom_Lattice (``am.load_atom_lattice_from_hdf5``)."""
+        from stemlayers.export import write_sublattice
+
+        return write_sublattice(self._need_report(), path)
+
+    def _ask_and_export(self, export, pattern, suffix) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        stem = Path(str(self.report.file)).stem if self.report is not None else "stemlayers"
+        path, _ = QFileDialog.getSaveFileName(self.native, "Save", stem + suffix, pattern)
+        if not path:
+            return
+        try:
+            written = export(path)
+        except (OSError, ValueError) as exc:
+            show_error(f"{path}: could not save ({one_line(exc)})")
+            return
+        shown = ", ".join(str(p) for p in written) if isinstance(written, tuple) else str(written)
+        show_info(f"stemlayers: saved {shown}")

@@ -1,0 +1,206 @@
+"""The napari plugin in a real viewer (make_napari_viewer under xvfb-run): reader, samples, widget, exports.
+
+Values are checked against the simulator's truth: the pixel size of each sample file, the columns
+and planes of an analysed sample, and the interface class.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+napari = pytest.importorskip("napari")
+pytest.importorskip("napari_stemlayers")
+if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") not in ("offscreen", "minimal"):
+    pytest.skip("no display: run the suite with scripts/test.sh (xvfb-run)", allow_module_level=True)
+
+from napari.utils.notifications import notification_manager  # noqa: E402
+
+from stemlayers.samples import sample_file, sample_names  # noqa: E402
+from stemlayers.simulate import SimulationParams, load_truth, simulate  # noqa: E402
+from stemlayers.simulate.score import match_points  # noqa: E402
+
+PLUGIN = "napari-stemlayers"
+WIDGET = "Interface analysis"
+
+
+@pytest.fixture
+def notifications():
+    """Every napari notification shown during the test."""
+    shown = []
+    notification_manager.notification_ready.connect(shown.append)
+    yield shown
+    notification_manager.notification_ready.disconnect(shown.append)
+
+
+def _analysis_widget(viewer):
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, WIDGET)
+    return widget
+
+
+def _wait(qtbot, widget, timeout_ms=120_000):
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=timeout_ms)
+
+
+def test_reader_gives_each_sample_its_calibration(make_napari_viewer):
+    viewer = make_napari_viewer()
+    for name in sample_names():
+        path = sample_file(name)
+        (layer,) = viewer.open(path, plugin=PLUGIN)
+        truth = load_truth(path)
+        assert layer.data.shape == truth.shape
+        assert layer.scale == pytest.approx([truth.pixel_size_A] * 2, rel=1e-6), name
+        assert [str(u) for u in layer.units] == ["angstrom", "angstrom"]
+        facts = layer.metadata["stemlayers"]
+        assert facts["path"] == str(path) and facts["pixel_size_A"] == pytest.approx(truth.pixel_size_A)
+        assert facts["format"] and facts["original_units"] == "Å"  # the file's own metadata is kept
+    assert len(viewer.layers) == len(sample_names())
+
+
+def test_sample_data_opens_calibrated(make_napari_viewer):
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open_sample(PLUGIN, "bi2se3_bilayer_rotated")
+    assert layer.scale == pytest.approx([0.09, 0.09])
+    assert str(layer.units[0]) == "angstrom"
+
+
+def test_bad_file_is_a_one_line_notification_naming_it(make_napari_viewer, notifications, tmp_path):
+    viewer = make_napari_viewer()
+    bad = tmp_path / "notes.dm3"
+    bad.write_text("this is a text file, not a DigitalMicrograph image\n")
+    good = sample_file("bi2te3_vdw.tif")
+    layers = viewer.open([str(bad), str(good)], plugin=PLUGIN, stack=False)
+    assert [layer.name for layer in layers] == ["bi2te3_vdw"]  # the good file still opens
+    errors = [n for n in notifications if n.severity == "error"]
+    assert len(errors) == 1
+    message = str(errors[0].message)
+    assert "notes.dm3" in message and "\n" not in message and "Traceback" not in message
+
+
+def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    path = sample_file("bi2te3_bilayer.hspy")
+    (image,) = viewer.open(path, plugin=PLUGIN)
+    widget = _analysis_widget(viewer)
+    worker = widget.run()
+    assert worker is not None and widget.cancel_button.enabled
+    _wait(qtbot, widget)
+    report = widget.report
+    assert report is not None and report.interface["class"] == "bilayer"
+    truth = load_truth(path)
+
+    points = viewer.layers["bi2te3_bilayer columns"]
+    assert len(points.data) == report.n_columns
+    for column in ("plane", "material", "element", "amplitude", "sigma_A", "x_err_pm", "y_err_pm"):
+        assert column in points.features.columns
+    # in calibrated coordinates: the points sit on the true columns, in Å
+    assert points.scale == pytest.approx(image.scale) and [str(u) for u in points.units] == ["angstrom"] * 2
+    visible = truth.xy[truth.visible()]
+    found, true = match_points(points.data[:, ::-1], visible, 0.5 / truth.pixel_size_A)
+    assert len(found) >= 0.98 * len(visible) and len(found) >= 0.98 * len(points.data)
+    assert np.median(np.hypot(*(points.data[found, ::-1] - visible[true]).T)) * truth.pixel_size_A < 0.05
+    # coloured by plane: one colour per plane, columns in no plane grey
+    plane = points.features["plane"].to_numpy()
+    for k in np.unique(plane[plane >= 0])[:5]:
+        assert len(np.unique(points.face_color[plane == k], axis=0)) == 1
+    assert not np.allclose(points.face_color[plane == 0][0], points.face_color[plane == 1][0])
+
+    planes = viewer.layers["bi2te3_bilayer planes"]
+    assert planes.shape_type and set(planes.shape_type) == {"line"}
+    assert len(planes.data) == sum(L["n_columns"] >= 2 for L in report.layers)
+    # every true plane with a few visible columns in view (N planes are invisible)
+    _, members = np.unique(truth.plane[truth.visible() & (truth.plane >= 0)], return_counts=True)
+    assert abs(len(planes.data) - np.sum(members >= 3)) <= 1
+    labels = planes.features["label"]
+    assert labels.str.endswith("Å").sum() == len(planes.data) - 1  # the last plane has no next
+    assert planes.scale == pytest.approx(image.scale)
+
+    # the docked plot shows the profile (one point per spacing) and the TiN panel
+    profile_ax, strain_ax = widget._plot.axes
+    n_points = sum(len(line.get_xdata()) for line in profile_ax.lines if line.get_linestyle() == "None")
+    n_points += sum(len(c.get_offsets()) for c in profile_ax.collections)
+    assert n_points >= len(report.layers) - 1
+    assert "TiN" in strain_ax.get_title()
+    assert "class: bilayer" in widget.summary.value and "strain < 1 %: yes" in widget.summary.value
+
+    # re-running replaces the result layers
+    again = widget.run(blocking=True)
+    assert again.n_columns == report.n_columns
+    assert [layer.name for layer in viewer.layers] == ["bi2te3_bilayer", "bi2te3_bilayer columns",
+                                                       "bi2te3_bilayer planes"]
+
+    # exports
+    saved = json.loads(widget.export_json(tmp_path / "r.json").read_text())
+    assert saved["interface"]["class"] == "bilayer"
+    columns_csv, layers_csv = widget.export_tables(tmp_path / "r.csv")
+    assert len(columns_csv.read_text().splitlines()) == report.n_columns + 1
+    assert len(layers_csv.read_text().splitlines()) == len(report.layers) + 1
+    assert widget.export_figure(tmp_path / "r.png").stat().st_size > 20_000
+    import atomap.api as am
+
+    lattice = am.load_atom_lattice_from_hdf5(str(widget.export_sublattice(tmp_path / "r.hspy")),
+                                             construct_zone_axes=False)
+    assert len(lattice.sublattice_list[0].atom_list) == report.n_columns
+
+
+def test_uncalibrated_layer_asks_for_the_pixel_size(make_napari_viewer, notifications):
+    viewer = make_napari_viewer()
+    sim = simulate(shape=(128, 128), pixel_size_A=0.1)
+    viewer.add_image(sim.data, name="plain")
+    widget = _analysis_widget(viewer)
+    assert widget.run(blocking=True) is None
+    message = str([n for n in notifications if n.severity == "error"][-1].message)
+    assert "plain" in message and "pixel size" in message
+    assert len(viewer.layers) == 1
+    widget.pixel_size.value = 0.1  # with the pixel size entered it runs
+    assert widget.run(blocking=True).n_columns >= 0.9 * sim.truth.visible().sum()
+
+
+def _large_image(viewer):
+    sim = simulate(SimulationParams(shape=(1536, 1536), pixel_size_A=0.1, seed=3))
+    return viewer.add_image(sim.data, name="large", scale=(0.1, 0.1), units=("angstrom", "angstrom"))
+
+
+def test_cancel_stops_a_run_without_results(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _large_image(viewer)
+    widget = _analysis_widget(viewer)
+    worker = widget.run()
+    stages = []
+    worker.yielded.connect(stages.append)
+    qtbot.waitUntil(lambda: "find columns" in stages, timeout=30_000)
+    with qtbot.waitSignal(worker.aborted, timeout=60_000):
+        widget.cancel()
+    _wait(qtbot, widget)
+    assert "classify" not in stages
+    assert widget.report is None and [layer.name for layer in viewer.layers] == ["large"]
+    assert widget.status.value == "cancelled" and widget.run_button.enabled
+
+
+def test_closing_the_viewer_during_a_run_does_not_hang(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    _large_image(viewer)
+    widget = _analysis_widget(viewer)
+    worker = widget.run()
+    stages = []
+    worker.yielded.connect(stages.append)
+    qtbot.waitUntil(lambda: "find columns" in stages, timeout=30_000)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        viewer.close()
+    assert "classify" not in stages
+
+
+def test_screenshot_after_a_run_shows_coloured_columns(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample(PLUGIN, "bi2se3_bilayer_rotated")
+    widget = _analysis_widget(viewer)
+    assert widget.run(blocking=True).interface["class"] == "bilayer"
+    viewer.reset_view()
+    shot = viewer.screenshot(str(tmp_path / "shot.png"), canvas_only=True, flash=False)
+    assert (tmp_path / "shot.png").stat().st_size > 10_000
+    rgb = shot[..., :3].astype(int)
+    # the plane colours are saturated; the grey image is not
+    saturated = (rgb.max(axis=2) - rgb.min(axis=2)) > 80
+    assert saturated.mean() > 0.005
+    assert rgb.mean() > 10  # not a blank frame
