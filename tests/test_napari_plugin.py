@@ -204,3 +204,20 @@ def test_screenshot_after_a_run_shows_coloured_columns(make_napari_viewer, tmp_p
     saturated = (rgb.max(axis=2) - rgb.min(axis=2)) > 80
     assert saturated.mean() > 0.005
     assert rgb.mean() > 10  # not a blank frame
+
+
+def test_columns_open_in_napari_features_table(make_napari_viewer, qtbot):
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTableView
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "bi2te3_vdw")
+    report = _analysis_widget(viewer).run(blocking=True)
+    _, table = viewer.window.add_plugin_dock_widget("napari", "Features table widget")
+    viewer.layers.selection.active = viewer.layers["bi2te3_vdw columns"]
+    qtbot.wait(50)
+    models = [view.model() for view in table.findChildren(QTableView)]
+    shown = [m for m in models if m.rowCount() == report.n_columns]
+    assert shown, [m.rowCount() for m in models]
+    header = [shown[0].headerData(i, Qt.Orientation.Horizontal) for i in range(shown[0].columnCount())]
+    assert {"plane", "material", "element", "x_err_pm", "sigma_A"} <= set(header)
