@@ -157,19 +157,21 @@ def test_uncalibrated_layer_asks_for_the_pixel_size(make_napari_viewer, notifica
     assert widget.run(blocking=True).n_columns >= 0.9 * sim.truth.visible().sum()
 
 
-def _large_image(viewer):
+def _run_on_a_large_image(viewer, qtbot):
+    """Start a run on a 1536 x 1536 image; return once the column finding has begun."""
     sim = simulate(SimulationParams(shape=(1536, 1536), pixel_size_A=0.1, seed=3))
-    return viewer.add_image(sim.data, name="large", scale=(0.1, 0.1), units=("angstrom", "angstrom"))
-
-
-def test_cancel_stops_a_run_without_results(make_napari_viewer, qtbot):
-    viewer = make_napari_viewer()
-    _large_image(viewer)
+    viewer.add_image(sim.data, name="large", scale=(0.1, 0.1), units=("angstrom", "angstrom"))
     widget = _analysis_widget(viewer)
     worker = widget.run()
     stages = []
     worker.yielded.connect(stages.append)
     qtbot.waitUntil(lambda: "find columns" in stages, timeout=30_000)
+    return widget, worker, stages
+
+
+def test_cancel_stops_a_run_without_results(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    widget, worker, stages = _run_on_a_large_image(viewer, qtbot)
     with qtbot.waitSignal(worker.aborted, timeout=60_000):
         widget.cancel()
     _wait(qtbot, widget)
@@ -180,12 +182,7 @@ def test_cancel_stops_a_run_without_results(make_napari_viewer, qtbot):
 
 def test_closing_the_viewer_during_a_run_does_not_hang(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    _large_image(viewer)
-    widget = _analysis_widget(viewer)
-    worker = widget.run()
-    stages = []
-    worker.yielded.connect(stages.append)
-    qtbot.waitUntil(lambda: "find columns" in stages, timeout=30_000)
+    _, worker, stages = _run_on_a_large_image(viewer, qtbot)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         viewer.close()
     assert "classify" not in stages
