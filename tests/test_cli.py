@@ -79,3 +79,35 @@ def test_info_accepts_pixel_size_for_uncalibrated_files(tmp_path):
     assert runner.invoke(app, ["info", str(raw)]).exit_code == 1
     result = runner.invoke(app, ["info", "--json", "--pixel-size", "0.1", str(raw)])
     assert result.exit_code == 0 and json.loads(result.output)["pixel_size_A"] == 0.1
+
+
+def test_reference_image_sets_the_strain_reference(tmp_path):
+    """A bare, strained TiN film as the reference: the sample's deviation is measured against its a."""
+    from stemlayers.simulate import SimulationParams, simulate, write_simulation
+
+    bare = write_simulation(simulate(SimulationParams(interface="vdw", n_ql=0, tin_strain_pct=1.5,
+                                                      shape=(384, 384), seed=11)), tmp_path / "bare.hspy")
+    sample = write_simulation(simulate(SimulationParams(interface="bilayer", shape=(384, 384), seed=12)),
+                              tmp_path / "sample.hspy")
+    result = runner.invoke(app, ["analyze", str(sample), "--reference-image", str(bare),
+                                 "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert "reference: TiN in-plane a = 3.04" in result.output
+    strain = json.loads((tmp_path / "r.json").read_text())["strain"]
+    assert strain["reference_A"] == pytest.approx(load_truth(bare).tin_inplane_A, abs=0.003)
+    # the sample's TiN is bulk: 1.5 % smaller than the strained reference
+    assert strain["deviation_pct"] == pytest.approx(100 * (1 / 1.015 - 1), abs=0.15)
+    assert strain["strain_ok"] is False
+
+
+def test_reference_image_without_tin_is_a_one_line_error(tmp_path):
+    from stemlayers.simulate import SimulationParams, simulate, write_simulation
+
+    film = write_simulation(simulate(SimulationParams(interface="vdw", n_tin_planes=0, shape=(384, 384), seed=13)),
+                            tmp_path / "film_only.hspy")
+    sample = tmp_path / "sample.hspy"
+    write_simulation(simulate(SimulationParams(shape=(256, 256), seed=14)), sample)
+    result = runner.invoke(app, ["analyze", str(sample), "--reference-image", str(film)])
+    assert result.exit_code == 1
+    assert "film_only.hspy: no ordered TiN planes found" in result.output
+    assert "Traceback" not in result.output

@@ -17,13 +17,14 @@ import numpy as np
 from ._json import to_jsonable
 from .classify import Interface, classify
 from .columns import Columns, find_columns
+from .errors import InputError
 from .io import Image, load
 from .layers import LayerSet, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .orient import growth_axis
 from .strain import check_strain
 
-__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system"]
+__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "reference_from_image"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,3 +190,30 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         growth_dir=layerset.orientation.growth_dir if layerset else None,
         origin_xy=layerset.origin_xy if layerset else None,
     )
+
+
+def reference_from_image(source, system="auto", pixel_size=None) -> tuple[float, float]:
+    """The TiN in-plane a of a bare TiN film image, analysed the same way: the seed's strain reference.
+
+    Parameters
+    ----------
+    source : path, Image, hyperspy Signal2D or array (with `pixel_size`)
+    system, pixel_size
+        As for :func:`analyze`.
+
+    Returns
+    -------
+    (float, float)
+        The in-plane a in Å and its 1σ uncertainty.
+
+    Raises
+    ------
+    InputError
+        When the image has no ordered TiN planes (the message names it).
+    """
+    report = analyze(source, system=system, pixel_size=pixel_size)
+    value = report.strain["tin_inplane_A"]
+    if value is None:
+        name = (report.image.path if report.image is not None else None) or report.file
+        raise InputError(f"{name}: no ordered TiN planes found, cannot serve as the strain reference")
+    return value, report.strain["tin_inplane_err_A"]

@@ -171,14 +171,10 @@ def analyze(
 
 def _reference_from_image(reference_image, system, pixel_size):
     """The TiN in-plane a of a bare TiN film analysed the same way (the seed's reference)."""
-    from .analysis import analyze as run
+    from .analysis import reference_from_image
 
-    report = run(reference_image, system=system, pixel_size=pixel_size)
-    value = report.strain["tin_inplane_A"]
-    if value is None:
-        raise InputError(f"{reference_image}: no ordered TiN planes found, cannot serve as the strain reference")
-    console.print(f"reference: TiN in-plane a = {format_pm(value, report.strain['tin_inplane_err_A'])} "
-                  f"from {reference_image}", highlight=False)
+    value, err = reference_from_image(reference_image, system=system, pixel_size=pixel_size)
+    console.print(f"reference: TiN in-plane a = {format_pm(value, err)} from {reference_image}", highlight=False)
     return value
 
 
