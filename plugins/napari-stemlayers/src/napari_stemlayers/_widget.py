@@ -9,7 +9,7 @@ from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info
 
 from stemlayers import InputError
-from stemlayers.analysis import STAGES, analyze_stages
+from stemlayers.analysis import STAGES, analyze_stages, reference_from_image
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
@@ -19,9 +19,16 @@ from ._convert import columns_layer_data, image_from_layer, planes_layer_data
 PLOT_NAME = "stemlayers profile"
 
 
-def _stages(image, system, reference_A):
-    """The analysis, stage by stage; a bad image is returned (not raised) so it needs no traceback."""
+def _stages(image, system, reference_A, reference_image=None):
+    """The analysis, stage by stage; a bad image is returned (not raised) so it needs no traceback.
+
+    With a `reference_image` (a bare TiN film), its TiN in-plane a is measured
+    first and is the strain reference.
+    """
     try:
+        if reference_image is not None:
+            yield "reference"
+            reference_A, _ = reference_from_image(reference_image, system=system)
         return (yield from analyze_stages(image, system=system, reference_A=reference_A))
     except InputError as exc:
         return exc
@@ -67,6 +74,9 @@ class AnalysisWidget(Container):
                                        tooltip="0: the file's calibration")
         self.reference = FloatSpinBox(label="TiN reference a (Å)", value=0.0, min=0.0, max=5.0, step=0.001,
                                       tooltip="0: bulk TiN from the system's TOML (2.998 Å)")
+        self.reference_image = create_widget(annotation=napari.layers.Image, label="or reference image",
+                                             options={"nullable": True, "value": None,
+                                                      "tooltip": "a bare TiN film: its measured a is the reference"})
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
@@ -83,7 +93,8 @@ class AnalysisWidget(Container):
                        "HDF5 (*.hspy *.hdf5)", ".hspy"),
         }
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
-        self.extend([self.image, self.system, self.pixel_size, self.reference, buttons, self.status,
+        self.extend([self.image, self.system, self.pixel_size, self.reference, self.reference_image, buttons,
+                     self.status,
                      self.summary])
         for what, (button, export, pattern, suffix) in self._exports.items():
             button.enabled = False
@@ -106,12 +117,15 @@ class AnalysisWidget(Container):
             layer = active if isinstance(active, napari.layers.Image) else (images[-1] if images else None)
         return layer
 
-    def run(self, layer=None, blocking=False):
+    def run(self, layer=None, blocking=False, reference_layer=None):
         """Analyse `layer` (default: the chosen image) with the widget's settings.
 
         Parameters
         ----------
         layer : napari.layers.Image, optional
+        reference_layer : napari.layers.Image, optional
+            A bare TiN film whose measured in-plane a is the strain reference
+            (default: the widget's reference image, else its reference a).
         blocking : bool
             True: analyse in this thread, show the results and return the
             Report (None if the image cannot be analysed). False: analyse in
@@ -125,17 +139,22 @@ class AnalysisWidget(Container):
         if layer is None:
             show_error("stemlayers: open an image first (File > Open, or File > Open Sample > stemlayers)")
             return None
+        if reference_layer is None:
+            reference_layer = self.reference_image.value
         try:
             image = image_from_layer(layer, self.pixel_size.value or None)
+            # the reference is calibrated by its own layer, never by this image's pixel size override
+            reference = image_from_layer(reference_layer) if reference_layer is not None else None
         except InputError as exc:
             show_error(str(exc))
             return None
         self._layer = layer
-        stages = _stages(image, self.system.value, self.reference.value or None)
+        stages = _stages(image, self.system.value, self.reference.value or None, reference)
         if blocking:
             return self._finish(_run_to_end(stages))
+        n_stages = len(STAGES) + (reference is not None)
         worker = thread_worker(lambda: (yield from stages),
-                               progress={"total": len(STAGES), "desc": f"stemlayers: {layer.name}"})()
+                               progress={"total": n_stages, "desc": f"stemlayers: {layer.name}"})()
         worker.yielded.connect(self._on_stage)
         worker.returned.connect(self._finish)
         worker.aborted.connect(self._on_aborted)
