@@ -84,19 +84,18 @@ class AnalysisWidget(Container):
         self.summary = TextEdit(value="", label="result")
         self.summary.native.setReadOnly(True)
         self.summary.native.setMinimumHeight(160)
-        self._exports = {
-            "report (JSON)": (PushButton(text="Save report (JSON)…"), self.export_json, "JSON (*.json)", ".json"),
-            "tables (CSV)": (PushButton(text="Save columns and planes (CSV)…"), self.export_tables,
-                             "CSV (*.csv)", ".csv"),
-            "figure": (PushButton(text="Save figure…"), self.export_figure, "Images (*.png *.svg *.pdf)", ".png"),
-            "atomap": (PushButton(text="Save atomap lattice (hspy)…"), self.export_sublattice,
-                       "HDF5 (*.hspy *.hdf5)", ".hspy"),
-        }
+        # (button, export method, file dialog filter, default suffix)
+        self._exports = [
+            (PushButton(text="Save report (JSON)…"), self.export_json, "JSON (*.json)", ".json"),
+            (PushButton(text="Save columns and planes (CSV)…"), self.export_tables, "CSV (*.csv)", ".csv"),
+            (PushButton(text="Save figure…"), self.export_figure, "Images (*.png *.svg *.pdf)", ".png"),
+            (PushButton(text="Save atomap lattice (hspy)…"), self.export_sublattice, "HDF5 (*.hspy *.hdf5)",
+             ".hspy"),
+        ]
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
         self.extend([self.image, self.system, self.pixel_size, self.reference, self.reference_image, buttons,
-                     self.status,
-                     self.summary])
-        for what, (button, export, pattern, suffix) in self._exports.items():
+                     self.status, self.summary])
+        for button, export, pattern, suffix in self._exports:
             button.enabled = False
             button.changed.connect(lambda *_, e=export, p=pattern, s=suffix: self._ask_and_export(e, p, s))
             self.append(button)
@@ -226,7 +225,7 @@ class AnalysisWidget(Container):
         from stemlayers.figure import summary_lines
 
         self.summary.value = "\n".join(summary_lines(report))
-        for button, *_ in self._exports.values():
+        for button, *_ in self._exports:
             button.enabled = True
 
     # ------------------------------------------------------------------ exports
