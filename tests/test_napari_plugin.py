@@ -237,3 +237,23 @@ def test_columns_open_in_napari_features_table(make_napari_viewer, qtbot):
     assert shown, [m.rowCount() for m in models]
     header = [shown[0].headerData(i, Qt.Orientation.Horizontal) for i in range(shown[0].columnCount())]
     assert {"plane", "material", "element", "x_err_pm", "sigma_A"} <= set(header)
+
+
+def test_export_buttons_write_the_chosen_files(make_napari_viewer, monkeypatch, tmp_path, notifications):
+    """The Save buttons: the file dialog (answered here) names the file, the export writes it."""
+    from qtpy.QtWidgets import QFileDialog
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "bi2te3_vdw")
+    widget = _analysis_widget(viewer)
+    assert not any(button.enabled for button, *_ in widget._exports)  # nothing to save before a run
+    report = widget.run(blocking=True)
+    targets = iter([tmp_path / "vdw.json", tmp_path / "vdw.csv", tmp_path / "vdw.svg", tmp_path / "vdw.hspy"])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
+    for button, *_ in widget._exports:
+        button.native.click()
+    assert json.loads((tmp_path / "vdw.json").read_text())["interface"]["class"] == report.interface["class"]
+    assert (tmp_path / "vdw_columns.csv").exists() and (tmp_path / "vdw_layers.csv").exists()
+    assert (tmp_path / "vdw.svg").read_text().lstrip().startswith("<?xml")
+    assert (tmp_path / "vdw.hspy").stat().st_size > 10_000
+    assert sum("saved" in str(n.message) for n in notifications) == 4
