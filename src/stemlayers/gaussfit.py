@@ -141,12 +141,30 @@ def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, h
     return params, step_size
 
 
+def thread_budget() -> int:
+    """How many threads the fit may use: the CPUs this process may run on, capped by ``OMP_NUM_THREADS``.
+
+    ``OMP_NUM_THREADS`` is the usual cap on numerical threads (NumPy's BLAS reads
+    it too); dask's worker processes set it to 1, so that N workers on N cores
+    do not each start N fit threads and fight over the cores.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        cap = 0
+    return max(1, min(cpus, cap) if cap > 0 else cpus)
+
+
 def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach):
     """:func:`_lm_steps` on blocks of columns in threads (NumPy releases the GIL in its array loops).
 
     With its neighbours already subtracted, each column's fit is independent of the others'.
     """
-    n_threads = min(os.cpu_count() or 1, len(params) // 2000)
+    n_threads = min(thread_budget(), len(params) // 2000)
     if n_threads < 2:
         return _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach)
     blocks = np.array_split(np.arange(len(params)), n_threads)
