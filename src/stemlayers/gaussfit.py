@@ -209,11 +209,13 @@ def _render_sane(params, shape, start_xy, radius, bounds):
     return render_gaussians(params[ok, :2], params[ok, 2], params[ok, 3], shape, reach=4.0, dtype=np.float32), ok
 
 
-def _smooth_background(residual, scale):
-    """`residual` smoothed over `scale` pixels: block means on a coarse grid, a tent filter, back up.
+def _smooth_background(residual, scale, py, px):
+    """`residual` smoothed over `scale` pixels, at pixels (`py`, `px`): block means on a coarse grid, a tent filter.
 
     Smoothing over a lattice spacing needs no full-resolution filter: a grid of
-    about scale/3 is fine enough and costs a few percent of one.
+    about scale/3 is fine enough and costs a few percent of one. Each pixel
+    takes its block's value, read straight from the coarse grid (no image-sized
+    copy of it is made).
     """
     block = max(1, int(scale // 3))
     rows, cols = residual.shape
@@ -221,7 +223,7 @@ def _smooth_background(residual, scale):
     padded = np.pad(residual, ((0, pad_r), (0, pad_c)), mode="edge")
     coarse = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).mean(axis=(1, 3))
     coarse = ndimage.uniform_filter(ndimage.uniform_filter(coarse, 3, mode="nearest"), 3, mode="nearest")
-    return np.repeat(np.repeat(coarse, block, axis=0), block, axis=1)[:rows, :cols]
+    return coarse[py // block, px // block]
 
 
 def _matched_significance(params, px, py, data, weight, sigma, background=None):
@@ -364,7 +366,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
     if background_scale:
         # what is left when every column is taken away (as modelled in the last round), smoothed
         # over a lattice spacing by two box filters (a tent: cheap at any scale)
-        background = _smooth_background(image - everyone, background_scale)[py, px]
+        background = _smooth_background(image - everyone, background_scale, py, px)
     significance = (_matched_significance(params, fpx, fpy, data, weight, sigma, background)
                     / np.sqrt(np.maximum(chi2, 1.0)))
     with np.errstate(invalid="ignore", divide="ignore"):
