@@ -32,9 +32,12 @@ def timeout_message(file, timeout) -> str:
 
 
 def _warm_up() -> None:
-    """Import the analysis (and matplotlib) in a worker once, not inside the first task's time."""
+    """Import the analysis in a worker once, before its first task's time starts.
+
+    Not the figure (matplotlib, ~0.5 s): a batch without figures needs none, and a
+    batch with them pays it once, in the first task.
+    """
     import stemlayers.analysis  # noqa: F401
-    import stemlayers.figure  # noqa: F401
 
 
 def dask_setup(worker) -> None:
