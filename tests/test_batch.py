@@ -1,7 +1,9 @@
 """stemlayers batch: one row per file, bad files as error rows, exit codes, resume, contract columns."""
 
 import csv
+import html
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -65,6 +67,10 @@ def test_batch_rows_exit_code_and_reports(folder, tmp_path):
     summary = (tmp_path / "results_summary.md").read_text()
     assert "3 files, 2 analysed, 1 failed" in summary and "corrupt.dm3" in summary
     assert "| Bi2Te3/TiN | bilayer | 1 |" in summary and "results_reports/a.png" in summary
+    page = (tmp_path / "results_summary.html").read_text(encoding="utf-8")
+    assert page.count("<img") == 2 and page.count("data:image/png;base64,") == 2  # one per analysed image
+    assert html.escape(bad["error"]) in page and "3 files, 2 analysed, 1 failed" in page
+    assert f"{float(a['tin_inplane_A']):.4f} ± {float(a['tin_inplane_err_A']):.4f}" in page and "(Å)" in page
 
 
 def test_all_good_exits_zero_and_resume_adds_nothing(folder, tmp_path):
@@ -77,6 +83,9 @@ def test_all_good_exits_zero_and_resume_adds_nothing(folder, tmp_path):
     result = run_batch([str(good)], out, figures=False, resume=True, progress=calls.append)
     assert result.n_failed == 0 and len(result.rows) == len(first) == 2
     assert [r["seconds"] for r in _read(out)] == [r["seconds"] for r in first]  # nothing was analysed again
+    # without figures the thumbnails are made from the images themselves
+    page = (tmp_path / "t_summary.html").read_text(encoding="utf-8")
+    assert page.count("<img") == 2 and "Failed" not in page
 
 
 def test_no_inputs_is_a_usage_error(tmp_path):
@@ -177,3 +186,178 @@ def test_hostile_inputs_are_error_rows_and_good_files_still_get_results(tmp_path
         assert phrase in rows[name]["error"] and "\n" not in rows[name]["error"], (name, rows[name]["error"])
     # the good file in the same batch gets its result
     assert rows["good.hspy"]["status"] == "ok" and rows["good.hspy"]["interface_class"] == "bilayer"
+
+
+# ----------------------------------------------------------------------------- faults: hangs, Ctrl-C, permissions
+
+@pytest.fixture
+def hanging_task():
+    """The task of tests/_slow_task.py, pickled by value so that dask worker processes need not import it."""
+    import cloudpickle
+
+    import _slow_task
+
+    cloudpickle.register_pickle_by_value(_slow_task)
+    yield _slow_task.hang_on
+    cloudpickle.unregister_pickle_by_value(_slow_task)
+
+
+def _with_a_hanging_file(folder, tmp_path):
+    """[hang.hspy, a.hspy, b.tif]: the hanging file first, so the others need the restarted worker."""
+    target = tmp_path / "in"
+    target.mkdir()
+    shutil.copy(folder / "session" / "a.hspy", target / "hang.hspy")
+    shutil.copy(folder / "session" / "a.hspy", target / "a.hspy")
+    shutil.copy(folder / "session" / "day2" / "b.tif", target / "b.tif")
+    return [str(target / name) for name in ("hang.hspy", "a.hspy", "b.tif")]
+
+
+def test_a_hung_image_times_out_and_the_rest_run_on_the_restarted_worker(folder, tmp_path, hanging_task):
+    import time
+
+    from _slow_task import HANG_SECONDS
+
+    files = _with_a_hanging_file(folder, tmp_path)
+    start = time.monotonic()
+    result = run_batch(files, tmp_path / "t.csv", figures=False, workers=1, timeout=10, task=hanging_task)
+    assert time.monotonic() - start < HANG_SECONDS / 3  # did not wait for the hang
+    rows = {Path(r["file"]).name: r for r in _read(tmp_path / "t.csv")}
+    assert rows["hang.hspy"]["status"] == "error"
+    assert rows["hang.hspy"]["error"] == f"{files[0]}: analysis took longer than the 10 s timeout; skipped"
+    # one worker process: a.hspy and b.tif ran after it was restarted, with their normal results
+    assert (rows["a.hspy"]["status"], rows["a.hspy"]["interface_class"]) == ("ok", "bilayer")
+    assert (rows["b.tif"]["status"], rows["b.tif"]["system"]) == ("ok", "Bi2Se3/TiN")
+    assert float(rows["a.hspy"]["tin_inplane_A"]) == pytest.approx(2.998, rel=0.003)
+    assert result.n_failed == 1
+
+
+def test_timeout_through_the_cli_exits_one(folder, tmp_path, hanging_task, monkeypatch):
+    import functools
+    import time
+
+    import stemlayers.batch
+    from _slow_task import HANG_SECONDS
+
+    files = _with_a_hanging_file(folder, tmp_path)
+    # the CLI's own run_batch, handed the hanging task (the CLI has no option for it)
+    monkeypatch.setattr(stemlayers.batch, "run_batch", functools.partial(run_batch, task=hanging_task))
+    start = time.monotonic()
+    result = runner.invoke(app, ["batch", *files, "--out", str(tmp_path / "c.csv"), "--no-figures",
+                                 "--workers", "2", "--timeout", "10"])
+    assert time.monotonic() - start < HANG_SECONDS / 3
+    assert result.exit_code == 1, result.output
+    rows = {Path(r["file"]).name: r for r in _read(tmp_path / "c.csv")}
+    assert "took longer than the 10 s timeout" in rows["hang.hspy"]["error"]
+    assert rows["a.hspy"]["status"] == rows["b.tif"]["status"] == "ok"
+    assert "took longer than the 10 s timeout" in " ".join(result.output.split())
+
+
+def _alive_in_group(pgid):
+    """Processes of group `pgid` that are not zombies (Linux /proc; [] elsewhere)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(stat.parent.name)
+    return alive
+
+
+def test_ctrl_c_keeps_the_journal_and_resume_finishes_each_file_once(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    samples = Path(__file__).parent.parent / "sample_images"
+    out = tmp_path / "r.csv"
+    command = [sys.executable, "-m", "stemlayers", "batch", str(samples), "--out", str(out), "--no-figures",
+               "--workers", "2"]
+    # a session of its own: Ctrl-C in a terminal reaches the whole process group, workers included
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    journal = Path(str(out) + ".journal")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr + stdout
+    message = " ".join(stderr.split())
+    assert "interrupted after" in message and "rerun the same command with --resume" in message
+    # the cluster was closed: no worker process is left behind (dead ones wait a moment to be reaped)
+    deadline = time.monotonic() + 30
+    while _alive_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _alive_in_group(proc.pid) == []
+    kept = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert len(kept) >= 2 and not out.exists()
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = _read(out)
+    files = collect_inputs([str(samples)])
+    assert [r["file"] for r in rows] == files  # each file once, in input order
+    by_file = {r["file"]: r for r in rows}
+    for row in kept:  # rows finished before Ctrl-C were kept, not analysed again
+        assert by_file[row["file"]]["seconds"] == str(row["seconds"])
+    journal_files = [json.loads(line)["file"] for line in journal.read_text().splitlines()]
+    assert sorted(journal_files) == sorted(files)
+
+
+def _one_good_and(tmp_path, name):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_simulation(simulate(SimulationParams(shape=(192, 192), seed=4)), folder / "good.hspy")
+    return folder, folder / name
+
+
+def _error_of(rows, name):
+    row = {Path(r["file"]).name: r for r in rows}[name]
+    assert row["status"] == "error" and "\n" not in row["error"]
+    return row["error"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file; see the test below")
+def test_a_file_without_read_permission_is_an_error_row(tmp_path):
+    folder, locked = _one_good_and(tmp_path, "locked.hspy")
+    shutil.copy(folder / "good.hspy", locked)
+    locked.chmod(0)
+    result = run_batch([str(folder)], tmp_path / "p.csv", figures=False)
+    assert _error_of(result.rows, "locked.hspy") == f"{locked}: permission denied (the file cannot be read)"
+    assert {Path(r["file"]).name: r for r in result.rows}["good.hspy"]["status"] == "ok"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_a_file_without_read_permission_is_an_error_row_for_root_without_its_override(tmp_path):
+    import subprocess
+    import sys
+
+    folder, locked = _one_good_and(tmp_path, "locked.hspy")
+    shutil.copy(folder / "good.hspy", locked)
+    locked.chmod(0)
+    # root ignores file modes through two capabilities; without them (as a user) the mode holds
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    out = tmp_path / "p.csv"
+    run = subprocess.run(drop + [sys.executable, "-m", "stemlayers", "batch", str(folder), "--out", str(out),
+                                 "--no-figures", "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1, run.stderr
+    rows = _read(out)
+    assert _error_of(rows, "locked.hspy") == f"{locked}: permission denied (the file cannot be read)"
+    assert {Path(r["file"]).name: r for r in rows}["good.hspy"]["status"] == "ok"
+
+
+def test_a_folder_named_like_an_image_is_an_error_row_not_an_exception(tmp_path):
+    from stemlayers.batch import analyze_one
+
+    # what root cannot read either: a folder where a file was expected (a batch given a folder searches it,
+    # so the task is called directly, as a worker would with a path that changed under it)
+    fake = tmp_path / "x.dm3"
+    fake.mkdir()
+    assert _error_of([analyze_one(str(fake))], "x.dm3") == f"{fake}: is a directory, not an image file"

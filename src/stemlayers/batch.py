@@ -7,7 +7,11 @@ process, on a dask.distributed LocalCluster, or on an existing cluster. Rows
 stream back as images finish and are appended to a journal (flushed and
 synced), the final table (``CSV_COLUMNS``, input order) is written atomically
 (a temporary file renamed into place), and ``resume`` skips the files the
-journal or the table already hold.
+journal or the table already hold. With a ``timeout`` an image that runs
+too long becomes an error row and its worker process is restarted
+(:mod:`stemlayers.runner`); Ctrl-C stops the batch with the journal intact
+(:class:`BatchInterrupted`), ready for ``resume``. A markdown and an HTML
+summary (:mod:`stemlayers.summary`) are written beside the table.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, one_line
+from .runner import run_tasks
+from .summary import write_html_summary, write_summary
 from .writers import write_text_atomic
 
-__all__ = ["BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs", "journal_path",
-           "run_batch", "write_summary", "write_table"]
+__all__ = ["BatchInterrupted", "BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs",
+           "error_row", "journal_path", "run_batch", "summary_paths", "write_html_summary", "write_summary",
+           "write_table"]
 
 #: Files a folder is searched for (a file given by name is always tried).
 IMAGE_SUFFIXES = {".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf", ".npy",
@@ -43,6 +50,34 @@ class BatchResult:
     n_ok: int
     n_failed: int
     table: Path
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch: the rows finished so far are in the journal, and ``resume`` carries on.
+
+    Attributes
+    ----------
+    n_done, n_total : int
+        Files with a row (from this run or an earlier one) and files in the batch.
+    journal : Path
+    """
+
+    def __init__(self, n_done, n_total, journal):
+        super().__init__(f"batch interrupted after {n_done} of {n_total} files; rows kept in {journal}")
+        self.n_done, self.n_total, self.journal = n_done, n_total, Path(journal)
+
+
+def error_row(file, message, seconds="") -> dict:
+    """A table row for a file that could not be analysed (`message` is one line naming the file)."""
+    row = dict.fromkeys(CSV_COLUMNS, "")
+    row.update(file=str(file), status="error", error=message, seconds=seconds)
+    return row
+
+
+def summary_paths(table) -> tuple[Path, Path]:
+    """The markdown and HTML summaries beside a table: ``<stem>_summary.md`` and ``<stem>_summary.html``."""
+    table = Path(table)
+    return table.with_name(table.stem + "_summary.md"), table.with_name(table.stem + "_summary.html")
 
 
 def collect_inputs(inputs) -> list[str]:
@@ -91,23 +126,24 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     from .analysis import analyze
 
     start = time.perf_counter()
-    row = dict.fromkeys(CSV_COLUMNS, "")
-    row["file"] = str(file)
+
+    def took():
+        return round(time.perf_counter() - start, 3)
+
     try:
         report = analyze(file, system=system, pixel_size=pixel_size, reference_A=reference_A)
     except InputError as exc:
-        row.update(status="error", error=one_line(exc), seconds=round(time.perf_counter() - start, 3))
-        return row
+        return error_row(file, one_line(exc), took())
+    except PermissionError as exc:  # the readers check access first; this is a file changed under us
+        return error_row(file, f"{file}: permission denied (the file cannot be read): {one_line(exc)}", took())
     except Exception as exc:  # noqa: BLE001 - one image's failure must not stop the batch
-        row.update(status="error", error=f"{file}: analysis failed ({type(exc).__name__}: {one_line(exc)})",
-                   seconds=round(time.perf_counter() - start, 3))
-        return row
+        return error_row(file, f"{file}: analysis failed ({type(exc).__name__}: {one_line(exc)})", took())
     d = report.to_dict()
     if d["n_columns"] < 3:
-        row.update(status="error", error=f"{file}: no atomic columns found (no lattice in the image: noise, "
-                                          "a blank frame or the wrong detector?)",
-                   seconds=round(time.perf_counter() - start, 3))
-        return row
+        return error_row(file, f"{file}: no atomic columns found (no lattice in the image: noise, "
+                               "a blank frame or the wrong detector?)", took())
+    row = dict.fromkeys(CSV_COLUMNS, "")
+    row["file"] = str(file)
     s, i = d["strain"], d["interface"]
     ci = s["ci95_pct"] or ["", ""]
     row.update(status="ok", system=d["system"], interface_class=i["class"] or "not decidable",
@@ -118,22 +154,32 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                tin_over_ti_ratio=s["tin_over_ti_ratio"], pixel_size_A=d["pixel_size_A"],
                n_unassigned=d["n_unassigned"])
     if reports_dir is not None:
-        import json
-
-        reports_dir = Path(reports_dir)
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        stem = _report_stem(str(file), root)
-        target = write_text_atomic(reports_dir / f"{stem}.json", json.dumps(d, indent=1))
-        row["report"] = str(target)
-        if figures:
-            from .figure import plot_report
-
-            try:
-                plot_report(report, reports_dir / f"{stem}.png")
-            except Exception as exc:  # noqa: BLE001 - a figure problem must not lose the result
-                row["error"] = f"figure not written: {one_line(exc)}"
-    row["seconds"] = round(time.perf_counter() - start, 3)
+        _write_report(report, d, row, Path(reports_dir), _report_stem(str(file), root), figures)
+    row["seconds"] = took()
     return {k: ("" if v is None else v) for k, v in row.items()}
+
+
+def _write_report(report, d, row, reports_dir, stem, figures) -> None:
+    """The JSON report and figure of an analysed image; a failure to write them is noted in the row.
+
+    The analysis itself succeeded, so the row stays ``ok`` with the reason in ``error``.
+    """
+    import json
+
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        target = write_text_atomic(reports_dir / f"{stem}.json", json.dumps(d, indent=1))
+    except OSError as exc:  # e.g. a read-only or full reports folder
+        row["error"] = f"report not written: {one_line(exc)}"
+        return
+    row["report"] = str(target)
+    if figures:
+        from .figure import plot_report
+
+        try:
+            plot_report(report, reports_dir / f"{stem}.png")
+        except Exception as exc:  # noqa: BLE001 - a figure problem must not lose the result
+            row["error"] = f"figure not written: {one_line(exc)}"
 
 
 def read_table(path) -> list[dict]:
@@ -188,80 +234,8 @@ def _append(journal, row) -> None:
         os.fsync(fh.fileno())
 
 
-def _run_tasks(todo, task_args, workers, scheduler, on_row):
-    """Run analyze_one over `todo`: in this process, on a LocalCluster of `workers`, or on `scheduler`."""
-    if scheduler is None and (workers or 1) <= 1:
-        for file in todo:
-            on_row(analyze_one(file, *task_args))
-        return
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if not scheduler:
-        # dask's nanny sets MALLOC_TRIM_THRESHOLD_, which turns glibc's adaptive mmap threshold off: every
-        # array over 128 kB is then mmap'ed and page-faulted afresh, and the fit's many temporaries run up
-        # to 20x slower. A fixed, large mmap threshold gives the workers the speed of a plain process.
-        with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 27}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    try:
-        with Client(scheduler or cluster) as client:
-            futures = {client.submit(analyze_one, file, *task_args, pure=False): file for file in todo}
-            for future in as_completed(futures):
-                file = futures[future]
-                try:
-                    row = future.result()
-                except Exception as exc:  # noqa: BLE001 - a worker that died takes only its image
-                    row = dict.fromkeys(CSV_COLUMNS, "")
-                    row.update(file=file, status="error",
-                               error=f"{file}: the worker analysing it failed ({type(exc).__name__}: "
-                                     f"{one_line(exc)})")
-                on_row(row)
-    finally:
-        if cluster is not None:
-            cluster.close()
-
-
-def write_summary(rows, path) -> Path:
-    """A markdown summary of a batch: counts per system and class, strain verdicts, failures, each file.
-
-    Written atomically next to the table; figures are linked where they exist.
-    """
-    from collections import Counter
-
-    path = Path(path)
-    ok = [r for r in rows if r["status"] == "ok"]
-    failed = [r for r in rows if r["status"] != "ok"]
-    lines = [f"# Batch summary: {len(rows)} files, {len(ok)} analysed, {len(failed)} failed", "",
-             "| system | interface class | images |", "|---|---|---|"]
-    for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
-        lines.append(f"| {system} | {klass} | {n} |")
-    verdicts = Counter(str(r["strain_ok"]) for r in ok)
-    lines += ["", f"TiN strain below 1 %: yes {verdicts.get('True', 0)}, no {verdicts.get('False', 0)}, "
-                  f"not measured {sum(n for k, n in verdicts.items() if k not in ('True', 'False'))}", ""]
-    if failed:
-        lines += ["## Failed", ""] + [f"- `{r['file']}`: {r['error']}" for r in failed] + [""]
-    lines += ["## Images", "", "| file | class (confidence) | gap (Å) | TiN a (Å) | deviation (%) | strain < 1 % | figure |",
-              "|---|---|---|---|---|---|---|"]
-
-    def number(value, digits):
-        try:
-            return f"{float(value):.{digits}f}"
-        except (TypeError, ValueError):
-            return "-"
-
-    for r in ok:
-        figure = Path(r["report"]).with_suffix(".png") if r.get("report") else None
-        link = f"![]({os.path.relpath(figure, path.parent)})" if figure and figure.exists() else "-"
-        lines.append(f"| `{r['file']}` | {r['interface_class']} ({number(r['confidence'], 2)}) | "
-                     f"{number(r['interface_gap_A'], 3)} ± {number(r['interface_gap_err_A'], 3)} | "
-                     f"{number(r['tin_inplane_A'], 4)} ± {number(r['tin_inplane_err_A'], 4)} | "
-                     f"{number(r['tin_inplane_deviation_pct'], 2)} | {r['strain_ok']} | {link} |")
-    return write_text_atomic(path, "\n".join(lines) + "\n")
-
-
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
-              resume=False, progress=None, workers=1, scheduler=None) -> BatchResult:
+              resume=False, progress=None, workers=1, scheduler=None, timeout=None, task=None) -> BatchResult:
     """Analyse every input into `table` (CSV), one row per file in input order.
 
     Parameters
@@ -282,11 +256,30 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
         Worker processes of a dask.distributed LocalCluster (1: in this process).
     scheduler : str, optional
         Address of an existing dask scheduler to run on instead.
+    timeout : float, optional
+        Seconds one image may take; a longer one becomes an error row and the
+        worker process running it is restarted. Needs worker processes, so with
+        a timeout even ``workers=1`` runs on a one-process LocalCluster.
+    task : callable, optional
+        Called as ``task(file, system, pixel_size, reference_A, reports_dir,
+        figures, root)`` for each file and returning its row without raising
+        (default :func:`analyze_one`); it must pickle to reach dask workers.
+
+    Returns
+    -------
+    BatchResult
+
+    Raises
+    ------
+    BatchInterrupted
+        On Ctrl-C (a KeyboardInterrupt): the cluster is closed, the journal
+        holds every finished row, and ``resume=True`` carries on from there.
     """
     table = Path(table)
     reports_dir = Path(reports_dir) if reports_dir else table.with_name(table.stem + "_reports")
     files = collect_inputs(inputs)
     journal = journal_path(table)
+    table.parent.mkdir(parents=True, exist_ok=True)  # the journal is written there before the table
     done = {}
     if resume:
         done.update({r["file"]: r for r in read_table(table)})
@@ -307,12 +300,22 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
         if progress:
             progress(row)
 
+    def on_failure(file, message):
+        on_row(error_row(file, message))
+
     for file in files:
         if file in done and progress:
             progress(done[file])
-    _run_tasks([f for f in files if f not in done], task_args, workers, scheduler, on_row)
+    try:
+        run_tasks([f for f in files if f not in done], task or analyze_one, task_args, on_row, on_failure,
+                  workers=workers, scheduler=scheduler, timeout=timeout)
+    except KeyboardInterrupt:
+        # the runner has closed its cluster on the way out; every finished row is already in the journal
+        raise BatchInterrupted(len(finished), len(files), journal) from None
     rows = [finished[f] for f in files]
     write_table(rows, table)
-    write_summary(rows, table.with_name(table.stem + "_summary.md"))
+    markdown, page = summary_paths(table)
+    write_summary(rows, markdown)
+    write_html_summary(rows, page)
     n_failed = sum(r["status"] != "ok" for r in rows)
     return BatchResult(rows, len(rows) - n_failed, n_failed, table)

@@ -195,11 +195,17 @@ def batch(
                                           help="Worker processes (dask LocalCluster); default: the cores, "
                                                "at most one per file."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on an existing dask scheduler."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001,
+                                            help="Seconds one image may take; a longer one is an error row "
+                                                 "(its worker process is restarted) and the batch goes on."),
 ) -> None:
-    """Analyse many images into one table, a JSON report and a figure per image. Exit 1 if any failed."""
+    """Analyse many images into one table, a JSON report and a figure per image. Exit 1 if any failed.
+
+    Ctrl-C stops the batch (exit 130) with the finished rows kept; rerun with --resume to do the rest.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .batch import collect_inputs, run_batch
+    from .batch import BatchInterrupted, collect_inputs, run_batch
 
     files = collect_inputs(inputs)
     if not files:
@@ -213,17 +219,23 @@ def batch(
         raise typer.Exit(2)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=False) as bar:
-        task = bar.add_task("analysing", total=len(files), failed=0)
+    try:
+        with Progress(*columns, console=err_console, transient=False) as bar:
+            task = bar.add_task("analysing", total=len(files), failed=0)
 
-        def advance(row):
-            failed = bar.tasks[0].fields["failed"] + (row["status"] != "ok")
-            bar.update(task, advance=1, failed=failed, description=Path(row["file"]).name[:40])
+            def advance(row):
+                failed = bar.tasks[0].fields["failed"] + (row["status"] != "ok")
+                bar.update(task, advance=1, failed=failed, description=Path(row["file"]).name[:40])
 
-        n_workers = workers or min(os.cpu_count() or 1, len(files))
-        result = run_batch(inputs, out, system=system, pixel_size=pixel_size, reference_A=reference_a,
-                           reports_dir=reports, figures=figures, resume=resume, progress=advance,
-                           workers=n_workers, scheduler=scheduler)
+            n_workers = workers or min(os.cpu_count() or 1, len(files))
+            result = run_batch(inputs, out, system=system, pixel_size=pixel_size, reference_A=reference_a,
+                               reports_dir=reports, figures=figures, resume=resume, progress=advance,
+                               workers=n_workers, scheduler=scheduler, timeout=timeout)
+    except KeyboardInterrupt as stop:  # Ctrl-C: one line, not a traceback, and the way to carry on
+        kept = (f" after {stop.n_done} of {stop.n_total} files (kept in {stop.journal})"
+                if isinstance(stop, BatchInterrupted) else "")
+        _fail(f"interrupted{kept}; rerun the same command with --resume to analyse the rest")
+        raise typer.Exit(130)
     _print_batch_summary(result)
     raise typer.Exit(1 if result.n_failed else 0)
 
@@ -232,9 +244,11 @@ def _print_batch_summary(result) -> None:
     from collections import Counter
 
     ok = [r for r in result.rows if r["status"] == "ok"]
-    summary = result.table.with_name(result.table.stem + "_summary.md")
+    from .batch import summary_paths
+
+    markdown, page = summary_paths(result.table)
     table = Table(title=f"{len(result.rows)} files: {result.n_ok} analysed, {result.n_failed} failed "
-                        f"-> {result.table}, {summary.name}", title_justify="left", show_header=False)
+                        f"-> {result.table}, {markdown.name}, {page.name}", title_justify="left", show_header=False)
     for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
         table.add_row(f"{system}", f"{klass}: {n}")
     verdicts = Counter(str(r["strain_ok"]) for r in ok)

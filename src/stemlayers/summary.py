@@ -1,0 +1,189 @@
+"""Summaries of a batch for people: markdown and a self-contained HTML page.
+
+Both are written next to the results table from its rows: counts per system
+and interface class, the strain verdicts, the failures with their messages,
+and one line per analysed image with units and uncertainties. The HTML page
+embeds a small thumbnail of every analysed image (base64 PNG), so it can be
+mailed or archived as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .writers import write_text_atomic
+
+__all__ = ["thumbnail_png", "write_html_summary", "write_summary"]
+
+#: Longest side of a thumbnail in pixels.
+THUMBNAIL_PX = 160
+
+
+def _number(value, digits) -> str:
+    """`value` with `digits` decimals, or '-' when it is empty or not a number."""
+    try:
+        return f"{float(value):.{digits}f}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _counts(rows):
+    """Images per (system, class) and the strain verdicts (yes, no, not measured) of the analysed rows."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    classes = sorted(Counter((r["system"], r["interface_class"]) for r in ok).items())
+    verdicts = Counter(str(r["strain_ok"]) for r in ok)
+    unmeasured = sum(n for k, n in verdicts.items() if k not in ("True", "False"))
+    return classes, (verdicts.get("True", 0), verdicts.get("False", 0), unmeasured)
+
+
+def _figure_of(row):
+    """The figure written for a row (beside its JSON report), or None."""
+    if not row.get("report"):
+        return None
+    figure = Path(row["report"]).with_suffix(".png")
+    return figure if figure.exists() else None
+
+
+def write_summary(rows, path) -> Path:
+    """A markdown summary of a batch: counts per system and class, strain verdicts, failures, each file.
+
+    Written atomically next to the table; figures are linked where they exist.
+    """
+    path = Path(path)
+    ok = [r for r in rows if r["status"] == "ok"]
+    failed = [r for r in rows if r["status"] != "ok"]
+    classes, (yes, no, unmeasured) = _counts(rows)
+    lines = [f"# Batch summary: {len(rows)} files, {len(ok)} analysed, {len(failed)} failed", "",
+             "| system | interface class | images |", "|---|---|---|"]
+    lines += [f"| {system} | {klass} | {n} |" for (system, klass), n in classes]
+    lines += ["", f"TiN strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}", ""]
+    if failed:
+        lines += ["## Failed", ""] + [f"- `{r['file']}`: {r['error']}" for r in failed] + [""]
+    lines += ["## Images", "", "| file | class (confidence) | gap (Å) | TiN a (Å) | deviation (%) | strain < 1 % | figure |",
+              "|---|---|---|---|---|---|---|"]
+    for r in ok:
+        figure = _figure_of(r)
+        link = f"![]({os.path.relpath(figure, path.parent)})" if figure else "-"
+        lines.append(f"| `{r['file']}` | {r['interface_class']} ({_number(r['confidence'], 2)}) | "
+                     f"{_number(r['interface_gap_A'], 3)} ± {_number(r['interface_gap_err_A'], 3)} | "
+                     f"{_number(r['tin_inplane_A'], 4)} ± {_number(r['tin_inplane_err_A'], 4)} | "
+                     f"{_number(r['tin_inplane_deviation_pct'], 2)} | {r['strain_ok']} | {link} |")
+    return write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _downsample(data, size=THUMBNAIL_PX) -> np.ndarray:
+    """`data` shrunk by block means to at most `size` pixels a side, as uint8 (1-99 % percentile stretch)."""
+    data = np.asarray(data, dtype=np.float32)
+    block = max(1, int(np.ceil(max(data.shape) / size)))
+    rows, cols = (data.shape[0] // block) * block, (data.shape[1] // block) * block
+    small = data[:rows, :cols].reshape(rows // block, block, cols // block, block).mean(axis=(1, 3))
+    lo, hi = np.nanpercentile(small, [1, 99])
+    scaled = np.clip((small - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+    return np.nan_to_num(scaled * 255).astype(np.uint8)
+
+
+def thumbnail_png(row, size=THUMBNAIL_PX) -> bytes | None:
+    """A small PNG of a row's image: its figure if one was written, else the image itself.
+
+    The image is `size` pixels on its longest side, a figure `size` high and at most twice as wide.
+
+    Parameters
+    ----------
+    row : dict
+        A batch row (``file``, ``report``, ``pixel_size_A``).
+    size : int
+        Thumbnail size in pixels.
+
+    Returns
+    -------
+    bytes or None
+        PNG bytes, or None if neither the figure nor the image can be read.
+    """
+    from PIL import Image as PILImage
+
+    figure = _figure_of(row)
+    try:
+        if figure:
+            # a figure is a row of panels: as high as a thumbnail, up to two wide, to stay legible
+            picture = PILImage.open(figure)
+            picture.thumbnail((2 * size, size))
+        else:
+            from .io import load
+
+            # the pixel size is only needed to load uncalibrated formats; the row has it
+            pixel_size = float(row["pixel_size_A"]) if row.get("pixel_size_A") not in (None, "") else None
+            picture = PILImage.fromarray(_downsample(load(row["file"], pixel_size=pixel_size).data, size))
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        return buffer.getvalue()
+    except Exception:  # noqa: BLE001 - a missing picture must not stop the summary
+        return None
+
+
+_STYLE = ("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;margin:.5em 0}"
+          "td,th{border:1px solid #bbb;padding:.25em .5em;text-align:right}td.l,th.l{text-align:left}"
+          ".err{color:#a00}img{display:block}")
+
+
+def _table(header, body_rows) -> str:
+    """An HTML table; cells are (text, left-aligned) pairs, already escaped."""
+    head = "".join(f"<th class='l'>{h}</th>" if left else f"<th>{h}</th>" for h, left in header)
+    body = "".join("<tr>" + "".join(f"<td class='l'>{c}</td>" if left else f"<td>{c}</td>" for c, left in cells)
+                   + "</tr>\n" for cells in body_rows)
+    return f"<table><tr>{head}</tr>\n{body}</table>"
+
+
+def _image_cells(row) -> list:
+    """One analysed image's cells: values with units and their uncertainties, and the thumbnail."""
+    e = html.escape
+    png = thumbnail_png(row)
+    picture = (f"<img alt='{e(Path(row['file']).name)}' src='data:image/png;base64,"
+               f"{base64.b64encode(png).decode('ascii')}'>" if png else "-")
+    ci = (f"[{_number(row['tin_inplane_ci95_lo_pct'], 2)}, {_number(row['tin_inplane_ci95_hi_pct'], 2)}]"
+          if row.get("tin_inplane_ci95_lo_pct") not in (None, "") else "-")
+    return [(picture, True), (e(row["file"]), True), (e(row["system"]), True),
+            (f"{e(str(row['interface_class']))} ({_number(row['confidence'], 2)})", True),
+            (f"{_number(row['interface_gap_A'], 3)} ± {_number(row['interface_gap_err_A'], 3)}", False),
+            (f"{_number(row['tin_inplane_A'], 4)} ± {_number(row['tin_inplane_err_A'], 4)}", False),
+            (f"{_number(row['tin_inplane_deviation_pct'], 2)} {ci}", False), (e(str(row["strain_ok"])), True),
+            (e(str(row["n_columns"])), False), (e(str(row["n_layers"])), False), (_number(row["seconds"], 2), False)]
+
+
+def write_html_summary(rows, path) -> Path:
+    """A self-contained HTML summary of a batch, with a thumbnail of every analysed image.
+
+    Counts per system and class, strain verdicts, the failures with their
+    messages, and a table of the analysed images (Å, %, ± 1 sigma, 95 % CI).
+    Thumbnails are embedded as base64 PNGs of at most :data:`THUMBNAIL_PX`
+    pixels, made from each image's figure if it was written, else from the
+    image file. Written atomically.
+    """
+    e = html.escape
+    path = Path(path)
+    ok = [r for r in rows if r["status"] == "ok"]
+    failed = [r for r in rows if r["status"] != "ok"]
+    classes, (yes, no, unmeasured) = _counts(rows)
+    title = f"Batch summary: {len(rows)} files, {len(ok)} analysed, {len(failed)} failed"
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
+             f"<style>{_STYLE}</style></head><body>", f"<h1>{e(title)}</h1>",
+             _table([("system", True), ("interface class", True), ("images", False)],
+                    [[(e(s), True), (e(str(k)), True), (str(n), False)] for (s, k), n in classes]),
+             f"<p>TiN in-plane strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}</p>"]
+    if failed:
+        parts.append("<h2>Failed</h2><ul>" + "".join(
+            f"<li><code>{e(r['file'])}</code>: <span class='err'>{e(r['error'])}</span></li>" for r in failed)
+            + "</ul>")
+    header = [("image", True), ("file", True), ("system", True), ("class (confidence)", True),
+              ("interface gap (Å)", False), ("TiN in-plane a (Å)", False), ("deviation (%) [95 % CI]", False),
+              ("strain &lt; 1 %", True), ("columns", False), ("planes", False), ("time (s)", False)]
+    parts += ["<h2>Images</h2>", _table(header, [_image_cells(r) for r in ok]),
+              "<p>± values are 1-sigma uncertainties; the deviation is from the reference TiN in-plane a.</p>",
+              "</body></html>"]
+    return write_text_atomic(path, "\n".join(parts) + "\n")
