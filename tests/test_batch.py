@@ -83,9 +83,14 @@ def test_all_good_exits_zero_and_resume_adds_nothing(folder, tmp_path):
     result = run_batch([str(good)], out, figures=False, resume=True, progress=calls.append)
     assert result.n_failed == 0 and len(result.rows) == len(first) == 2
     assert [r["seconds"] for r in _read(out)] == [r["seconds"] for r in first]  # nothing was analysed again
-    # without figures the thumbnails are made from the images themselves
+    # without figures each task writes a thumbnail of its image, and the page embeds those
+    import base64
+
+    thumbnails = sorted((tmp_path / "t_reports").glob("*.thumb.png"))
+    assert len(thumbnails) == 2
     page = (tmp_path / "t_summary.html").read_text(encoding="utf-8")
     assert page.count("<img") == 2 and "Failed" not in page
+    assert all(base64.b64encode(t.read_bytes()).decode() in page for t in thumbnails)
 
 
 def test_no_inputs_is_a_usage_error(tmp_path):

@@ -180,6 +180,14 @@ def _write_report(report, d, row, reports_dir, stem, figures) -> None:
             plot_report(report, reports_dir / f"{stem}.png")
         except Exception as exc:  # noqa: BLE001 - a figure problem must not lose the result
             row["error"] = f"figure not written: {one_line(exc)}"
+    else:
+        # the summary's thumbnail, made here while the image is in memory (and in parallel across workers)
+        from .summary import image_thumbnail_png, thumbnail_path
+
+        try:
+            thumbnail_path(target).write_bytes(image_thumbnail_png(report.image.data))
+        except OSError:
+            pass  # the summary falls back to reading the image
 
 
 def read_table(path) -> list[dict]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from .writers import write_text_atomic
 
-__all__ = ["thumbnail_png", "write_html_summary", "write_summary"]
+__all__ = ["image_thumbnail_png", "thumbnail_path", "thumbnail_png", "write_html_summary", "write_summary"]
 
 #: Longest side of a thumbnail in pixels.
 THUMBNAIL_PX = 160
@@ -89,8 +89,25 @@ def _downsample(data, size=THUMBNAIL_PX) -> np.ndarray:
     return np.nan_to_num(scaled * 255).astype(np.uint8)
 
 
+def image_thumbnail_png(data, size=THUMBNAIL_PX) -> bytes:
+    """PNG bytes of a 2D image shrunk to `size` pixels on its longest side (block means, 1-99 % stretch)."""
+    from PIL import Image as PILImage
+
+    buffer = io.BytesIO()
+    PILImage.fromarray(_downsample(data, size)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def thumbnail_path(report_path) -> Path:
+    """Where the batch task keeps the thumbnail of an image it analysed without a figure."""
+    return Path(report_path).with_suffix(".thumb.png")
+
+
 def thumbnail_png(row, size=THUMBNAIL_PX) -> bytes | None:
-    """A small PNG of a row's image: its figure if one was written, else the image itself.
+    """A small PNG of a row's image: its figure if one was written, else its thumbnail, else the image.
+
+    The batch task writes the thumbnail while it holds the image, so the
+    summary of a large batch does not read every image again.
 
     The image is `size` pixels on its longest side, a figure `size` high and at most twice as wide.
 
@@ -109,7 +126,10 @@ def thumbnail_png(row, size=THUMBNAIL_PX) -> bytes | None:
     from PIL import Image as PILImage
 
     figure = _figure_of(row)
+    thumbnail = thumbnail_path(row["report"]) if row.get("report") else None
     try:
+        if not figure and thumbnail is not None and thumbnail.exists():
+            return thumbnail.read_bytes()
         if figure:
             # a figure is a row of panels: as high as a thumbnail, up to two wide, to stay legible
             picture = PILImage.open(figure)
@@ -119,7 +139,7 @@ def thumbnail_png(row, size=THUMBNAIL_PX) -> bytes | None:
 
             # the pixel size is only needed to load uncalibrated formats; the row has it
             pixel_size = float(row["pixel_size_A"]) if row.get("pixel_size_A") not in (None, "") else None
-            picture = PILImage.fromarray(_downsample(load(row["file"], pixel_size=pixel_size).data, size))
+            return image_thumbnail_png(load(row["file"], pixel_size=pixel_size).data, size)
         buffer = io.BytesIO()
         picture.save(buffer, format="PNG")
         return buffer.getvalue()
