@@ -24,7 +24,8 @@ from .materials import MaterialSystem, list_systems, load_system
 from .orient import growth_axis
 from .strain import check_strain
 
-__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "reference_from_image"]
+__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "reference_from_image",
+           "run_to_end"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +124,11 @@ def analyze(path_or_image, system="auto", pixel_size=None, reference_A=None) -> 
     -------
     Report
     """
-    stages = analyze_stages(path_or_image, system, pixel_size, reference_A)
+    return run_to_end(analyze_stages(path_or_image, system, pixel_size, reference_A))
+
+
+def run_to_end(stages):
+    """Drive a stage generator (such as :func:`analyze_stages`) to its end and return its result."""
     while True:
         try:
             next(stages)

@@ -9,7 +9,7 @@ from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info
 
 from stemlayers import InputError
-from stemlayers.analysis import STAGES, analyze_stages, reference_from_image
+from stemlayers.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
@@ -32,15 +32,6 @@ def _stages(image, system, reference_A, reference_image=None):
         return (yield from analyze_stages(image, system=system, reference_A=reference_A))
     except InputError as exc:
         return exc
-
-
-def _run_to_end(stages):
-    """Drive a stage generator in this thread and return its result."""
-    while True:
-        try:
-            next(stages)
-        except StopIteration as finished:
-            return finished.value
 
 
 class AnalysisWidget(Container):
@@ -150,7 +141,7 @@ class AnalysisWidget(Container):
         self._layer = layer
         stages = _stages(image, self.system.value, self.reference.value or None, reference)
         if blocking:
-            return self._finish(_run_to_end(stages))
+            return self._finish(run_to_end(stages))
         n_stages = len(STAGES) + (reference is not None)
         worker = thread_worker(lambda: (yield from stages),
                                progress={"total": n_stages, "desc": f"stemlayers: {layer.name}"})()
