@@ -74,13 +74,18 @@ def _as_float(*arrays):
     return tuple(np.asarray(a, dtype=np.float32) for a in arrays)
 
 
-def _model_and_jacobian(params, px, py):
+def _gaussian_terms(params, px, py):
+    """Per column and patch pixel: offsets dx, dy, r², 1/σ², the unit Gaussian g, and amplitude, σ, background."""
     p = params.astype(px.dtype)
     x, y, amp, sig, bg = (p[:, i:i + 1] for i in range(_N_PARAMS))
     dx, dy = px - x, py - y
     r2 = dx * dx + dy * dy
     inv_s2 = 1.0 / (sig * sig)
-    g = np.exp(-0.5 * inv_s2 * r2)
+    return dx, dy, r2, inv_s2, np.exp(-0.5 * inv_s2 * r2), amp, sig, bg
+
+
+def _model_and_jacobian(params, px, py):
+    dx, dy, r2, inv_s2, g, amp, sig, bg = _gaussian_terms(params, px, py)
     ag = amp * g
     jac = np.empty(g.shape + (_N_PARAMS,), dtype=g.dtype)
     agi = ag * inv_s2
@@ -93,13 +98,9 @@ def _model_and_jacobian(params, px, py):
 
 
 def _gaussian_part(params, px, py):
-    """Each column's Gaussian without its background: the same arithmetic as in _model_and_jacobian."""
-    p = params.astype(px.dtype)
-    x, y, amp, sig = (p[:, i:i + 1] for i in range(4))
-    dx, dy = px - x, py - y
-    r2 = dx * dx + dy * dy
-    inv_s2 = 1.0 / (sig * sig)
-    return amp * np.exp(-0.5 * inv_s2 * r2)
+    """Each column's Gaussian without its background (the ``ag`` of :func:`_model_and_jacobian`, no Jacobian)."""
+    _, _, _, _, g, amp, _, _ = _gaussian_terms(params, px, py)
+    return amp * g
 
 
 def _model(params, px, py):
