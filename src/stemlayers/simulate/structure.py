@@ -9,6 +9,7 @@ plane) from the numbers of one :class:`~stemlayers.materials.MaterialSystem`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,7 +118,7 @@ def _plane_columns(plane, u_half):
     return plane.shift_A + j * plane.period_A
 
 
-def _disordered_band(system, v_low, v_high, u_half, rng):
+def _disordered_band(system, v_low, v_high, u_half, rng, intensity):
     """Columns of an intermixed band: a jittered close-packed net of random elements."""
     det = system.deteriorated
     spacing = 0.8 * system.film.projected_period_A
@@ -133,7 +134,7 @@ def _disordered_band(system, v_low, v_high, u_half, rng):
     v = v + rng.normal(0, 0.25 * spacing / 2, v.size)
     element = rng.choice(np.asarray(det.band_elements), u.size)
     occupancy = np.clip(rng.normal(det.band_occupancy, 0.2, u.size), 0.1, 1.0)
-    weight = np.array([system.intensity(e) for e in element]) * occupancy
+    weight = np.array([intensity(e) for e in element]) * occupancy
     return u, v, element, weight
 
 
@@ -151,6 +152,7 @@ def build_structure(
     vdw_gap_A: float | None = None,
     bilayer_coverage: float = 1.0,
     rng: np.random.Generator | None = None,
+    intensity: Mapping[str, float] | None = None,
 ) -> Structure:
     """Build the column model of a TI/TiN cross-section.
 
@@ -172,6 +174,9 @@ def build_structure(
     bilayer_coverage : float
         Fraction of the interface length covered by the bilayer (1 = all).
     rng : numpy Generator
+    intensity : mapping element -> weight, optional
+        Relative column weights (Ti column = 1); by default the system file's
+        ``contrast.relative_intensity`` (see :func:`.contrast.column_weights`).
 
     Returns
     -------
@@ -180,6 +185,7 @@ def build_structure(
     if interface not in INTERFACES:
         raise ValueError(f"interface must be one of {INTERFACES}, got {interface!r}")
     rng = np.random.default_rng() if rng is None else rng
+    weight_of = system.intensity if intensity is None else intensity.__getitem__
     v_bottom, v_top = v_range_A
     film = system.film
     step = film.stacking_step
@@ -212,7 +218,7 @@ def build_structure(
         v_parts.append(np.full(u.size, plane.height_A))
         el_parts.append(np.full(u.size, plane.element, dtype=object))
         pl_parts.append(np.full(u.size, index))
-        w_parts.append(np.full(u.size, system.intensity(plane.element)))
+        w_parts.append(np.full(u.size, weight_of(plane.element)))
     u, v = np.concatenate(u_parts), np.concatenate(v_parts)
     element, plane_idx = np.concatenate(el_parts), np.concatenate(pl_parts)
     weight = np.concatenate(w_parts)
@@ -224,7 +230,7 @@ def build_structure(
         u[rough] += rng.normal(0, det.roughness_A, rough.sum())
         v[rough] += rng.normal(0, det.roughness_A, rough.sum())
         keep = ~(rough & (rng.uniform(size=u.size) < det.missing_fraction))
-        bu, bv, bel, bw = _disordered_band(system, *v_band, u_half_A, rng)
+        bu, bv, bel, bw = _disordered_band(system, *v_band, u_half_A, rng, weight_of)
         u = np.concatenate([u[keep], bu])
         v = np.concatenate([v[keep], bv])
         element = np.concatenate([element[keep], bel])
