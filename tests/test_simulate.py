@@ -7,15 +7,19 @@ import pytest
 from scipy.spatial import cKDTree
 
 from stemlayers import load
+from stemlayers.gaussians import render_gaussians
 from stemlayers.materials import load_system
 from stemlayers.simulate import (
     SimulationParams,
+    Truth,
     load_truth,
     sample_params,
+    sample_wide_params,
     simulate,
     truth_path,
     write_simulation,
 )
+from stemlayers.simulate.contrast import column_weights
 
 SMALL = dict(shape=(192, 192))
 
@@ -33,6 +37,20 @@ def _subpixel_maxima(image, xy):
         gx, gy = (p[1, 2] - p[1, 0]) / 2, (p[2, 1] - p[0, 1]) / 2
         gxx, gyy = p[1, 2] - 2 * p[1, 1] + p[1, 0], p[2, 1] - 2 * p[1, 1] + p[0, 1]
         out.append((xi - gx / gxx, yi - gy / gyy))
+    return np.array(out)
+
+
+def _subpixel_maxima_2d(image, xy):
+    """As :func:`_subpixel_maxima`, with the cross term: exact for a tilted elliptical Gaussian."""
+    out = []
+    log = np.log(np.clip(image, 1e-12, None))
+    for x, y in xy:
+        xi, yi = int(round(x)), int(round(y))
+        p = log[yi - 1:yi + 2, xi - 1:xi + 2]
+        grad = np.array([p[1, 2] - p[1, 0], p[2, 1] - p[0, 1]]) / 2
+        gxy = (p[2, 2] - p[2, 0] - p[0, 2] + p[0, 0]) / 4
+        hess = np.array([[p[1, 2] - 2 * p[1, 1] + p[1, 0], gxy], [gxy, p[2, 1] - 2 * p[1, 1] + p[0, 1]]])
+        out.append(np.array([xi, yi]) - np.linalg.solve(hess, grad))
     return np.array(out)
 
 
@@ -226,3 +244,207 @@ def test_written_simulation_loads_back_with_its_truth(tmp_path, suffix):
     assert truth_path(path).name == "sim.truth.json"
     assert np.allclose(truth.xy, sim.truth.xy) and truth.interface == "bilayer"
     json.loads(truth_path(path).read_text())
+
+
+# --------------------------------------------------------------------------- harsher images
+
+
+def _column_peaks(sim, elements, margin=6):
+    """Median noise-free count at the truth positions of each element's ordered columns."""
+    t = sim.truth
+    m = _interior(t, margin) & (t.plane >= 0)
+    out = {}
+    for element in elements:
+        xy = np.round(t.xy[m & (t.element == element)]).astype(int)
+        out[element] = float(np.median(sim.data[xy[:, 1], xy[:, 0]]))
+    return out
+
+
+def test_the_toml_exponent_reproduces_the_toml_intensities():
+    for system in ("Bi2Te3/TiN", "Bi2Se3/TiN"):
+        s = load_system(system)
+        weights = column_weights(s, s.contrast.exponent)
+        for element, expected in s.contrast.relative_intensity.items():
+            assert weights[element] == pytest.approx(expected, rel=0.01), element
+    s = load_system("Bi2Te3/TiN")
+    assert column_weights(s) == s.contrast.relative_intensity  # None: the file's numbers, exactly
+
+
+@pytest.mark.parametrize(
+    "system, exponent, channelling",
+    [
+        ("Bi2Te3/TiN", 1.3, {"Bi": 0.85, "Te": 1.1, "Ti": 1.2}),
+        ("Bi2Te3/TiN", 2.0, {"Bi": 1.2, "Te": 0.8}),
+        ("Bi2Se3/TiN", 1.5, {"Bi": 0.9, "Se": 1.15, "Ti": 0.8}),
+    ],
+)
+def test_column_ratios_follow_the_exponent_and_channelling(system, exponent, channelling):
+    s = load_system(system)
+    sim = simulate(system=system, noise=False, weight_jitter=0.0, tail_fraction=0.0, background=0.0,
+                   contrast_exponent=exponent, channelling=channelling, **SMALL)
+    x = s.film.ql_elements[0]
+    peak = _column_peaks(sim, ("Bi", x, "Ti"))
+    z = s.contrast.atomic_number
+    ch = {e: channelling.get(e, 1.0) for e in ("Bi", x, "Ti")}
+    bi_over_x = (z["Bi"] / z[x]) ** exponent * ch["Bi"] / ch[x]     # same spacing along the beam
+    x_over_ti = ((z[x] / z["Ti"]) ** exponent * s.substrate.beam_spacing_A / s.film.beam_spacing_A
+                 * ch[x] / ch["Ti"])
+    assert peak["Bi"] / peak[x] == pytest.approx(bi_over_x, rel=0.02)
+    assert peak[x] / peak["Ti"] == pytest.approx(x_over_ti, rel=0.02)
+    assert peak["Bi"] == pytest.approx(150, rel=0.02)  # the dose is still the brightest column's count
+
+
+def test_round_and_elliptical_paths_agree_when_the_ellipse_is_a_circle():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 64, (40, 2))
+    amp = rng.uniform(1, 5, 40)
+    round_ = render_gaussians(xy, amp, 2.0, (64, 64))
+    nearly = render_gaussians(xy, amp, 2.0, (64, 64), ellipticity=1 + 1e-12, angle_deg=37.0)
+    assert np.allclose(round_, nearly, atol=1e-9)
+
+
+@pytest.mark.parametrize("ellipticity, angle", [(1.4, 30.0), (1.2, -75.0), (1.3, 90.0)])
+def test_elliptical_column_has_the_second_moments_asked_for(ellipticity, angle):
+    sigma, centre = 3.0, np.array([40.3, 37.6])
+    image = render_gaussians(centre[None], [2.0], sigma, (80, 80), ellipticity=ellipticity, angle_deg=angle)
+    rows, cols = np.mgrid[0:80, 0:80]
+    total = image.sum()
+    assert total == pytest.approx(2.0 * 2 * np.pi * sigma**2, rel=1e-4)  # the area is kept
+    mean = np.array([(image * cols).sum(), (image * rows).sum()]) / total
+    assert mean == pytest.approx(centre, abs=1e-4)
+    d = np.stack([cols - mean[0], rows - mean[1]])
+    cov = np.einsum("iyx,jyx,yx->ij", d, d, image) / total
+    theta = np.deg2rad(angle)
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    expected = rot @ np.diag([sigma**2 * ellipticity, sigma**2 / ellipticity]) @ rot.T
+    assert cov == pytest.approx(expected, abs=2e-3 * sigma**2)
+
+
+def test_elliptical_columns_in_a_simulation_keep_their_peak_and_position():
+    sim = simulate(noise=False, weight_jitter=0.0, tail_fraction=0.0, background=0.0, column_ellipticity=1.3,
+                   column_ellipse_angle_deg=20.0, **SMALL)
+    assert _column_peaks(sim, ("Bi",))["Bi"] == pytest.approx(150, rel=0.02)
+    t = sim.truth
+    bi = np.flatnonzero(_interior(t, 8) & (t.element == "Bi"))
+    found = _subpixel_maxima_2d(sim.data.astype(float), t.xy[bi])
+    assert np.hypot(*(found - t.xy[bi]).T).max() < 0.05
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.05])
+def test_corrupted_lines_are_the_fraction_asked_for(fraction):
+    rows = 200
+    clean = simulate(noise=False, shape=(rows, 160))
+    bad = simulate(noise=False, shape=(rows, 160), corrupted_lines=fraction)
+    changed = np.flatnonzero(np.any(np.abs(bad.data - clean.data) > 1e-3, axis=1))
+    assert len(bad.truth.corrupted_rows) == round(fraction * rows)
+    assert np.array_equal(changed, bad.truth.corrupted_rows)
+    assert set(bad.truth.corrupted_kind) <= {"shifted", "blanked", "duplicated"}
+    blank = bad.truth.corrupted_rows[bad.truth.corrupted_kind == "blanked"]
+    assert np.all(bad.data[blank] == 0)
+    assert np.array_equal(bad.truth.xy, clean.truth.xy)  # a glitched line moves no column
+
+
+def test_nonlinear_drift_moves_columns_with_the_scan_row():
+    kw = dict(noise=False, weight_jitter=0.0, shape=(256, 192))
+    still = simulate(**kw).truth
+    moved = simulate(scan_drift_nonlinear_px=0.8, **kw)
+    shift = moved.truth.xy - still.xy[: len(moved.truth.xy)] if len(moved.truth.xy) == len(still.xy) else None
+    assert shift is not None
+    assert np.abs(shift).max() <= 0.8 + 1e-9 and np.abs(shift).max() > 0.3
+    # a function of the row alone: columns on the same row move alike, and smoothly from row to row
+    order = np.argsort(still.y_px)
+    y, dx = still.y_px[order], shift[order, 0]
+    slope = np.abs(np.diff(dx)) / np.maximum(np.diff(y), 1e-9)
+    assert np.all(slope[np.diff(y) > 0.5] < 0.05)
+    # the image follows the truth
+    t = moved.truth
+    bi = np.flatnonzero(_interior(t, 8) & (t.element == "Bi"))
+    found = _subpixel_maxima(moved.data.astype(float), t.xy[bi])
+    assert np.hypot(*(found - t.xy[bi]).T).max() < 0.06
+
+
+@pytest.mark.parametrize("field", ["tin_only", "ti_only", "perovskite", "honeycomb", "amorphous"])
+def test_negative_fields_have_no_interface_in_their_truth(field):
+    sim = simulate(field=field, rotation_deg=17.0, **SMALL)
+    t = sim.truth
+    assert t.interface is None and t.field == field
+    assert np.isfinite(sim.data).all() and len(t.x_px) > 30
+    elements = set(t.element)
+    if field == "tin_only":
+        assert t.system == "Bi2Te3/TiN" and elements == {"Ti", "N"}
+        assert set(t.plane_material) == {"TiN"} and np.all(t.plane >= 0)
+        assert t.tin_inplane_A == pytest.approx(2.998, rel=1e-3) and t.film_inplane_A is None
+        assert np.all(t.plane_height_A < 0) and t.top_tin_plane == -1
+    elif field == "ti_only":
+        assert t.system == "Bi2Te3/TiN" and elements == {"Bi", "Te"}
+        assert set(t.plane_material) == {"TI"} and t.tin_inplane_A is None and t.tin_strain_pct is None
+    else:
+        assert t.system is None and t.tin_inplane_A is None and t.film_inplane_A is None
+        assert len(t.plane_height_A) == 0 and np.all(t.plane == -1)
+    if field == "perovskite":
+        assert elements == {"Sr", "Ti", "O"}
+        sr = t.xy[t.element == "Sr"]
+        nearest = cKDTree(sr).query(sr, k=2)[0][:, 1] * t.pixel_size_A
+        assert np.median(nearest) == pytest.approx(3.905, abs=1e-6)
+        w = {e: np.median(t.weight[t.element == e]) for e in elements}
+        assert w["Sr"] > w["Ti"] > 3 * w["O"]
+    if field == "honeycomb":
+        assert elements == {"Mo", "S"}
+        mo, s2 = t.xy[t.element == "Mo"], t.xy[t.element == "S"]
+        assert np.median(cKDTree(mo).query(mo, k=2)[0][:, 1]) * t.pixel_size_A == pytest.approx(3.16, abs=1e-6)
+        assert np.median(cKDTree(s2).query(mo)[0]) * t.pixel_size_A == pytest.approx(3.16 / np.sqrt(3), abs=1e-6)
+        assert np.median(t.weight[t.element == "Mo"]) > np.median(t.weight[t.element == "S"])
+    if field == "amorphous":
+        # no lattice: nearest-neighbour distances spread like a random (Poisson) pattern's
+        nearest = cKDTree(t.xy).query(t.xy, k=2)[0][:, 1] * t.pixel_size_A
+        assert np.std(nearest) / np.mean(nearest) > 0.4
+
+
+@pytest.mark.parametrize("field", ["interface", "tin_only", "perovskite"])
+def test_truth_round_trips_through_json_with_none_and_empty_arrays(field):
+    t = simulate(field=field, corrupted_lines=0.02, contrast_exponent=1.5, channelling={"Bi": 0.9},
+                 **SMALL).truth
+    back = Truth.from_dict(json.loads(json.dumps(t.to_dict())))
+    for name in ("system", "interface", "field", "tin_strain_pct", "tin_inplane_A", "film_inplane_A", "shape",
+                 "growth_dir", "top_tin_plane", "params"):
+        assert getattr(back, name) == getattr(t, name), name
+    for name in ("x_px", "y_px", "u_A", "v_A", "element", "plane", "weight", "plane_height_A",
+                 "plane_element", "plane_material", "plane_period_A", "corrupted_rows", "corrupted_kind"):
+        a, b = getattr(t, name), getattr(back, name)
+        assert a.shape == b.shape and a.dtype.kind == b.dtype.kind and np.array_equal(a, b), name
+    # a truth file written before the new keys existed still loads
+    old = {k: v for k, v in t.to_dict().items() if k not in ("field", "corrupted_rows", "corrupted_kind")}
+    assert Truth.from_dict(old).field == "interface" and len(Truth.from_dict(old).corrupted_rows) == 0
+
+
+def test_wide_sampler_spans_the_harsh_ranges_and_the_plain_one_is_unchanged():
+    rng = np.random.default_rng(0)
+    plain = [sample_params(rng) for _ in range(50)]
+    assert all(p.contrast_exponent is None and p.channelling is None and p.column_ellipticity == 1.0
+               and p.scan_drift_nonlinear_px == 0 and p.corrupted_lines == 0 and p.field == "interface"
+               for p in plain)
+    draws = [sample_params(rng, wide=True) for _ in range(300)]
+    n = np.array([p.contrast_exponent for p in draws])
+    assert n.min() < 1.35 and n.max() > 1.95 and np.all((n >= 1.3) & (n <= 2.0))
+    factors = np.array([f for p in draws for f in p.channelling.values()])
+    assert factors.min() < 0.8 and factors.max() > 1.2 and np.all((factors >= 0.75) & (factors <= 1.25))
+    ratios = {"Te": [], "Se": []}
+    for p in draws:
+        s = load_system(p.system)
+        w = column_weights(s, p.contrast_exponent, p.channelling)
+        x = s.film.ql_elements[0]
+        ratios[x].append(w["Bi"] / w[x])
+        assert w["Bi"] > w[x] > w["Ti"]  # the order of materials.md holds
+    assert min(ratios["Te"]) < 1.6 and max(ratios["Te"]) > 2.8
+    assert min(ratios["Se"]) < 2.5 and max(ratios["Se"]) > 5.0
+    for name, lo, hi in [("column_ellipticity", 1.0, 1.3), ("scan_drift_nonlinear_px", 0.0, 1.0),
+                         ("corrupted_lines", 0.0, 0.02), ("thickness_gradient", -0.3, 0.3),
+                         ("pixel_size_A", 0.06, 0.2), ("dose", 40, 400)]:
+        values = np.array([getattr(p, name) for p in draws])
+        assert values.min() >= lo and values.max() <= hi, name
+        assert values.min() < lo + 0.1 * (hi - lo) and values.max() > hi - 0.1 * (hi - lo), name
+    fixed = sample_params(rng, wide=True, system="Bi2Se3/TiN", field="ti_only", contrast_exponent=1.3)
+    assert (fixed.system, fixed.field, fixed.contrast_exponent) == ("Bi2Se3/TiN", "ti_only", 1.3)
+    assert sample_wide_params(rng, interface="vdw").interface == "vdw"
+    sim = simulate(sample_params(rng, wide=True, shape=(128, 128)))
+    assert sim.data.shape == (128, 128) and np.isfinite(sim.data).all()
