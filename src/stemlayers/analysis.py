@@ -9,23 +9,51 @@ serialised.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from ._json import to_jsonable
+from .calibration import Calibration
 from .classify import Interface, classify
 from .columns import Columns, find_columns
 from .errors import InputError
 from .io import Image, load
 from .layers import LayerSet, group_layers
 from .materials import MaterialSystem, list_systems, load_system
-from .orient import growth_axis
+from .identify import system_score
+from .orient import growth_axes
 from .strain import check_strain
 
 __all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "reference_from_image",
            "run_to_end"]
+
+
+#: A file calibration further than this from the film lattice's has its columns found again at the film's scale.
+RECALIBRATE_ABOVE = 0.04
+
+#: Version of the report's JSON layout: 2 added calibration, material, strain_verdict and null verdicts.
+SCHEMA_VERSION = 2
+
+
+def _software_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def material_info(system: MaterialSystem) -> dict:
+    """Name, file and SHA-256 of the material file a report used (so a result can be traced to its numbers)."""
+    digest = None
+    if system.path:
+        try:
+            digest = hashlib.sha256(Path(system.path).read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+    return {"name": system.name, "file": system.path or None, "sha256": digest}
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +61,7 @@ class Report:
     """Everything the analysis of one image found. ``to_dict()`` is the JSON contract."""
 
     file: str
-    system: str
+    system: str | None
     pixel_size_A: float
     n_columns: int
     seconds: float
@@ -42,6 +70,8 @@ class Report:
     strain: dict
     messages: list = field(default_factory=list)
     n_unassigned: int = 0
+    calibration: dict = field(default_factory=dict)
+    material: dict = field(default_factory=dict)
     # arrays for figures and viewers (not serialised)
     image: Image | None = None
     columns: Columns | None = None
@@ -59,48 +89,49 @@ class Report:
             "file": self.file, "system": self.system, "pixel_size_A": self.pixel_size_A,
             "n_columns": self.n_columns, "n_unassigned": self.n_unassigned, "seconds": self.seconds,
             "interface": self.interface, "layers": self.layers, "strain": self.strain,
-            "messages": self.messages,
+            "messages": self.messages, "calibration": self.calibration, "material": self.material,
+            "schema_version": SCHEMA_VERSION, "software_version": _software_version(),
             "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
         })
 
 
-def detect_system(layerset: LayerSet, candidates: list[MaterialSystem]) -> MaterialSystem:
-    """The material system whose film fits the measured planes best.
+def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
+    """The candidate system whose structure fits the planes best, or None if the field shows none.
 
-    Four cues, each scored as a squared distance over its own spread: the
-    spacings between neighbouring film planes against the film's own (X-Bi,
-    Bi-X, vdW gap: 1.75/2.04/2.60 Å for Bi2Te3, 1.55/1.93/2.58 Å for Bi2Se3),
-    the chalcogen-to-Bi brightness ratio (needs neither calibration nor an
-    unstrained substrate: ~0.45 for Te, ~0.22 for Se), the film-to-TiN period
-    ratio (no calibration, but TiN strain shifts it: 1.463 vs 1.382), and the
-    film's own period (needs the calibration).
+    Parameters
+    ----------
+    layersets : dict
+        System name -> the LayerSet grouped with that system's numbers.
+    candidates : list of MaterialSystem
+
+    Returns
+    -------
+    MaterialSystem or None
+        Scored by :func:`stemlayers.identify.system_score` (calibration-free ratios).
     """
-    film = [L for L in layerset.layers if L.material in ("TI", "bilayer") and L.inplane_period_A]
-    tin = [L.inplane_period_A for L in layerset.layers if L.material == "TiN" and L.inplane_period_A]
-    bi = [L.intensity for L in film if L.element == "Bi"]
-    other = [L.intensity for L in film if L.element not in ("Bi", None)]
-    period = np.median([L.inplane_period_A for L in film]) if film else None
-    # spacings between neighbouring film planes: each should be one of the film's own (X-Bi, Bi-X, vdW)
-    inside = [a.spacing_to_next_A for a, b in zip(layerset.layers[:-1], layerset.layers[1:])
-              if a.material == "TI" and b.material == "TI"]
+    scores = [system_score(layersets[s.name], s) for s in candidates]
+    best = int(np.argmin(scores))
+    return candidates[best] if np.isfinite(scores[best]) else None
 
-    def score(s):
-        total = 0.0
-        if inside:
-            own = np.array(list(s.film.ql_spacings_A) + [s.film.vdw_gap_A])
-            miss = np.min(np.abs(np.asarray(inside)[:, None] - own[None, :]), axis=1)
-            total += len(miss) * (np.median(miss) / 0.05) ** 2
-        chalcogen = s.film.ql_elements[0]
-        if bi and other:
-            expected = s.intensity(chalcogen) / s.intensity("Bi")
-            total += (np.log(np.median(other) / np.median(bi) / expected) / 0.25) ** 2
-        if period and tin:
-            total += (np.log(period / np.median(tin) / s.inplane_ratio) / 0.025) ** 2
-        if period:
-            total += (np.log(period / s.film.projected_period_A) / 0.03) ** 2
-        return total
 
-    return min(candidates, key=score)
+def _group_and_identify(columns, candidates, pixel_size_A, shape, periods):
+    """Planes grouped under each candidate growth axis and system, until one shows a known system.
+
+    Returns
+    -------
+    (dict, MaterialSystem or None)
+        The LayerSets per system name under the chosen axis, and the system
+        the field shows (None: none, under any candidate axis; the LayerSets
+        are then those of the most likely axis).
+    """
+    first = None
+    for orientation in growth_axes(columns.xy, columns.amplitude, pixel_size_A, periods):
+        layersets = {s.name: group_layers(columns, orientation, s, pixel_size_A, shape) for s in candidates}
+        found = detect_system(layersets, candidates)
+        if found is not None:
+            return layersets, found
+        first = first or layersets
+    return first, None
 
 
 #: The stages :func:`analyze_stages` yields, in order.
@@ -167,33 +198,50 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         candidates = [load_system(system)]
     messages = []
     yield STAGES[2]
+    layerset = None
+    chosen = candidates[0]
     if len(columns) < 3:
-        chosen = candidates[0]
-        layerset = None
         messages.append("fewer than three atomic columns found: nothing to analyse")
     else:
         periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A,
                                                            s.film.projected_period_A)})
-        orientation = growth_axis(columns.xy, columns.amplitude, px, periods)
         yield STAGES[3]
-        layerset = group_layers(columns, orientation, candidates[0], px)
-        chosen = detect_system(layerset, candidates) if len(candidates) > 1 else candidates[0]
-        if chosen is not candidates[0]:
-            layerset = group_layers(columns, orientation, chosen, px)
+        layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
+        scale = layersets[found.name].calibration.inplane_scale if found else None
+        if scale and abs(scale - 1.0) > RECALIBRATE_ABOVE:
+            # the column finder tells N satellites and probe-tail overlaps from real columns by their
+            # distance in Å: with the file's pixel size several % off, look again at the film's scale
+            columns = replace(find_columns(image, pixel_size=px / scale), pixel_size_A=px)
+            layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
+        chosen = found or candidates[0]
+        layerset = layersets[chosen.name]
         messages.extend(layerset.messages)
+        if found is None:
+            messages.append("the field matches no known material system ("
+                            + ", ".join(s.name for s in candidates) + ")")
     yield STAGES[4]
     layers = list(layerset.layers) if layerset else []
-    strain = check_strain(layers, chosen, reference_A)
+    if layerset is not None:
+        interface = classify(layerset, chosen, columns, px)
+    else:
+        interface = Interface(None, 0.0, [f"not decidable: {messages[0]}"])
+    # the TiN a is measured whenever TiN is seen; a verdict on it only where the field is the system's
+    decidable = interface.interface_class is not None or interface.decided_by == "unmatched"
+    calibration = layerset.calibration if layerset is not None else Calibration(px)
+    strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable,
+                          reason=interface.evidence[0] if interface.evidence else None)
+    warning = calibration.warning()
+    if warning:
+        messages.append(warning)
     return Report(
-        file=image.name, system=chosen.name, pixel_size_A=px, n_columns=len(columns),
-        seconds=time.perf_counter() - start,
-        interface=(classify(layerset, chosen, columns, px) if layerset
-                   else Interface(None, 0.0, [f"not decidable: {messages[0]}"])).to_dict(),
-        layers=[L.to_dict() for L in layers], strain=strain.to_dict(), messages=messages,
-        n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image, columns=columns,
-        plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
+        file=image.name, system=chosen.name if (layerset is None or found is not None) else None,
+        pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,
+        interface=interface.to_dict(), layers=[L.to_dict() for L in layers], strain=strain.to_dict(),
+        messages=messages, n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
+        columns=columns, plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
         growth_dir=layerset.orientation.growth_dir if layerset else None,
         origin_xy=layerset.origin_xy if layerset else None,
+        calibration=calibration.to_dict(), material=material_info(chosen),
     )
 
 

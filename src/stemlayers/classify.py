@@ -1,17 +1,19 @@
-"""The interface class: BiX bilayer, direct van der Waals contact, or deteriorated.
+"""The interface class: BiX bilayer, direct van der Waals contact, deteriorated, or not decidable.
 
-The decision rests on independent cues, each measured on the spacing profile
-and written out as evidence with its numbers:
+Three plain steps:
 
-- how many ordered planes sit between the top TiN plane and the first
-  complete quintuple layer (2 for a bilayer, 0 for a vdW contact);
-- the intensity motif: a bilayer starts with a Bi-bright plane on TiN, a vdW
-  contact with the QL's chalcogen plane;
-- the spacings against the material file (bilayer thickness, gap to TiN);
-- disorder at the interface: disordered planes, columns in no plane in the
-  band between TiN and the first QL, a rough top TiN plane.
+1. :func:`measure_cues` reads every cue off the planes into a frozen
+   :class:`Cues`: whether the field shows the system at all (the substrate's
+   one-third stacking and plane spacing, the film's quintuple layers, the
+   film/substrate period ratio) and what lies between the top complete
+   substrate plane and the first quintuple layer;
+2. :func:`decide` walks a small decision table (:data:`RULES`): the first
+   rule whose test holds gives the class, or None with its reason;
+3. :func:`evidence` writes the cues as sentences with their numbers.
 
-Thresholds live in the system's TOML (``[classify]``, ``[bilayer]``, ``[vdw]``).
+A verdict is earned: a field that does not show the system's structure, or
+whose interface fits no class, gets class None with the reason. Thresholds
+live in the system's TOML (``[classify]``, ``[bilayer]``, ``[vdw]``).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .layers import LayerSet, first_complete_ql
+from .calibration import weighted_mean
+from .layers import LayerSet
 from .materials import MaterialSystem
 from .units import format_pm
 
-__all__ = ["Interface", "classify"]
+__all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "stacking_fraction",
+           "structure_cues"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class Interface:
     gap_err_A: float | None = None
     n_interface_planes: int | None = None
     unassigned_fraction: float | None = None
+    band_thickness_A: float | None = None
+    gap_note: str | None = None
+    decided_by: str | None = None  # the rule of the decision table that gave the verdict
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -45,19 +52,70 @@ class Interface:
         return d
 
 
+@dataclass(frozen=True)
+class Cues:
+    """Everything the verdict rests on, measured on one LayerSet (lengths in Å)."""
+
+    n_substrate: int
+    substrate_stacking: float | None  # share of neighbouring substrate planes shifted by a third
+    substrate_spacing_A: float | None  # median spacing of neighbouring substrate planes
+    n_film: int
+    n_quintuples: int
+    film_stacking: float | None
+    period_ratio: float | None  # film / substrate in-plane period (one axis: no calibration)
+    substrate_fits: bool
+    film_fits: bool
+    ratio_fits: bool
+    top: int | None
+    first_ql: int | None
+    n_between: int = 0
+    n_disordered_between: int = 0
+    unassigned_fraction: float | None = None
+    n_band_columns: int = 0
+    top_scatter_A: float | None = None
+    below_scatter_A: float | None = None
+    rough: bool = False
+    gap_A: float | None = None
+    gap_err_A: float | None = None
+    first_element: str | None = None
+    first_probability: float | None = None
+    second_element: str | None = None
+    second_probability: float | None = None
+    bright_ratio: float | None = None
+    bilayer_thickness_A: float | None = None
+    bilayer_thickness_err_A: float | None = None
+    band_thickness_A: float | None = None
+
+
 def _agreement(value, expected, tolerance):
     """1 when `value` is the expected one, falling off as a Gaussian over the tolerance."""
     return float(np.exp(-0.5 * ((value - expected) / tolerance) ** 2))
 
 
-def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A, min_amplitude):
-    """Fraction of the columns between two heights that belong to no ordered plane.
+def stacking_fraction(registries, tolerance):
+    """Share of neighbouring planes whose registries differ by one third of a period (ABC stacking).
 
-    Columns fainter than `min_amplitude` (specks of an amorphous surface film) do not count.
+    Examples
+    --------
+    >>> stacking_fraction([0.0, 0.33, 0.67, 0.0], 0.1)
+    1.0
+    >>> stacking_fraction([0.0, 0.5, 0.0, 0.5], 0.1)
+    0.0
     """
+    r = np.asarray([x for x in registries if x is not None], float)
+    if len(r) < 2:
+        return None
+    shift = np.diff(r) % 1.0
+    off = np.minimum(np.abs(shift - 1 / 3), np.abs(shift - 2 / 3))
+    return float(np.mean(off < tolerance))
+
+
+def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A, min_amplitude):
+    """Fraction of the columns between two heights that belong to no ordered plane."""
     if columns is None or layerset.origin_xy is None or not len(columns):
         return None, 0
-    height = (columns.xy - layerset.origin_xy) @ layerset.orientation.growth_dir * pixel_size_A
+    scale = layerset.calibration.height_scale if layerset.calibration else 1.0
+    height = (columns.xy - layerset.origin_xy) @ layerset.orientation.growth_dir * pixel_size_A / scale
     band = (height > low_A) & (height < high_A) & (columns.amplitude >= min_amplitude)
     if not band.any():
         return 0.0, 0
@@ -65,6 +123,200 @@ def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A, min
     ordered = np.array([L.material != "disordered" for L in layerset.layers], bool)
     in_ordered = (plane >= 0) & ordered[np.clip(plane, 0, None)]
     return float(np.mean(~in_ordered)), int(band.sum())
+
+
+def structure_cues(layerset: LayerSet, system: MaterialSystem) -> dict:
+    """Whether the field shows the system: substrate stacking and spacing, film QLs, period ratio."""
+    rules = system.classify
+    layers, top = layerset.layers, layerset.top_tin
+    substrate = [L for L in (layers[:top + 1] if top is not None else ()) if L.material == "TiN"]
+    film = [L for L in layers if L.material in ("TI", "bilayer")]
+    sub_stack = stacking_fraction([L.registry for L in substrate], rules.stacking_tolerance)
+    film_stack = stacking_fraction([L.registry for L in film], rules.stacking_tolerance)
+    spacings = [b.height_A - a.height_A for a, b in zip(substrate[:-1], substrate[1:])]
+    # TiN planes are d(111) apart (a missing plane makes 2 d)
+    d = np.median([s / max(round(s / system.substrate.plane_spacing_A), 1) for s in spacings]) if spacings else None
+    calibrated = layerset.calibration is not None and layerset.calibration.growth_scale is not None
+    tolerance = rules.plane_spacing_tolerance if calibrated else rules.calibration_tolerance
+    substrate_fits = (len(substrate) >= rules.min_tin_planes and sub_stack is not None
+                      and sub_stack >= rules.min_stacking_fraction and d is not None
+                      and abs(d / system.substrate.plane_spacing_A - 1) < tolerance)
+    film_fits = (len(layerset.quintuple_layers) >= 1 and film_stack is not None
+                 and film_stack >= rules.min_stacking_fraction)
+    ti = [L for L in film if L.material == "TI" and L.inplane_period_A]
+    ratio = None
+    if substrate and ti and all(L.inplane_period_A for L in substrate):
+        sub_p = weighted_mean([L.inplane_period_A for L in substrate], [L.inplane_period_err_A for L in substrate])
+        film_p = weighted_mean([L.inplane_period_A for L in ti], [L.inplane_period_err_A for L in ti])
+        ratio = film_p[0] / sub_p[0]
+    ratio_fits = ratio is not None and abs(np.log(ratio / system.inplane_ratio)) < rules.period_ratio_tolerance
+    return dict(n_substrate=len(substrate), substrate_stacking=sub_stack, substrate_spacing_A=d, n_film=len(film),
+                n_quintuples=len(layerset.quintuple_layers), film_stacking=film_stack, period_ratio=ratio,
+                substrate_fits=bool(substrate_fits), film_fits=bool(film_fits), ratio_fits=bool(ratio_fits))
+
+
+def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_size_A=None) -> Cues:
+    """Every cue of the verdict, measured on the planes.
+
+    Parameters
+    ----------
+    layerset : LayerSet
+    system : MaterialSystem
+    columns : Columns, optional
+        With `pixel_size_A`, lets the columns in no plane near the interface count.
+    pixel_size_A : float, optional
+
+    Returns
+    -------
+    Cues
+    """
+    structure = structure_cues(layerset, system)
+    layers, top = layerset.layers, layerset.top_tin
+    first_ql = layerset.quintuple_layers[0].start if layerset.quintuple_layers else None
+    if top is None or first_ql is None or top + 1 >= len(layers):
+        return Cues(**structure, top=top, first_ql=first_ql)
+    rules = system.classify
+    between = layers[top + 1:first_ql]
+    ti_level = np.median([L.intensity for L in layers if L.material == "TiN"])
+    high = layers[first_ql].height_A
+    unassigned, n_band = (_band_disorder(layerset, columns, pixel_size_A, 0.8, high - 0.8,
+                                         rules.faint_fraction * ti_level) if pixel_size_A else (None, 0))
+    below = [L.scatter_A for L in layers[:top] if L.material == "TiN"]
+    top_scatter = layers[top].scatter_A
+    rough = bool(below) and top_scatter > max(rules.rough_ratio * np.median(below), rules.min_rough_scatter_A)
+    first = layers[top + 1]
+    second = layers[top + 2] if top + 2 < len(layers) else None
+    thickness = first.spacing_to_next_A if len(between) >= 2 else None
+    return Cues(
+        **structure, top=top, first_ql=first_ql, n_between=len(between),
+        n_disordered_between=sum(L.material == "disordered" for L in between),
+        unassigned_fraction=unassigned,
+        n_band_columns=n_band, top_scatter_A=top_scatter,
+        below_scatter_A=float(np.median(below)) if below else None, rough=rough,
+        gap_A=layers[top].spacing_to_next_A, gap_err_A=layers[top].spacing_err_A,
+        first_element=first.element, first_probability=first.element_probability,
+        second_element=second.element if second else None,
+        second_probability=second.element_probability if second else None,
+        bright_ratio=(first.integrated_intensity / second.integrated_intensity
+                      if second and first.integrated_intensity and second.integrated_intensity else None),
+        bilayer_thickness_A=thickness, bilayer_thickness_err_A=first.spacing_err_A if thickness else None,
+        band_thickness_A=float(high - layers[top].height_A))
+
+
+# ----------------------------------------------------------------------------- the decision table
+
+
+def _disorder_votes(c: Cues, s: MaterialSystem) -> int:
+    """How many independent cues show disorder between the substrate and the film."""
+    loose = c.unassigned_fraction is not None and c.unassigned_fraction > s.classify.max_unassigned_fraction
+    return int(c.n_disordered_between > 0) + int(c.rough) + int(loose)
+
+
+def _disordered(c: Cues, s: MaterialSystem) -> bool:
+    return _disorder_votes(c, s) > 0
+
+
+def _sure(probability, s):
+    return probability is not None and probability >= s.classify.min_element_probability
+
+
+def _vdw(c: Cues, s: MaterialSystem) -> bool:
+    return (c.n_between == 0 and c.first_element == s.film.ql_elements[0] and _sure(c.first_probability, s)
+            and abs(c.gap_A - s.vdw.tin_gap_A) <= s.vdw.tolerance_A)
+
+
+def _bilayer(c: Cues, s: MaterialSystem) -> bool:
+    return (c.n_between == 2 and c.first_element == "Bi" and _sure(c.first_probability, s)
+            and c.second_element == s.film.ql_elements[0] and _sure(c.second_probability, s))
+
+
+#: The decision table: (name, test on the cues, class or None, reason when None). The first rule that holds wins.
+RULES = (
+    ("foreign", lambda c, s: not (c.substrate_fits or c.film_fits), None,
+     "the field does not show {substrate} or {film}"),
+    ("no substrate", lambda c, s: not c.substrate_fits, None,
+     "no ordered {substrate} substrate in the field"),
+    ("no film", lambda c, s: not c.film_fits, None,
+     "no ordered {film} quintuple layer above the {substrate}"),
+    ("period ratio", lambda c, s: not c.ratio_fits, None,
+     "the film/substrate period ratio does not fit {system}"),
+    ("deteriorated", _disordered, "deteriorated", ""),
+    ("vdw", _vdw, "vdw", ""),
+    ("bilayer", _bilayer, "bilayer", ""),
+    ("unmatched", lambda c, s: True, None,
+     "the ordered planes between {substrate} and the first quintuple layer fit no interface class"),
+)
+
+
+def decide(cues: Cues, system: MaterialSystem):
+    """The first rule of :data:`RULES` that holds: (rule name, class or None, reason)."""
+    names = dict(substrate=system.substrate.name, film=system.film.name, system=system.name)
+    for name, test, klass, reason in RULES:
+        if test(cues, system):
+            return name, klass, reason.format(**names)
+    raise AssertionError("the last rule always holds")  # pragma: no cover
+
+
+def _confidence(rule, c: Cues, s: MaterialSystem) -> float:
+    """How sure: the more independent cues agree, the nearer 1."""
+    if rule == "deteriorated":
+        return min(0.55 + 0.12 * _disorder_votes(c, s) + 0.05 * (c.n_quintuples > 1), 0.97)
+    if rule == "vdw":
+        return 0.55 + 0.3 * _agreement(c.gap_A, s.vdw.tin_gap_A, s.vdw.tolerance_A) + 0.1 * (c.n_quintuples > 1)
+    if rule == "bilayer":
+        bright = c.bright_ratio is not None and c.bright_ratio >= s.classify.bright_ratio
+        return (0.55 + 0.2 * bright + 0.1 * (c.n_quintuples > 1)
+                + 0.15 * _agreement(c.bilayer_thickness_A, s.bilayer.spacing_A, s.bilayer.tolerance_A))
+    return 0.0
+
+
+def evidence(cues: Cues, system: MaterialSystem, rule: str) -> list:
+    """The cues as sentences with their numbers, in the system's own names."""
+    c, s = cues, system
+    sub, film = s.substrate.name, s.film.name
+    out = []
+
+    def pct(x):
+        return "n/a" if x is None else f"{100 * x:.0f} %"
+    out.append(f"{c.n_substrate} ordered {sub} plane(s) at and below the top complete one"
+               + (f", {pct(c.substrate_stacking)} of neighbours shifted by a third of a period (ABC stacking)"
+                  if c.substrate_stacking is not None else "")
+               + (f", {c.substrate_spacing_A:.3f} Å apart (bulk d(111) {s.substrate.plane_spacing_A:.3f} Å)"
+                  if c.substrate_spacing_A is not None else ""))
+    out.append(f"{c.n_quintuples} {film} quintuple layer(s) found by their d1 d2 d2 d1 spacings and brightness, "
+               f"{c.n_film} film plane(s)"
+               + (f", {pct(c.film_stacking)} of neighbours shifted by a third" if c.film_stacking is not None else ""))
+    if c.period_ratio is not None:
+        out.append(f"film/{sub} in-plane period ratio {c.period_ratio:.3f} ({s.name}: {s.inplane_ratio:.3f})")
+    if c.top is None or c.first_ql is None:
+        return out
+    out.append(f"{c.n_between} plane(s) between the top {sub} plane and the first complete quintuple layer"
+               + (f" ({c.n_disordered_between} disordered or partial)" if c.n_disordered_between else ""))
+    if c.unassigned_fraction is not None and c.n_band_columns:
+        out.append(f"{100 * c.unassigned_fraction:.0f} % of the {c.n_band_columns} columns between {sub} and the "
+                   f"first QL belong to no ordered plane (limit {100 * s.classify.max_unassigned_fraction:.0f} %)")
+    if c.top_scatter_A is not None:
+        out.append(f"top complete {sub} plane: scatter {100 * c.top_scatter_A:.1f} pm"
+                   + (f" ({c.top_scatter_A / max(c.below_scatter_A, 1e-6):.1f}x the {sub} planes below)"
+                      if c.below_scatter_A else ""))
+    if rule == "deteriorated":
+        out.append(f"a disordered band {c.band_thickness_A:.2f} Å thick between the top complete {sub} plane and "
+                   "the first ordered quintuple layer: no gap is defined")
+    elif c.n_between == 0 and c.gap_A is not None:
+        out.append(f"the first QL's {c.first_element} plane (p = {c.first_probability or 0:.2f}) sits on {sub} "
+                   f"across a gap of {format_pm(c.gap_A, c.gap_err_A)} (file: {s.vdw.tin_gap_A:.2f} ± "
+                   f"{s.vdw.tolerance_A:.2f} Å for a vdW contact)")
+    elif c.n_between >= 2 and c.gap_A is not None:
+        bright = c.bright_ratio is not None and c.bright_ratio >= s.classify.bright_ratio
+        out.append(f"first plane above {sub} at {format_pm(c.gap_A, c.gap_err_A)} is {c.first_element} "
+                   f"(p = {c.first_probability or 0:.2f}), "
+                   f"{'Bi-bright' if bright else 'not Bi-bright'} ({c.bright_ratio or 0:.1f}x the next plane)")
+        if c.bilayer_thickness_A is not None:
+            outside = abs(c.bilayer_thickness_A - s.bilayer.spacing_A) > s.bilayer.tolerance_A
+            out.append(f"bilayer thickness {format_pm(c.bilayer_thickness_A, c.bilayer_thickness_err_A)} (file: "
+                       f"{s.bilayer.spacing_A:.2f} ± {s.bilayer.tolerance_A:.2f} Å" + (", outside" if outside else "")
+                       + ")")
+    return out
 
 
 def classify(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_size_A=None) -> Interface:
@@ -81,102 +333,20 @@ def classify(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_siz
     Returns
     -------
     Interface
-        Class None ("not decidable") when the field holds no interface.
+        Class None ("not decidable") with the reason first in the evidence
+        when the field does not show the system or its interface fits no class.
     """
-    layers, top = layerset.layers, layerset.top_tin
-    rules = system.classify
-    evidence = []
-    n_tin = sum(L.material == "TiN" for L in layers)
-    if top is None or n_tin < rules.min_tin_planes or top + 1 >= len(layers):
-        reason = "; ".join(layerset.messages) or f"fewer than {rules.min_tin_planes} ordered TiN planes"
-        return Interface(None, 0.0, [f"not decidable: {reason}"])
-    gap = layers[top].spacing_to_next_A
-    gap_err = layers[top].spacing_err_A
-    elements = [L.element for L in layers]
-    spacings = [L.spacing_to_next_A for L in layers]
-    first_ql = first_complete_ql(elements, spacings, system, top + 1)
-    film_above = sum(L.material in ("TI", "bilayer") for L in layers[top + 1:])
-
-    between = layers[top + 1:first_ql] if first_ql is not None else layers[top + 1:]
-    n_between = len(between)
-    n_disordered = sum(L.material == "disordered" for L in between)
-    high = layers[first_ql].height_A if first_ql is not None else max(L.height_A for L in layers)
-    ti_level = np.median([L.intensity for L in layers if L.material == "TiN"])
-    unassigned, n_band = _band_disorder(layerset, columns, pixel_size_A, 0.8, high - 0.8,
-                                        rules.faint_fraction * ti_level) if pixel_size_A else (None, 0)
-    top_scatter = layers[top].scatter_A
-    evidence.append(f"{n_between} plane(s) between the top TiN plane and the first complete quintuple layer"
-                    + (f" ({n_disordered} disordered)" if n_disordered else ""))
-    if first_ql is None:
-        evidence.append("no complete quintuple layer (X-Bi-X-Bi-X at the file's spacings) above the TiN")
-    if unassigned is not None and n_band:
-        evidence.append(f"{100 * unassigned:.0f} % of the {n_band} columns between TiN and the first QL "
-                        f"belong to no ordered plane (limit {100 * rules.max_unassigned_fraction:.0f} %)")
-    evidence.append(f"top TiN plane: {layers[top].n_columns} columns, scatter {100 * top_scatter:.1f} pm")
-
-    below = [L.scatter_A for L in layers[:top] if L.material == "TiN"]
-    rough = bool(below) and top_scatter > max(rules.rough_ratio * np.median(below), rules.min_rough_scatter_A)
-    if rough:
-        evidence.append(f"the top TiN plane is rough: {100 * top_scatter:.1f} pm rms, "
-                        f"{top_scatter / max(np.median(below), 1e-6):.0f}x the TiN planes below")
-    # spacings far outside the file's tolerances fit no ordered interface
-    off = []
-    if n_between == 0 and abs(gap - system.vdw.tin_gap_A) > system.vdw.tolerance_A:
-        off.append(f"the gap from TiN to the first QL, {format_pm(gap, gap_err)}, is outside the vdW contact's "
-                   f"{system.vdw.tin_gap_A:.2f} ± {system.vdw.tolerance_A:.2f} Å")
-    evidence.extend(off)
-    votes = [n_disordered > 0, unassigned is not None and unassigned > rules.max_unassigned_fraction, rough,
-             bool(off)]
-    chalcogen = system.film.ql_elements[0]
-    first = layers[top + 1]
-    if first_ql is None and not any(votes) and film_above < len(system.film.ql_elements):
-        # the field ends before a QL: ordered planes on TiN still show the motif, with less certainty
-        ordered = [L for L in layers[top + 1:] if L.material in ("TI", "bilayer")]
-        if len(ordered) >= 2 and ordered[0] is first:
-            ratio = ordered[0].intensity / max(ordered[1].intensity, 1e-12)
-            evidence.append(f"the field ends {film_above} plane(s) above the TiN: judged on the motif only")
-            if first.element == "Bi" and ratio >= rules.bright_ratio:
-                evidence.append(f"first plane above TiN at {format_pm(gap, gap_err)} is Bi-bright "
-                                f"({ratio:.1f}x the next plane)")
-                return Interface("bilayer", 0.6, evidence, gap, gap_err, None, unassigned)
-            if first.element == chalcogen:
-                evidence.append(f"a {chalcogen} plane sits on TiN across a gap of {format_pm(gap, gap_err)}")
-                return Interface("vdw", 0.6, evidence, gap, gap_err, 0, unassigned)
-        return Interface(None, 0.0, [f"not decidable: only {film_above} film plane(s) above the top TiN "
-                                     "plane, no complete quintuple layer in the field"], gap, gap_err)
-    votes.append(first_ql is None)
-    if any(votes):
-        # the more cues agree, the surer: disordered planes, no QL on TiN, columns in no plane, a rough
-        # top TiN plane, spacings that fit no ordered interface
-        confidence = 0.55 + 0.12 * sum(votes)
-        return Interface("deteriorated", round(min(confidence, 0.97), 3), evidence, gap, gap_err, n_between,
-                         unassigned)
-
-    if n_between == 0:
-        evidence.append(f"the first QL's {first.element} plane sits on TiN across a gap of "
-                        f"{format_pm(gap, gap_err)} (file: {system.vdw.tin_gap_A:.2f} ± "
-                        f"{system.vdw.tolerance_A:.2f} Å for a vdW contact)")
-        confidence = 0.6 + 0.35 * _agreement(gap, system.vdw.tin_gap_A, system.vdw.tolerance_A)
-        if first.element != chalcogen:
-            confidence *= 0.6
-        return Interface("vdw", round(confidence, 3), evidence, gap, gap_err, 0, unassigned)
-
-    if n_between == 2:
-        bi_plane, x_plane = between
-        ratio = bi_plane.intensity / x_plane.intensity if x_plane.intensity > 0 else np.inf
-        thickness = bi_plane.spacing_to_next_A
-        evidence.append(f"first plane above TiN at {format_pm(gap, gap_err)} is "
-                        f"{'Bi-bright' if ratio >= rules.bright_ratio else 'not Bi-bright'} "
-                        f"({ratio:.1f}x the next plane)")
-        # the paper gives only "~3.3 Å": an unusual thickness lowers the confidence, it does not
-        # make two ordered planes with the bilayer's motif anything else
-        evidence.append(f"bilayer thickness {format_pm(thickness, bi_plane.spacing_err_A)} (file: "
-                        f"{system.bilayer.spacing_A:.2f} ± {system.bilayer.tolerance_A:.2f} Å"
-                        + (", outside" if abs(thickness - system.bilayer.spacing_A) > system.bilayer.tolerance_A
-                           else "") + ")")
-        confidence = (0.55 + 0.2 * (ratio >= rules.bright_ratio)
-                      + 0.2 * _agreement(thickness, system.bilayer.spacing_A, system.bilayer.tolerance_A))
-        return Interface("bilayer", round(min(confidence, 0.97), 3), evidence, gap, gap_err, 2, unassigned)
-
-    evidence.append(f"{n_between} ordered interface plane(s) fit neither a bilayer (2) nor a vdW contact (0)")
-    return Interface("deteriorated", 0.6, evidence, gap, gap_err, n_between, unassigned)
+    cues = measure_cues(layerset, system, columns, pixel_size_A)
+    rule, klass, reason = decide(cues, system)
+    sentences = evidence(cues, system, rule)
+    if klass is None:
+        messages = "; ".join(layerset.messages)
+        return Interface(None, 0.0, [f"not decidable: {reason}" + (f" ({messages})" if messages else "")]
+                         + sentences, cues.gap_A, cues.gap_err_A, cues.n_between if cues.first_ql else None,
+                         cues.unassigned_fraction, cues.band_thickness_A, None, rule)
+    gap, gap_err, note = cues.gap_A, cues.gap_err_A, None
+    if klass == "deteriorated":
+        gap = gap_err = None
+        note = "no gap: a disordered band separates the substrate from the film (see band_thickness_A)"
+    return Interface(klass, round(_confidence(rule, cues, system), 3), sentences, gap, gap_err, cues.n_between,
+                     cues.unassigned_fraction, cues.band_thickness_A, note, rule)

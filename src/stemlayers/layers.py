@@ -1,39 +1,48 @@
 """Group columns into atomic planes and build the interlayer-spacing profile.
 
-Columns are linked along each plane: every column is joined to its nearest
-neighbour on one side whose height (along the growth direction) differs by
-less than a fraction of the closest plane spacing. Linked chains are planes,
-so a plane may bend or drift slowly across the field, and a plane interrupted
-by a missing column is merged back by height. Each plane then gets its height
-(at the field's centre, under the common tilt of all planes), its in-plane
-period (a line fitted to the column positions against their index), its
-brightness and scatter, and from those the physics decides what it is: a TiN
-plane has the substrate's period, a film plane the film's (the two differ by
-40 %, far more than any calibration error), and a film plane is Bi or the
-chalcogen by its brightness. The substrate side is where the TiN planes are.
+:func:`group_layers` is a chain of small pure steps over frozen
+:class:`~stemlayers.planes.Plane` records:
+
+1. link columns into planes and measure them (:mod:`stemlayers.planes`);
+2. find the field's in-plane scale from the two periods' *ratio* and name
+   each plane substrate, film or disordered (:func:`~stemlayers.planes.label_kinds`);
+3. turn the axis so that it points from the substrate into the film
+   (:func:`substrate_down`);
+4. put height 0 on the top *complete, ordered* substrate plane: partial or
+   roughened planes above it belong to the interface band (:func:`find_origin`);
+5. name the film planes' elements from the image's own brightness clusters
+   and find the quintuple layers by their shape (:mod:`stemlayers.contrast`);
+6. measure the film as a length standard (:mod:`stemlayers.calibration`)
+   and write the planes out as :class:`Layer` records.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
+from .calibration import Calibration, measure_calibration
+from .contrast import Clusters, QuintupleLayer, brightness_clusters, find_quintuple_layers
 from .materials import MaterialSystem
 from .orient import Orientation
+from .planes import (HEIGHT_TOLERANCE_A, Plane, field_scale, label_kinds, link_planes, measure_planes,
+                     with_occupancy)
 
-__all__ = ["Layer", "LayerSet", "first_complete_ql", "group_layers"]
-
-HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
-MIN_COLUMNS = 3
+__all__ = ["Layer", "LayerSet", "assign_elements", "find_origin", "group_layers", "substrate_down"]
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One atomic plane, as in the Report's ``layers`` list (lengths in Å)."""
+    """One atomic plane, as in the Report's ``layers`` list (lengths in Å).
+
+    ``material`` and ``element`` are the contract's role names ("TiN" for the
+    substrate, "TI" for the film); ``element_probability`` is the posterior
+    probability of ``element`` from the image's own brightness clusters,
+    ``integrated_intensity`` the median fitted column volume, ``occupancy``
+    the columns found over those that fit in the plane inside the field, and
+    ``registry`` where the plane's columns sit within one period (0-1).
+    """
 
     height_A: float
     height_err_A: float
@@ -46,6 +55,10 @@ class Layer:
     intensity: float
     n_columns: int
     scatter_A: float
+    element_probability: float | None = None
+    integrated_intensity: float | None = None
+    occupancy: float | None = None
+    registry: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,11 +74,17 @@ class LayerSet:
     plane_of_column : (N,) int array
         Index into `layers`, -1 for columns in no plane.
     orientation : Orientation
-        `growth_dir` now points from the substrate into the film (when both are seen).
+        `growth_dir` points from the substrate into the film (when both are seen).
     origin_xy : (2,) float array or None
-        A pixel position on the top TiN plane (height 0).
+        A pixel position on the top complete TiN plane (height 0).
     top_tin : int or None
-        Index of the top TiN plane in `layers`.
+        Index of the top complete, ordered TiN plane in `layers`.
+    quintuple_layers : tuple of QuintupleLayer
+        Found by shape; `start` indexes `layers`.
+    clusters : Clusters or None
+        The film planes' brightness groups.
+    calibration : Calibration
+        The film as length standard, and which standard the heights rest on.
     messages : tuple of str
     """
 
@@ -74,6 +93,9 @@ class LayerSet:
     orientation: Orientation
     origin_xy: np.ndarray | None
     top_tin: int | None
+    quintuple_layers: tuple = ()
+    clusters: Clusters | None = None
+    calibration: Calibration | None = None
     messages: tuple = ()
 
     @property
@@ -81,141 +103,163 @@ class LayerSet:
         return int(np.sum(self.plane_of_column < 0))
 
 
-def _link_planes(u, h, max_step):
-    """Label chains of columns linked to their nearest right-hand neighbour at nearly the same height."""
-    n = len(u)
-    if n < 2:
-        return np.arange(n)
-    tree = cKDTree(np.column_stack([u, h]))
-    pairs = tree.query_pairs(max_step, output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
-    du, dh = u[j] - u[i], h[j] - h[i]
-    # orient every pair left to right; keep near-horizontal ones
-    flip = du < 0
-    i, j, du, dh = np.where(flip, j, i), np.where(flip, i, j), np.abs(du), np.where(flip, -dh, dh)
-    ok = (np.abs(dh) < HEIGHT_TOLERANCE_A) & (du > 1.0)
-    i, j, du = i[ok], j[ok], du[ok]
-    # each column's nearest right-hand neighbour (smallest du)
-    order = np.lexsort((du, i))
-    first = np.ones(len(order), bool)
-    first[1:] = i[order][1:] != i[order][:-1]
-    i, j = i[order][first], j[order][first]
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+def _drop_faint(planes, faint_fraction):
+    """Planes much fainter than a Ti column are linked specks (amorphous film, N), not structure.
 
-
-def _merge_by_height(label, u, h, tolerance):
-    """Join chains of one plane split by a gap: similar height, hardly overlapping along the plane."""
-    ids = np.unique(label)
-    height = np.array([np.median(h[label == k]) for k in ids])
-    span = np.array([(u[label == k].min(), u[label == k].max()) for k in ids])
-    order = np.argsort(height)
-    parent = {k: k for k in ids}
-    for a, b in zip(order[:-1], order[1:]):
-        if abs(height[b] - height[a]) < tolerance:
-            overlap = min(span[a, 1], span[b, 1]) - max(span[a, 0], span[b, 0])
-            if overlap < 1.0:
-                parent[ids[b]] = parent[ids[a]]
-                span[b] = (min(span[a, 0], span[b, 0]), max(span[a, 1], span[b, 1]))
-    return np.array([parent[k] for k in label])
-
-
-def _period(u, guess, u_err=0.0):
-    """Projected period and its standard error from positions u (each +-`u_err`) along a plane.
-
-    The error is the larger of the fit's scatter-based error and what the
-    columns' own position errors allow: with three or four columns the
-    scatter alone can be deceptively small.
+    The Ti level is read off the substrate planes; without them, off the
+    dimmer film planes (no column of the structure is much fainter than those).
     """
-    u = np.sort(u)
-    steps = np.diff(u)
-    if len(u) < MIN_COLUMNS or guess <= 0:
-        return None, None
-    k = np.concatenate([[0], np.cumsum(np.maximum(np.round(steps / guess), 1))])
-    if np.ptp(k) < 2:
-        return None, None
-    slope, intercept = np.polyfit(k, u, 1)
-    residual = u - (slope * k + intercept)
-    dof = max(len(u) - 2, 1)
-    spread = np.sum((k - k.mean()) ** 2)
-    err = max(np.sqrt(np.sum(residual**2) / dof / spread), u_err / np.sqrt(spread))
-    return float(slope), float(max(err, 1e-6))
+    substrate = [p.peak for p in planes if p.kind == "substrate"]
+    film = [p.peak for p in planes if p.kind == "film"]
+    if substrate:
+        unit = float(np.median(substrate))
+    elif film:
+        unit = 0.5 * float(np.percentile(film, 25))
+    else:
+        return planes
+    return tuple(p for p in planes if p.peak >= faint_fraction * unit)
 
 
-def _typical_step(u):
-    """The usual distance between neighbouring columns of a plane (a quarter of steps may span gaps)."""
-    steps = np.diff(np.sort(u))
-    return float(np.percentile(steps, 40)) if len(steps) else np.nan
+def substrate_down(planes, orientation):
+    """Flip heights (and the axis) so that the substrate planes lie below the film's.
 
-
-def _nearest(value, candidates):
-    """The candidate closest to `value` on a log scale (ratios, not differences, matter)."""
-    if not np.isfinite(value) or value <= 0:
-        return candidates[0]
-    return min(candidates, key=lambda c: abs(np.log(value / c)))
-
-
-def _planes(u, h, h_err, u_err, amplitude, plane_id, tilt, u_centre):
-    """Per plane: height at the centre under the common tilt, error, scatter, period guess inputs."""
-    ids = np.unique(plane_id[plane_id >= 0])
-    rows = []
-    for k in ids:  # a loop over planes (tens), vectorised over their columns
-        m = plane_id == k
-        level = h[m] - tilt * (u[m] - u_centre)
-        n = int(m.sum())
-        scatter = float(np.std(level)) if n > 1 else 0.0
-        err = np.sqrt(max(scatter**2 / n, np.mean(h_err[m] ** 2) / n))
-        rows.append(dict(id=k, height=float(np.mean(level)), err=float(err), scatter=scatter, n=n,
-                         intensity=float(np.median(amplitude[m])), u=u[m], u_err=float(np.median(u_err[m]))))
-    return rows
-
-
-def _ti_level(rows, p_sub, p_film, system):
-    """Brightness of a Ti column: the TiN-period planes' median, else the film's Bi planes scaled down."""
-    sizable = [r for r in rows if r["n"] >= MIN_COLUMNS]
-    tin = [r["intensity"] for r in sizable if _nearest(_typical_step(r["u"]), (p_sub, p_film)) == p_sub]
-    if tin:
-        return float(np.median(tin))
-    film = sorted((r["intensity"] for r in sizable), reverse=True)
-    return float(np.median(film[:max(1, len(film) // 3)]) / system.intensity("Bi")) if film else 0.0
-
-
-def _common_tilt(u, h, plane_id):
-    """Median slope dh/du of the planes (orientation error, drift shear), weighted by size."""
-    slopes, weights = [], []
-    for k in np.unique(plane_id[plane_id >= 0]):
-        m = plane_id == k
-        if m.sum() >= 4 and np.ptp(u[m]) > 5.0:
-            slopes.append(np.polyfit(u[m], h[m], 1)[0])
-            weights.append(m.sum())
-    if not slopes:
-        return 0.0
-    order = np.argsort(slopes)
-    cumulative = np.cumsum(np.asarray(weights)[order])
-    return float(np.asarray(slopes)[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
-
-
-def first_complete_ql(elements, spacings, system, start):
-    """Index of the first plane (from `start`) that opens a QL: motif X Bi X Bi X at the file's spacings.
-
-    A QL cut by the edge of the field counts when the planes that remain (at
-    least three, X Bi X) run to the last plane and follow the motif.
+    Returns
+    -------
+    (tuple of Plane, Orientation)
+        Planes re-ordered by the new heights.
     """
-    motif = list(system.film.ql_elements)
-    expected = np.asarray(system.film.ql_spacings_A)
-    n = len(elements)
-    for i in range(start, n - 2):
-        length = min(len(motif), n - i)
-        if elements[i:i + length] != motif[:length] or (length < len(motif) and i + length != n):
-            continue
-        found = np.asarray(spacings[i:i + length - 1], float)
-        if np.all(np.abs(found - expected[:length - 1]) < 0.35):
-            return i
-    return None
+    sub = [p.height_A for p in planes if p.kind == "substrate"]
+    film = [p.height_A for p in planes if p.kind == "film"]
+    if not (sub and film and np.mean(sub) > np.mean(film)):
+        return planes, orientation
+    flipped = [replace(p, height_A=-p.height_A, phase=None if p.phase is None else (-p.phase) % 1.0)
+               for p in planes]
+    return tuple(sorted(flipped, key=lambda p: p.height_A)), orientation.flipped()
 
 
-def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixel_size_A: float) -> LayerSet:
-    """Group columns into atomic planes, label them, and order them from the substrate up.
+def find_origin(planes, min_occupancy=0.85, scatter_ratio=2.0, min_scatter_A=0.05, max_film_below=0.1):
+    """The top complete, ordered substrate plane (height 0), and the planes relabelled around it.
+
+    Candidates are substrate planes with (almost) all of the film above them.
+    From the top down, a candidate is taken when its occupancy is at least
+    `min_occupancy` x that of the substrate planes below it and its scatter
+    at most `scatter_ratio` x theirs (or `min_scatter_A`). Partial or
+    roughened substrate planes above it are the interface band ("disordered"),
+    and so is any film-period plane below it.
+
+    Parameters
+    ----------
+    planes : tuple of Plane
+        Ordered by height, kinds labelled.
+    min_occupancy, scatter_ratio, min_scatter_A : float
+        From the system's ``[classify]`` table.
+    max_film_below : float
+        Share of the film's columns allowed below the origin (stray planes).
+
+    Returns
+    -------
+    (int or None, tuple of Plane)
+    """
+    kinds = np.array([p.kind for p in planes])
+    heights = np.array([p.height_A for p in planes])
+    n = np.array([p.n_columns for p in planes], float)
+    film_n = np.where(kinds == "film", n, 0.0)
+    candidates = [i for i in np.flatnonzero(kinds == "substrate")
+                  if film_n[heights < heights[i]].sum() <= max_film_below * film_n.sum()]
+    top = None
+    for i in reversed(candidates):
+        below = [p for p in planes[:i] if p.kind == "substrate"]
+        if not below:
+            top = i if planes[i].occupancy >= min_occupancy else None
+            break
+        occupancy = np.median([p.occupancy for p in below])
+        scatter = np.median([p.scatter_A for p in below])
+        if (planes[i].occupancy >= min_occupancy * occupancy
+                and planes[i].scatter_A <= max(scatter_ratio * scatter, min_scatter_A)):
+            top = i
+            break
+    if top is None:
+        return None, planes
+    relabelled = tuple(
+        replace(p, kind="disordered") if (i > top and p.kind == "substrate") or (i < top and p.kind == "film")
+        else p for i, p in enumerate(planes))
+    return int(top), relabelled
+
+
+def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=0.15):
+    """Elements from the image's own brightness: the substrate metal, or Bi / the chalcogen by clusters.
+
+    Returns
+    -------
+    (tuple of Plane, Clusters or None)
+    """
+    chalcogen = system.film.ql_elements[0]
+    film = [i for i, p in enumerate(planes) if p.kind == "film"]
+    clusters = None
+    p_bi = {}
+    if film:
+        prior = np.log(system.intensity("Bi") / system.intensity(chalcogen))
+        clusters = brightness_clusters([planes[i].volume for i in film], prior, prior_sd,
+                                       min_log_ratio=min_log_ratio)
+        p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))
+    out = []
+    for i, p in enumerate(planes):
+        if p.kind == "substrate":
+            out.append(replace(p, element=system.substrate.metal, element_probability=1.0))
+        elif i in p_bi:
+            bi = p_bi[i] > 0.5
+            out.append(replace(p, element="Bi" if bi else chalcogen,
+                               element_probability=round(float(p_bi[i] if bi else 1 - p_bi[i]), 4)))
+        else:
+            out.append(replace(p, element=None, element_probability=None))
+    return tuple(out), clusters
+
+
+def _registry(planes, u, periods):
+    """Each ordered plane's registry within its kind's common period (0-1)."""
+    out = []
+    for p in planes:
+        period = periods.get(p.kind)
+        phase = None
+        if period and p.kind in ("substrate", "film"):
+            phase = float(np.angle(np.mean(np.exp(2j * np.pi * u[p.members] / period))) / (2 * np.pi) % 1.0)
+        out.append(replace(p, phase=phase))
+    return tuple(out)
+
+
+def _materials(planes, top, quintuples):
+    """The contract's material per plane: TiN, the bilayer between TiN and the first QL, TI, disordered."""
+    first_ql = quintuples[0].start if quintuples else None
+    names = []
+    for i, p in enumerate(planes):
+        name = {"substrate": "TiN", "film": "TI"}.get(p.kind, "disordered")
+        if name == "TI" and top is not None and first_ql is not None and top < i < first_ql:
+            name = "bilayer"
+        names.append(name)
+    return names
+
+
+def _to_layers(planes, materials, origin_h, height_scale):
+    """Layer records: heights from the origin in Å (divided by the growth-axis scale)."""
+    heights = np.array([(p.height_A - origin_h) / height_scale for p in planes])
+    errors = np.array([p.height_err_A / height_scale for p in planes])
+    layers = []
+    for i, (p, material) in enumerate(zip(planes, materials)):
+        last = i + 1 == len(planes)
+        layers.append(Layer(
+            height_A=float(heights[i]), height_err_A=float(errors[i]),
+            spacing_to_next_A=None if last else float(heights[i + 1] - heights[i]),
+            spacing_err_A=None if last else float(np.hypot(errors[i], errors[i + 1])),
+            material=material, element=p.element, inplane_period_A=p.period_A,
+            inplane_period_err_A=p.period_err_A, intensity=p.peak, n_columns=p.n_columns, scatter_A=p.scatter_A,
+            element_probability=p.element_probability, integrated_intensity=p.volume,
+            occupancy=round(p.occupancy, 4), registry=p.phase))
+    return tuple(layers)
+
+
+def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixel_size_A: float,
+                 shape=None) -> LayerSet:
+    """Group columns into atomic planes, name them, and order them from the substrate up.
 
     Parameters
     ----------
@@ -223,100 +267,65 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     orientation : Orientation
         From :func:`stemlayers.orient.growth_axis` (sign arbitrary).
     system : MaterialSystem
-        Expected periods and element contrast.
+        Expected periods, QL shape and the brightness prior.
     pixel_size_A : float
+        The file's calibration.
+    shape : (rows, cols), optional
+        The image's shape: lets each plane's occupancy count the columns that
+        fit inside the field.
 
     Returns
     -------
     LayerSet
     """
+    rules = system.classify
     g = orientation.growth_dir
     tangent = np.array([-g[1], g[0]])
     xy_A = columns.xy * pixel_size_A
     h, u = xy_A @ g, xy_A @ tangent
-    h_err = np.sqrt((columns.xy_err * pixel_size_A) ** 2 @ g**2)
-    u_err = np.sqrt((columns.xy_err * pixel_size_A) ** 2 @ tangent**2)
+    err_A = columns.xy_err * pixel_size_A
+    h_err, u_err = np.sqrt(err_A**2 @ g**2), np.sqrt(err_A**2 @ tangent**2)
+    volume = columns.amplitude * 2 * np.pi * columns.sigma**2
     p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
-    label = _link_planes(u, h, 2.3 * max(p_sub, p_film))
-    label = _merge_by_height(label, u, h, 0.5 * HEIGHT_TOLERANCE_A)
-    sizes = np.bincount(np.unique(label, return_inverse=True)[1])
-    plane_id = np.where(sizes[np.unique(label, return_inverse=True)[1]] >= MIN_COLUMNS, label, -1)
-    u_centre = float(np.median(u)) if len(u) else 0.0
-    tilt = _common_tilt(u, h, plane_id)
-    rows = _planes(u, h, h_err, u_err, columns.amplitude, plane_id, tilt, u_centre)
-    # no plane of the structure is much fainter than a Ti column: such chains are linked specks
-    # (an amorphous surface film, stray N), not planes
-    unit = _ti_level(rows, p_sub, p_film, system)
-    faint = {r["id"] for r in rows if r["intensity"] < system.classify.faint_fraction * unit}
-    if faint:
-        rows = [r for r in rows if r["id"] not in faint]
-        plane_id = np.where(np.isin(plane_id, list(faint)), -1, plane_id)
 
-    # what each plane is: the period says substrate or film (log-distance), the scatter says ordered
-    threshold = system.classify.max_interface_scatter_A
-    for r in rows:
-        r["period"], r["period_err"] = _period(r["u"], _nearest(_typical_step(r["u"]), (p_sub, p_film)), r["u_err"])
-        ordered = r["period"] is not None and r["scatter"] < threshold
-        if not ordered:
-            r["kind"] = "disordered"
-        else:
-            r["kind"] = "TiN" if _nearest(r["period"], (p_sub, p_film)) == p_sub else "film"
+    label = link_planes(u, h, 2.3 * max(p_sub, p_film) * 1.2, HEIGHT_TOLERANCE_A)
+    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
+    sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
+    scale = field_scale(sizable, p_sub, p_film)
+    planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A, scale)
+    planes = _drop_faint(planes, rules.faint_fraction)
+    planes, orientation = substrate_down(planes, orientation)
+    tangent = np.array([-orientation.growth_dir[1], orientation.growth_dir[0]])
+    u = xy_A @ tangent
+    planes = with_occupancy(planes, columns.xy, orientation.growth_dir, shape, pixel_size_A,
+                            expected={"substrate": p_sub * scale, "film": p_film * scale})
+    top, planes = find_origin(planes, rules.min_occupancy, rules.origin_scatter_ratio, rules.min_rough_scatter_A)
+    periods = {kind: float(np.median([p.period_A for p in planes if p.kind == kind]))
+               for kind in ("substrate", "film") if any(p.kind == kind for p in planes)}
+    planes = _registry(planes, u, periods)
+    planes, clusters = assign_elements(planes, system, rules.contrast_prior_sd, rules.min_contrast_log_ratio)
+
+    start = (top + 1) if top is not None else 0
+    heights = np.array([p.height_A for p in planes])
+    p_bi = np.array([(p.element_probability if p.element == "Bi" else 1 - p.element_probability)
+                     if p.element_probability is not None else 0.5 for p in planes])
+    is_film = np.array([p.kind == "film" for p in planes])
+    quintuples = tuple(replace(q, start=q.start + start) for q in find_quintuple_layers(
+        heights[start:], is_film[start:], p_bi[start:], system.film.ql_spacings_A, system.film.vdw_gap_A,
+        rules.motif_tolerance))
+    materials = _materials(planes, top, quintuples)
+    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A)
 
     messages = []
-    tin = [r for r in rows if r["kind"] == "TiN"]
-    film = [r for r in rows if r["kind"] == "film"]
-    if tin and film and np.mean([r["height"] for r in tin]) > np.mean([r["height"] for r in film]):
-        orientation = orientation.flipped()
-        for r in rows:
-            r["height"] = -r["height"]
-    rows.sort(key=lambda r: r["height"])
-    if not tin or not film:
-        messages.append("no interface in the field: only "
-                        + ("TiN planes" if tin else f"{system.film.name} planes" if film else "disordered columns")
-                        + " were found")
-
-    # top TiN plane: the highest TiN plane with (almost) all of the film above it; a stray short
-    # film-period plane among the TiN planes must not pull it down
-    top = None
-    if tin:
-        film_h = np.array([r["height"] for r in film])
-        film_n = np.array([r["n"] for r in film], float)
-        below = [i for i, r in enumerate(rows) if r["kind"] == "TiN"
-                 and film_n[film_h < r["height"]].sum() <= 0.1 * film_n.sum()]
-        top = below[-1] if below else None
-        if top is not None:
-            for r in rows[:top]:
-                if r["kind"] == "film":  # a film-period plane inside the TiN is not physical
-                    r["kind"] = "disordered"
-    origin_h = rows[top]["height"] if top is not None else (rows[0]["height"] if rows else 0.0)
-
-    # film elements by brightness: Bi above the geometric mean of Bi and chalcogen intensities
-    chalcogen = system.film.ql_elements[0]
-    ti_level = np.median([r["intensity"] for r in tin]) if tin else None
-    bright = sorted((r["intensity"] for r in film), reverse=True)
-    unit = ti_level if ti_level else (np.median(bright[:max(1, len(bright) // 3)]) / system.intensity("Bi")
-                                      if bright else 1.0)
-    cut = np.sqrt(system.intensity("Bi") * system.intensity(chalcogen)) * unit
-    for r in rows:
-        r["element"] = {"TiN": system.substrate.metal, "film": "Bi" if r["intensity"] > cut else chalcogen}.get(
-            r["kind"])
-    spacings = [b["height"] - a["height"] for a, b in zip(rows[:-1], rows[1:])] + [None]
-    elements = [r["element"] for r in rows]
-    first_ql = first_complete_ql(elements, spacings, system, (top or -1) + 1) if film else None
-    layers = []
-    for i, r in enumerate(rows):
-        material = {"TiN": "TiN", "film": "TI", "disordered": "disordered"}[r["kind"]]
-        if material == "TI" and top is not None and first_ql is not None and top < i < first_ql:
-            material = "bilayer"
-        nxt = rows[i + 1] if i + 1 < len(rows) else None
-        layers.append(Layer(
-            height_A=r["height"] - origin_h, height_err_A=r["err"],
-            spacing_to_next_A=None if nxt is None else nxt["height"] - r["height"],
-            spacing_err_A=None if nxt is None else float(np.hypot(r["err"], nxt["err"])),
-            material=material, element=r["element"], inplane_period_A=r["period"],
-            inplane_period_err_A=r["period_err"], intensity=r["intensity"], n_columns=r["n"],
-            scatter_A=r["scatter"]))
-    index_of = {r["id"]: i for i, r in enumerate(rows)}
-    plane_of_column = np.array([index_of.get(k, -1) for k in plane_id], int)
+    has_sub, has_film = "substrate" in {p.kind for p in planes}, "film" in {p.kind for p in planes}
+    if not (has_sub and has_film):
+        only = (f"{system.substrate.name} planes" if has_sub else f"{system.film.name} planes" if has_film
+                else "disordered columns")
+        messages.append(f"no interface in the field: only {only} were found")
+    origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
+    layers = _to_layers(planes, materials, origin_h, calibration.height_scale)
+    index_of = {p.label: i for i, p in enumerate(planes)}
+    plane_of_column = np.array([index_of.get(k, -1) for k in label], int)
     origin_xy = columns.xy[plane_of_column == top].mean(axis=0) if top is not None else None
-    return LayerSet(tuple(layers), plane_of_column, orientation, origin_xy, top, tuple(messages))
+    return LayerSet(layers, plane_of_column, orientation, origin_xy, top, quintuples, clusters, calibration,
+                    tuple(messages))

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .calibration import Calibration, weighted_mean
 from .materials import MaterialSystem
 
 __all__ = ["Strain", "check_strain"]
@@ -46,34 +47,32 @@ class Strain:
     tin_inplane_direct_A: float | None = None  # from the pixel size alone
     scale_check_pct: float | None = None  # film period vs bulk: calibration + drift along the planes
     calibrated_on: str = "pixel size"  # "film" when the film's period sets the length scale
+    strain_verdict: str | None = None  # "ok" | "strained" | "inconclusive" (the 95 % CI straddles the threshold)
+    verdict_note: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _weighted_mean(values, errors):
-    """Inverse-variance mean and its error, inflated by the scatter between planes when that is larger.
+def strain_verdict(ci95_pct, threshold_pct):
+    """"ok" when the whole 95 % CI lies within ±threshold, "strained" when wholly outside, else "inconclusive".
 
-    Planes far from the median (beyond 3 robust standard deviations and 3
-    of their own errors) are left out first: one wrong plane with a small
-    error must not carry the mean.
+    Examples
+    --------
+    >>> strain_verdict([0.2, 0.5], 1.0), strain_verdict([1.2, 1.9], 1.0), strain_verdict([0.8, 1.1], 1.0)
+    ('ok', 'strained', 'inconclusive')
     """
-    values, errors = np.asarray(values, float), np.asarray(errors, float)
-    if len(values) >= 3:
-        centre = np.median(values)
-        spread = 1.4826 * np.median(np.abs(values - centre))
-        keep = np.abs(values - centre) <= np.maximum(3 * spread, 3 * errors)
-        values, errors = values[keep], errors[keep]
-    w = 1.0 / errors**2
-    mean = float(np.sum(w * values) / np.sum(w))
-    err = float(np.sqrt(1.0 / np.sum(w)))
-    if len(values) > 1:
-        chi2 = np.sum(w * (values - mean) ** 2) / (len(values) - 1)
-        err *= float(np.sqrt(max(chi2, 1.0)))
-    return mean, err
+    lo, hi = ci95_pct
+    if -threshold_pct < lo and hi < threshold_pct:
+        return "ok"
+    if lo >= threshold_pct or hi <= -threshold_pct:
+        return "strained"
+    return "inconclusive"
 
 
-def check_strain(layers, system: MaterialSystem, reference_A: float | None = None) -> Strain:
+def check_strain(layers, system: MaterialSystem, reference_A: float | None = None,
+                 calibration: Calibration | None = None, decidable: bool = True,
+                 reason: str | None = None) -> Strain:
     """TiN in-plane parameter from all ordered TiN planes, its 95 % CI and the verdict.
 
     Parameters
@@ -84,6 +83,14 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
     reference_A : float, optional
         Reference in-plane parameter (e.g. of a bare TiN film measured the
         same way); the system file's value by default.
+    calibration : Calibration, optional
+        The film as in-plane length standard (see :mod:`stemlayers.calibration`);
+        without it lengths rest on the file's pixel size.
+    decidable : bool
+        False when the field does not show the system's interface: the TiN a
+        is still measured, but there is no verdict (`strain_ok` None).
+    reason : str, optional
+        Why there is no verdict, for the report.
 
     Returns
     -------
@@ -93,28 +100,30 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
     reference = float(reference_A or system.strain.reference_inplane_A)
     threshold = system.strain.threshold_pct
     tin = [L for L in layers if L.material == "TiN" and L.inplane_period_A]
-    # the length standard: the film's own quintuple layers (not the interface planes)
     film = [L for L in layers if L.material == "TI" and L.inplane_period_A]
-    tin_p = _weighted_mean([L.inplane_period_A for L in tin], [L.inplane_period_err_A for L in tin]) if tin else None
-    film_p = (_weighted_mean([L.inplane_period_A for L in film], [L.inplane_period_err_A for L in film])
-              if film else None)
-    # the film grows by vdW epitaxy, unstrained: its period, measured along the same direction as the
-    # TiN's, is an internal length standard that cancels calibration and scan-drift errors
-    scale = film_p[0] / system.film.projected_period_A if film_p else None
-    if scale is not None and abs(scale - 1.0) > 0.05:
-        scale = None  # more than 5 % off bulk: not a trustworthy standard (wrong system, few planes)
-    a = a_err = dev = ci = ok = direct = None
+    tin_p = weighted_mean([L.inplane_period_A for L in tin], [L.inplane_period_err_A for L in tin]) if tin else None
+    film_p = weighted_mean([L.inplane_period_A for L in film], [L.inplane_period_err_A for L in film]) if film else None
+    # the film grows by vdW epitaxy, unstrained: its period, measured along the same axis as the TiN's, is an
+    # internal length standard that cancels calibration and scan-drift errors along the planes
+    scale = calibration.inplane_scale if calibration is not None else None
+    scale_err = calibration.inplane_scale_err if calibration is not None else None
+    if scale is not None and abs(scale - 1.0) > system.classify.calibration_tolerance:
+        scale = scale_err = None  # beyond any plausible calibration error: not the system's film
+    a = a_err = dev = ci = ok = direct = verdict = None
     if tin_p:
         direct = tin_p[0] * HEX_PER_PROJECTED
         if scale:
             a = direct / scale
-            a_err = a * float(np.hypot(tin_p[1] / tin_p[0], film_p[1] / film_p[0]))
+            a_err = a * float(np.hypot(tin_p[1] / tin_p[0], scale_err / scale))
         else:
             a, a_err = direct, tin_p[1] * HEX_PER_PROJECTED
         dev = 100.0 * (a / reference - 1.0)
         half = 100.0 * 1.96 * a_err / reference
         ci = [dev - half, dev + half]
-        ok = bool(abs(dev) < threshold)
+        if decidable:
+            ok = bool(abs(dev) < threshold)
+            verdict = strain_verdict(ci, threshold)
+    note = None if verdict else (reason or "no strain verdict: the field does not show the system's interface")
     per_plane = [dict(height_A=L.height_A, tin_inplane_A=L.inplane_period_A * HEX_PER_PROJECTED / (scale or 1.0),
                       tin_inplane_err_A=L.inplane_period_err_A * HEX_PER_PROJECTED / (scale or 1.0)) for L in tin]
     ti = ti_err = ratio = ratio_err = None
@@ -125,4 +134,4 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
         ratio_err = ratio * float(np.hypot(tin_p[1] / tin_p[0], film_p[1] / film_p[0]))
     return Strain(a, a_err, reference, dev, ci, ok, threshold, ti, ti_err, ratio, ratio_err, per_plane,
                   tin_inplane_direct_A=direct, scale_check_pct=None if scale is None else 100.0 * (scale - 1.0),
-                  calibrated_on="film" if scale else "pixel size")
+                  calibrated_on="film" if scale else "pixel size", strain_verdict=verdict, verdict_note=note)

@@ -138,6 +138,20 @@ class ClassifyThresholds:
     rough_ratio: float = 3.0
     min_rough_scatter_A: float = 0.05
     faint_fraction: float = 0.3
+    # the origin: the top TiN plane that is complete and ordered like the TiN planes below it
+    min_occupancy: float = 0.85
+    origin_scatter_ratio: float = 2.0
+    # contrast learned from the image: prior width on log(Bi/chalcogen), smallest separation of two groups
+    contrast_prior_sd: float = 0.5
+    min_contrast_log_ratio: float = 0.15
+    min_element_probability: float = 0.8
+    # is the field this system's? shape cues, all ratios along one axis
+    motif_tolerance: float = 0.12
+    stacking_tolerance: float = 0.1
+    min_stacking_fraction: float = 0.6
+    period_ratio_tolerance: float = 0.06
+    plane_spacing_tolerance: float = 0.08
+    calibration_tolerance: float = 0.2
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,147 @@
+"""The film as a length standard: how far the file's calibration is from what the lattice implies.
+
+Bi2Te3 and Bi2Se3 grow by van der Waals epitaxy, unstrained, so their lattice
+is a ruler inside every image. Each axis gets its own ruler, never a ratio
+that mixes the two scan axes (scan distortion makes them differ):
+
+- along the planes, the film's projected column period: it sets the in-plane
+  length scale for the TiN parameter (both are measured along the same axis);
+- along the growth axis, the thickness of the film's complete quintuple
+  layers (X1 to X1): heights are divided by its ratio to bulk.
+
+With no film in the field, lengths rest on the file's calibration, and the
+report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["Calibration", "measure_calibration", "weighted_mean"]
+
+FILM_STANDARD = "film"
+FILE_STANDARD = "file calibration"
+
+
+def weighted_mean(values, errors):
+    """Inverse-variance mean and its error, inflated by the scatter between values when that is larger.
+
+    Values far from the median (beyond 3 robust standard deviations and 3 of
+    their own errors) are left out first: one wrong plane with a small error
+    must not carry the mean.
+
+    Examples
+    --------
+    >>> weighted_mean([1.0, 1.0, 1.0, 5.0], [0.1, 0.1, 0.1, 0.01])[0]
+    1.0
+    """
+    values, errors = np.asarray(values, float), np.asarray(errors, float)
+    if len(values) >= 3:
+        centre = np.median(values)
+        spread = 1.4826 * np.median(np.abs(values - centre))
+        keep = np.abs(values - centre) <= np.maximum(3 * spread, 3 * errors)
+        values, errors = values[keep], errors[keep]
+    w = 1.0 / errors**2
+    mean = float(np.sum(w * values) / np.sum(w))
+    err = float(np.sqrt(1.0 / np.sum(w)))
+    if len(values) > 1:
+        chi2 = np.sum(w * (values - mean) ** 2) / (len(values) - 1)
+        err *= float(np.sqrt(max(chi2, 1.0)))
+    return mean, err
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The length standards of one image (the Report's ``calibration``).
+
+    Attributes
+    ----------
+    file_pixel_size_A : float
+    inplane_scale, inplane_scale_err : float or None
+        The film's measured in-plane period (file calibration) over its bulk value.
+    growth_scale, growth_scale_err : float or None
+        The film's measured QL thickness (file calibration) over its bulk value.
+    n_film_planes, n_quintuple_layers : int
+        What the two rulers rest on.
+    """
+
+    file_pixel_size_A: float
+    inplane_scale: float | None = None
+    inplane_scale_err: float | None = None
+    growth_scale: float | None = None
+    growth_scale_err: float | None = None
+    n_film_planes: int = 0
+    n_quintuple_layers: int = 0
+
+    @property
+    def standard(self) -> str:
+        """What in-plane lengths rest on: "film" or "file calibration"."""
+        return FILM_STANDARD if self.inplane_scale else FILE_STANDARD
+
+    @property
+    def height_standard(self) -> str:
+        """What heights rest on: "film QL thickness" or "file calibration"."""
+        return "film QL thickness" if self.growth_scale else FILE_STANDARD
+
+    @property
+    def height_scale(self) -> float:
+        return self.growth_scale or 1.0
+
+    @property
+    def file_error_pct(self) -> float | None:
+        """How much larger the file's pixel size is than the film lattice implies, %."""
+        return None if self.inplane_scale is None else 100.0 * (self.inplane_scale - 1.0)
+
+    def warning(self, tolerance_pct: float = 1.0) -> str | None:
+        """A sentence for the user when the file's calibration is off by more than `tolerance_pct`."""
+        err = self.file_error_pct
+        if err is None:
+            return None
+        sigma = 100.0 * (self.inplane_scale_err or 0.0)
+        if abs(err) <= max(tolerance_pct, 2 * sigma):
+            return None
+        return (f"file pixel size {abs(err):.1f} ± {sigma:.1f} % {'larger' if err > 0 else 'smaller'} than the "
+                f"film lattice implies (in-plane lengths use the film as standard)")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(standard=self.standard, height_standard=self.height_standard,
+                 file_error_pct=self.file_error_pct, warning=self.warning(),
+                 note=("in-plane lengths rest on the film's lattice" if self.inplane_scale else
+                       "no film lattice in the field: lengths rest on the file's calibration"))
+        return d
+
+
+def measure_calibration(planes, materials, quintuples, system, pixel_size_A) -> Calibration:
+    """The film's in-plane and growth-axis scale against bulk, from its ordered planes.
+
+    Parameters
+    ----------
+    planes : sequence of Plane
+        Heights and periods in Å along the file's calibration.
+    materials : sequence of str
+        The contract's material per plane ("TI" planes are the film's own).
+    quintuples : sequence of QuintupleLayer
+    system : MaterialSystem
+    pixel_size_A : float
+
+    Returns
+    -------
+    Calibration
+    """
+    film = [p for p, m in zip(planes, materials) if m == "TI" and p.period_A]
+    inplane = inplane_err = None
+    if film:
+        period, period_err = weighted_mean([p.period_A for p in film], [p.period_err_A for p in film])
+        inplane, inplane_err = period / system.film.projected_period_A, period_err / system.film.projected_period_A
+    complete = [q for q in quintuples if q.n_planes == 5]
+    growth = growth_err = None
+    if complete:
+        thickness = np.array([planes[q.start + 4].height_A - planes[q.start].height_A for q in complete])
+        errors = np.array([np.hypot(planes[q.start + 4].height_err_A, planes[q.start].height_err_A)
+                           for q in complete])
+        mean, err = weighted_mean(thickness, np.maximum(errors, 1e-4))
+        growth, growth_err = mean / system.ql_thickness_A, err / system.ql_thickness_A
+    return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete))

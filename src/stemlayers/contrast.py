@@ -1,0 +1,205 @@
+"""Which film planes are Bi, read from the image's own brightness, and where the quintuple layers are.
+
+HAADF contrast depends on the detector angles, the thickness and channelling:
+a Bi/Te column ratio anywhere from ~1.4 to ~3 and Bi/Se from ~2 to ~6. So the
+film planes' integrated intensities (the fitted Gaussians' volumes) are split
+into two groups by a two-component Gaussian mixture on log intensity
+(:func:`brightness_clusters`); the material file's ratio enters only as a
+weak prior on the separation of the two groups. Each plane gets a posterior
+probability of being Bi.
+
+A quintuple layer is then found by its shape, not by absolute numbers
+(:func:`find_quintuple_layers`): five ordered film planes whose spacings run
+d1 d2 d2 d1 (d1/d2 near the file's ratio), whose second and fourth planes are
+the brightest, with a van der Waals gap (wider than d2) to the next QL.
+Everything there is a ratio along one axis, so a calibration error cancels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Clusters", "QuintupleLayer", "brightness_clusters", "find_quintuple_layers"]
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Two brightness groups on log intensity.
+
+    Attributes
+    ----------
+    p_bright : (K,) float array
+        Posterior probability that each value belongs to the bright group.
+    log_ratio : float
+        Separation of the two groups' means (log of the bright/dim ratio).
+    sd : float
+        The groups' common standard deviation on log intensity.
+    separated : bool
+        Whether the two groups stand apart (separation above 3 sd and the
+        minimum separation): otherwise the probabilities say little.
+    """
+
+    p_bright: np.ndarray
+    log_ratio: float
+    sd: float
+    separated: bool
+
+
+def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fraction=0.4,
+                        min_log_ratio=0.15, iterations=60):
+    """Split plane intensities into a bright and a dim group (MAP two-component mixture).
+
+    Parameters
+    ----------
+    intensity : (K,) float array
+        One positive value per plane (its columns' median integrated intensity).
+    prior_log_ratio : float
+        The material file's log(bright/dim): a weak prior on the separation.
+    prior_sd : float
+        Its standard deviation on the log scale (0.5: a factor 1.65 either way).
+    bright_fraction : float
+        Prior share of bright planes (2 of 5 in a quintuple layer), as two pseudo-counts.
+    min_log_ratio : float
+        Smallest separation that counts as two groups.
+    iterations : int
+
+    Returns
+    -------
+    Clusters
+
+    Examples
+    --------
+    >>> c = brightness_clusters(np.array([1.0, 1.9, 1.05, 2.0, 0.97]), np.log(2.2))
+    >>> [bool(p > 0.5) for p in c.p_bright], c.separated
+    ([False, True, False, True, False], True)
+    """
+    x = np.log(np.clip(np.asarray(intensity, float), 1e-12, None))
+    if len(x) < 2:
+        return Clusters(np.full(len(x), 0.5), 0.0, 0.0, False)
+    mu_b, mu_d = np.percentile(x, 85), np.percentile(x, 15)
+    if mu_b - mu_d < 1e-3:
+        mu_b, mu_d = x.mean() + 0.5 * prior_log_ratio, x.mean() - 0.5 * prior_log_ratio
+    var = max(np.var(x) / 4, 0.03**2)
+    weight = bright_fraction
+    k = 1.0 / prior_sd**2
+    for _ in range(iterations):
+        lb = np.log(weight) - 0.5 * (x - mu_b) ** 2 / var
+        ld = np.log(1 - weight) - 0.5 * (x - mu_d) ** 2 / var
+        p = 1.0 / (1.0 + np.exp(np.clip(ld - lb, -50, 50)))
+        # means with a Gaussian prior on their difference: a 2x2 linear system
+        a_b, a_d = p.sum() / var, (1 - p).sum() / var
+        b_b, b_d = (p * x).sum() / var, ((1 - p) * x).sum() / var
+        matrix = np.array([[a_b + k, -k], [-k, a_d + k]])
+        mu_b, mu_d = np.linalg.solve(matrix, [b_b + k * prior_log_ratio, b_d - k * prior_log_ratio])
+        var = max(float(np.sum(p * (x - mu_b) ** 2 + (1 - p) * (x - mu_d) ** 2) / len(x)), 0.03**2)
+        weight = float(np.clip((p.sum() + 2 * bright_fraction) / (len(x) + 2), 0.05, 0.95))
+    sd = float(np.sqrt(var))
+    separation = float(mu_b - mu_d)
+    separated = separation > max(3 * sd, min_log_ratio) and 0 < p.sum() < len(x)
+    return Clusters(p, separation, sd, bool(separated))
+
+
+@dataclass(frozen=True)
+class QuintupleLayer:
+    """One quintuple layer found in the plane sequence.
+
+    Attributes
+    ----------
+    start : int
+        Index of its first (X1) plane in the plane sequence.
+    n_planes : int
+        5, or 3-4 when the field cuts it.
+    d_ratio : float or None
+        Mean (X1-Bi) / (Bi-X2) spacing ratio.
+    thickness : float or None
+        X1-to-X1 thickness (complete QLs), in the units of the heights given.
+    """
+
+    start: int
+    n_planes: int
+    d_ratio: float | None
+    thickness: float | None
+
+
+def _is_quintuple(spacings, p_bi, d_ratio, ratio_tolerance, min_probability):
+    """Whether five (or, cut by the field, three or four) planes follow X Bi X Bi X."""
+    n = len(p_bi)
+    want_bi = np.array([False, True, False, True, False])[:n]
+    if np.any(p_bi[want_bi] < min_probability) or np.any(p_bi[~want_bi] > 1 - min_probability):
+        return False, None
+    s = np.asarray(spacings, float)
+    if n == 5:
+        d1, d2 = 0.5 * (s[0] + s[3]), 0.5 * (s[1] + s[2])
+        symmetric = abs(s[0] - s[3]) < ratio_tolerance * d1 and abs(s[1] - s[2]) < ratio_tolerance * d2
+        ratio = d1 / d2
+        return symmetric and abs(ratio / d_ratio - 1) < ratio_tolerance, ratio
+    if n == 4:
+        ratio = s[0] / s[1]
+        return abs(s[2] / s[1] - 1) < ratio_tolerance and abs(ratio / d_ratio - 1) < ratio_tolerance, ratio
+    ratio = s[0] / s[1]
+    return abs(ratio / d_ratio - 1) < ratio_tolerance, ratio
+
+
+def find_quintuple_layers(heights, is_film, p_bi, ql_spacings, vdw_gap, ratio_tolerance=0.12,
+                          min_probability=0.5):
+    """Quintuple layers in a sequence of planes, by spacing pattern and brightness rank.
+
+    Parameters
+    ----------
+    heights : (K,) float array
+        Plane heights in order (any consistent length unit: only ratios are used).
+    is_film : (K,) bool array
+        Ordered planes with the film's period.
+    p_bi : (K,) float array
+        Probability that each plane is Bi (from :func:`brightness_clusters`).
+    ql_spacings : sequence of 4 floats
+        The file's X1-Bi, Bi-X2, X2-Bi, Bi-X1 spacings.
+    vdw_gap : float
+        The file's gap between QLs (only its ratio to the QL spacings is used).
+    ratio_tolerance : float
+        Relative tolerance on the d1/d2 ratio and on the symmetry of the QL.
+    min_probability : float
+        Bi planes need at least this probability of Bi, the others at most 1 - it.
+
+    Returns
+    -------
+    list of QuintupleLayer
+        Non-overlapping, from the bottom up. A QL cut by the field (three or
+        four planes) counts only at the top end of the sequence.
+
+    Examples
+    --------
+    >>> h = np.cumsum([0, 1.75, 2.04, 2.04, 1.75, 2.6, 1.75, 2.04, 2.04, 1.75])
+    >>> p = np.array([0, 1, 0, 1, 0, 0, 1, 0, 1, 0.0])
+    >>> [q.start for q in find_quintuple_layers(h, np.ones(10, bool), p, [1.75, 2.04, 2.04, 1.75], 2.6)]
+    [0, 5]
+    """
+    heights, is_film, p_bi = np.asarray(heights, float), np.asarray(is_film, bool), np.asarray(p_bi, float)
+    d_ratio = ql_spacings[0] / ql_spacings[1]
+    gap_over_d2 = vdw_gap / ql_spacings[1]
+    n = len(heights)
+    found, i = [], 0
+    while i <= n - 3:
+        length = min(5, n - i)
+        if length < 5 and i + length != n:  # a cut QL only where the field ends
+            i += 1
+            continue
+        window = slice(i, i + length)
+        ok, ratio = (_is_quintuple(np.diff(heights[window]), p_bi[window], d_ratio, ratio_tolerance,
+                                   min_probability) if is_film[window].all() else (False, None))
+        if ok and found and i < found[-1].start + found[-1].n_planes:
+            ok = False
+        if ok and i > 0 and is_film[i - 1] and found and found[-1].start + 5 == i:
+            # the gap below this QL must be a vdW gap, wider than the QL's inner spacings
+            d2 = heights[i + 2] - heights[i + 1]
+            gap = heights[i] - heights[i - 1]
+            ok = abs(gap / d2 / gap_over_d2 - 1) < 2 * ratio_tolerance
+        if ok:
+            thickness = float(heights[i + 4] - heights[i]) if length == 5 else None
+            found.append(QuintupleLayer(i, length, float(ratio), thickness))
+            i += length
+        else:
+            i += 1
+    return found
