@@ -205,13 +205,15 @@ def report_grid(console, grid):
     console.print(table)
     planes = [r["planes"] for r in grid if r.get("planes")]
     n_true = sum(p["n_true"] for p in planes)
+    off = collections.Counter(r["interface"] for r in grid
+                              if r.get("planes") and abs(r["planes"]["origin_shift_A"]) > MATCH_A)
     elements = [e for p in planes for e in p["elements"]]
     spacing = np.abs([s for p in planes for s in p["spacing_err_A"]])
     tin = np.abs([r["tin_err_pct"] for r in grid if r.get("tin_err_pct") is not None])
     console.print(f"planes (ordered, N and disordered band left out): {n_true} true; recall strict "
                   f"{pct(sum(p['strict'] for p in planes), n_true)}, up to an origin shift "
                   f"{pct(sum(p['shifted'] for p in planes), n_true)}; origin off by > {MATCH_A} Å in "
-                  f"{sum(abs(p['origin_shift_A']) > MATCH_A for p in planes)}/{len(planes)} images")
+                  f"{sum(off.values())}/{len(planes)} images ({', '.join(f'{k} {off[k]}' for k in CLASSES)})")
     wrong_el = collections.Counter((t, f) for t, f in elements if t != f)
     console.print(f"element of recalled planes right: {pct(sum(t == f for t, f in elements), len(elements))}; "
                   f"most common mistakes (truth -> found): {wrong_el.most_common(5)}")
