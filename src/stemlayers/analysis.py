@@ -18,7 +18,7 @@ import numpy as np
 
 from ._json import to_jsonable
 from .calibration import Calibration
-from .classify import Interface, classify
+from .classify import Interface, classify, structure_cues
 from .columns import Columns, find_columns
 from .errors import InputError
 from .io import Image, load
@@ -115,23 +115,31 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
 
 
 def _group_and_identify(columns, candidates, pixel_size_A, shape, periods):
-    """Planes grouped under each candidate growth axis and system, until one shows a known system.
+    """Planes grouped under each candidate growth axis and system; the axis that shows the most structure.
+
+    An axis under which the substrate, the film and their period ratio all
+    fit a known system ends the search; otherwise the axis whose best system
+    fits the most of those three wins (None if no axis shows any).
 
     Returns
     -------
     (dict, MaterialSystem or None)
         The LayerSets per system name under the chosen axis, and the system
-        the field shows (None: none, under any candidate axis; the LayerSets
-        are then those of the most likely axis).
+        the field shows.
     """
-    first = None
+    best = None
     for orientation in growth_axes(columns.xy, columns.amplitude, pixel_size_A, periods):
         layersets = {s.name: group_layers(columns, orientation, s, pixel_size_A, shape) for s in candidates}
         found = detect_system(layersets, candidates)
+        strength = 0
         if found is not None:
-            return layersets, found
-        first = first or layersets
-    return first, None
+            cues = structure_cues(layersets[found.name], found)
+            strength = 1 + cues["substrate_fits"] + cues["film_fits"] + cues["ratio_fits"]
+        if best is None or strength > best[0]:
+            best = (strength, layersets, found)
+        if strength == 4:
+            break
+    return best[1], best[2]
 
 
 #: The stages :func:`analyze_stages` yields, in order.

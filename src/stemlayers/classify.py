@@ -133,12 +133,16 @@ def structure_cues(layerset: LayerSet, system: MaterialSystem) -> dict:
     film = [L for L in layers if L.material in ("TI", "bilayer")]
     sub_stack = stacking_fraction([L.registry for L in substrate], rules.stacking_tolerance)
     film_stack = stacking_fraction([L.registry for L in film], rules.stacking_tolerance)
-    spacings = [b.height_A - a.height_A for a, b in zip(substrate[:-1], substrate[1:])]
+    metal = [L for L in substrate if L.element == system.substrate.metal]
+    if metal:  # complete planes only: fragments of faint anion planes are no d(111)
+        full = np.median([L.occupancy or 1.0 for L in metal])
+        metal = [L for L in metal if (L.occupancy or 1.0) >= rules.min_occupancy * full]
+    spacings = [b.height_A - a.height_A for a, b in zip(metal[:-1], metal[1:])]
     # TiN planes are d(111) apart (a missing plane makes 2 d)
     d = np.median([s / max(round(s / system.substrate.plane_spacing_A), 1) for s in spacings]) if spacings else None
     calibrated = layerset.calibration is not None and layerset.calibration.growth_scale is not None
     tolerance = rules.plane_spacing_tolerance if calibrated else rules.calibration_tolerance
-    substrate_fits = (len(substrate) >= rules.min_tin_planes and sub_stack is not None
+    substrate_fits = (len(metal) >= rules.min_tin_planes and sub_stack is not None
                       and sub_stack >= rules.min_stacking_fraction and d is not None
                       and abs(d / system.substrate.plane_spacing_A - 1) < tolerance)
     film_fits = (len(layerset.quintuple_layers) >= 1 and film_stack is not None
@@ -150,7 +154,7 @@ def structure_cues(layerset: LayerSet, system: MaterialSystem) -> dict:
         film_p = weighted_mean([L.inplane_period_A for L in ti], [L.inplane_period_err_A for L in ti])
         ratio = film_p[0] / sub_p[0]
     ratio_fits = ratio is not None and abs(np.log(ratio / system.inplane_ratio)) < rules.period_ratio_tolerance
-    return dict(n_substrate=len(substrate), substrate_stacking=sub_stack, substrate_spacing_A=d, n_film=len(film),
+    return dict(n_substrate=len(metal), substrate_stacking=sub_stack, substrate_spacing_A=d, n_film=len(film),
                 n_quintuples=len(layerset.quintuple_layers), film_stacking=film_stack, period_ratio=ratio,
                 substrate_fits=bool(substrate_fits), film_fits=bool(film_fits), ratio_fits=bool(ratio_fits))
 
@@ -177,11 +181,11 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
         return Cues(**structure, top=top, first_ql=first_ql)
     rules = system.classify
     between = layers[top + 1:first_ql]
-    ti_level = np.median([L.intensity for L in layers if L.material == "TiN"])
+    ti_level = np.median([L.intensity for L in layers if L.element == system.substrate.metal])
     high = layers[first_ql].height_A
     unassigned, n_band = (_band_disorder(layerset, columns, pixel_size_A, 0.8, high - 0.8,
                                          rules.faint_fraction * ti_level) if pixel_size_A else (None, 0))
-    below = [L.scatter_A for L in layers[:top] if L.material == "TiN"]
+    below = [L.scatter_A for L in layers[:top] if L.element == system.substrate.metal]
     top_scatter = layers[top].scatter_A
     rough = bool(below) and top_scatter > max(rules.rough_ratio * np.median(below), rules.min_rough_scatter_A)
     first = layers[top + 1]
@@ -208,7 +212,9 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
 
 def _disorder_votes(c: Cues, s: MaterialSystem) -> int:
     """How many independent cues show disorder between the substrate and the film."""
-    loose = c.unassigned_fraction is not None and c.unassigned_fraction > s.classify.max_unassigned_fraction
+    # a share of loose columns, and enough of them: one stray column is no disordered band
+    loose = (c.unassigned_fraction is not None and c.unassigned_fraction > s.classify.max_unassigned_fraction
+             and c.unassigned_fraction * c.n_band_columns >= s.classify.min_loose_columns)
     return int(c.n_disordered_between > 0) + int(c.rough) + int(loose)
 
 

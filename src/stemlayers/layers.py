@@ -112,7 +112,7 @@ def _drop_faint(planes, faint_fraction):
     substrate = [p.peak for p in planes if p.kind == "substrate"]
     film = [p.peak for p in planes if p.kind == "film"]
     if substrate:
-        unit = float(np.median(substrate))
+        unit = float(np.percentile(substrate, 75))  # the metal planes, not any anion planes among them
     elif film:
         unit = 0.5 * float(np.percentile(film, 25))
     else:
@@ -128,13 +128,42 @@ def substrate_down(planes, orientation):
     (tuple of Plane, Orientation)
         Planes re-ordered by the new heights.
     """
-    sub = [p.height_A for p in planes if p.kind == "substrate"]
+    sub = [p.height_A for p in planes if p.kind in ("substrate", "anion")]
     film = [p.height_A for p in planes if p.kind == "film"]
     if not (sub and film and np.mean(sub) > np.mean(film)):
         return planes, orientation
     flipped = [replace(p, height_A=-p.height_A, phase=None if p.phase is None else (-p.phase) % 1.0)
                for p in planes]
     return tuple(sorted(flipped, key=lambda p: p.height_A)), orientation.flipped()
+
+
+def label_anions(planes, system: MaterialSystem, prior_sd=0.7, min_log_ratio=np.log(1.6)):
+    """Substrate planes much dimmer than the others are its anion (N) planes, which low detector angles show.
+
+    The substrate planes' integrated intensities are split into two
+    brightness groups (:func:`~stemlayers.contrast.brightness_clusters`, the
+    file's metal/anion ratio as a weak prior); when they stand apart by at
+    least `min_log_ratio` and hold about half of the planes each (the two
+    alternate in rock salt), the dim group is labelled "anion".
+
+    Returns
+    -------
+    tuple of Plane
+    """
+    substrate = [i for i, p in enumerate(planes) if p.kind == "substrate"]
+    if len(substrate) < 3:
+        return planes
+    metal, anion = system.substrate.metal, system.substrate.anion
+    prior = np.log(system.intensity(metal) / system.intensity(anion))
+    clusters = brightness_clusters([planes[i].volume for i in substrate], prior, prior_sd, bright_fraction=0.5,
+                                   min_log_ratio=min_log_ratio)
+    # in rock salt, metal and anion planes alternate: about as many of each, or it is not that
+    share = float(np.mean(clusters.p_bright > 0.5))
+    if not clusters.separated or not 0.35 <= share <= 0.65:
+        return planes
+    dim = {i: 1.0 - p for i, p in zip(substrate, clusters.p_bright) if p < 0.5}
+    return tuple(replace(p, kind="anion", element=anion, element_probability=round(float(dim[i]), 4))
+                 if i in dim else p for i, p in enumerate(planes))
 
 
 def find_origin(planes, min_occupancy=0.85, scatter_ratio=2.0, min_scatter_A=0.05, max_film_below=0.1):
@@ -181,8 +210,8 @@ def find_origin(planes, min_occupancy=0.85, scatter_ratio=2.0, min_scatter_A=0.0
     if top is None:
         return None, planes
     relabelled = tuple(
-        replace(p, kind="disordered") if (i > top and p.kind == "substrate") or (i < top and p.kind == "film")
-        else p for i, p in enumerate(planes))
+        replace(p, kind="disordered") if (i > top and p.kind in ("substrate", "anion"))
+        or (i < top and p.kind == "film") else p for i, p in enumerate(planes))
     return int(top), relabelled
 
 
@@ -206,6 +235,8 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
     for i, p in enumerate(planes):
         if p.kind == "substrate":
             out.append(replace(p, element=system.substrate.metal, element_probability=1.0))
+        elif p.kind == "anion":
+            out.append(p)
         elif i in p_bi:
             bi = p_bi[i] > 0.5
             out.append(replace(p, element="Bi" if bi else chalcogen,
@@ -221,7 +252,7 @@ def _registry(planes, u, periods):
     for p in planes:
         period = periods.get(p.kind)
         phase = None
-        if period and p.kind in ("substrate", "film"):
+        if period and p.kind in ("substrate", "anion", "film"):
             phase = float(np.angle(np.mean(np.exp(2j * np.pi * u[p.members] / period))) / (2 * np.pi) % 1.0)
         out.append(replace(p, phase=phase))
     return tuple(out)
@@ -232,7 +263,7 @@ def _materials(planes, top, quintuples):
     first_ql = quintuples[0].start if quintuples else None
     names = []
     for i, p in enumerate(planes):
-        name = {"substrate": "TiN", "film": "TI"}.get(p.kind, "disordered")
+        name = {"substrate": "TiN", "anion": "TiN", "film": "TI"}.get(p.kind, "disordered")
         if name == "TI" and top is not None and first_ql is not None and top < i < first_ql:
             name = "bilayer"
         names.append(name)
@@ -292,8 +323,12 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
     sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
     scale = field_scale(sizable, p_sub, p_film)
+    # measured again with the expected periods at the field's scale: planes with missing columns are indexed
+    # right across their gaps
+    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub * scale, p_film * scale))
     planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A, scale)
     planes = _drop_faint(planes, rules.faint_fraction)
+    planes = label_anions(planes, system)
     planes, orientation = substrate_down(planes, orientation)
     tangent = np.array([-orientation.growth_dir[1], orientation.growth_dir[0]])
     u = xy_A @ tangent
@@ -302,6 +337,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     top, planes = find_origin(planes, rules.min_occupancy, rules.origin_scatter_ratio, rules.min_rough_scatter_A)
     periods = {kind: float(np.median([p.period_A for p in planes if p.kind == kind]))
                for kind in ("substrate", "film") if any(p.kind == kind for p in planes)}
+    periods["anion"] = periods.get("substrate")
     planes = _registry(planes, u, periods)
     planes, clusters = assign_elements(planes, system, rules.contrast_prior_sd, rules.min_contrast_log_ratio)
 

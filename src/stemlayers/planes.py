@@ -23,7 +23,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-__all__ = ["Plane", "field_scale", "label_kinds", "line_length_in_field", "link_planes", "measure_planes"]
+__all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
+           "period_guess"]
 
 HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
 MIN_COLUMNS = 3
@@ -168,6 +169,26 @@ def typical_step(u):
     return float(np.percentile(steps, 40)) if len(steps) else np.nan
 
 
+def period_guess(u, candidates):
+    """Of the expected periods, the one whose integer multiples best explain the steps along a plane.
+
+    A plane with missing columns has steps of 2 or 3 periods; its typical
+    step alone would then be a multiple of the period.
+
+    Examples
+    --------
+    >>> period_guess(np.array([0.0, 2.6, 7.8, 10.4, 15.6]), (2.596, 3.798))
+    2.596
+    """
+    steps = np.diff(np.sort(np.asarray(u, float)))
+    if not len(steps):
+        return float(candidates[0])
+    ratios = steps[:, None] / np.asarray(candidates, float)[None, :]
+    # each step a whole number (>= 1) of periods; a tiny preference for the smaller period breaks ties
+    miss = np.mean((ratios - np.maximum(np.round(ratios), 1)) ** 2, axis=0) + 1e-6 * np.arange(len(candidates))
+    return float(np.asarray(candidates)[np.argmin(miss)])
+
+
 def fit_period(u, guess, u_err=0.0):
     """Projected period and its standard error from positions `u` (each ±`u_err`) along a plane.
 
@@ -218,7 +239,7 @@ def line_length_in_field(point, direction, shape):
     return float(max(hi - lo, 0.0))
 
 
-def measure_planes(u, h, h_err, u_err, peak, volume, label, period_guess=None):
+def measure_planes(u, h, h_err, u_err, peak, volume, label, expected=None):
     """One :class:`Plane` per label, heights under the common tilt of all planes.
 
     Parameters
@@ -229,9 +250,10 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, period_guess=None):
         Column peak heights and integrated intensities.
     label : (N,) int array
         From :func:`link_planes`.
-    period_guess : callable, optional
-        ``period_guess(typical_step) -> guess`` for indexing the columns; the
-        typical step itself by default.
+    expected : sequence of float, optional
+        The periods the planes may have (bulk x the field's scale), for
+        indexing columns across gaps (:func:`period_guess`); each plane's
+        typical step by default.
 
     Returns
     -------
@@ -248,8 +270,8 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, period_guess=None):
         scatter = float(np.std(level)) if n > 1 else 0.0
         err = float(np.sqrt(max(scatter**2 / n, np.mean(h_err[members] ** 2) / n)))
         step = typical_step(u[members])
-        period, period_err = fit_period(u[members], period_guess(step) if period_guess else step,
-                                        float(np.median(u_err[members])))
+        guess = period_guess(u[members], expected) if expected else step
+        period, period_err = fit_period(u[members], guess, float(np.median(u_err[members])))
         phase = None
         if period:
             phase = float(np.angle(np.mean(np.exp(2j * np.pi * u[members] / period))) / (2 * np.pi) % 1.0)

@@ -133,6 +133,7 @@ class ClassifyThresholds:
 
     min_tin_planes: int = 2
     max_unassigned_fraction: float = 0.15
+    min_loose_columns: int = 4
     max_interface_scatter_A: float = 0.25
     bright_ratio: float = 1.5
     rough_ratio: float = 3.0

@@ -65,6 +65,21 @@ class Truth:
         """(N, 2) column positions (x, y) in pixels."""
         return np.column_stack([self.x_px, self.y_px])
 
+    @property
+    def origin_plane(self) -> int:
+        """Index of the top *complete, ordered* TiN plane: height 0 of the analysis (-1 if not in the field).
+
+        It is the top Ti plane, except at a deteriorated interface, whose top
+        roughened Ti planes (and the N planes between them) belong to the
+        interface band.
+        """
+        if self.top_tin_plane < 0 or self.interface != "deteriorated":
+            return self.top_tin_plane
+        from ..materials import load_system
+
+        below = self.top_tin_plane - 2 * load_system(self.system).deteriorated.roughened_tin_planes
+        return below if below >= 0 and self.plane_element[below] != "N" else -1
+
     def visible(self, min_intensity: float = 0.5) -> np.ndarray:
         """Mask of columns at least `min_intensity` x a Ti column (Ti and heavier)."""
         return self.weight >= min_intensity

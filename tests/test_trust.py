@@ -1,0 +1,85 @@
+"""Verdicts that hold on images the analysis was not built around: other contrast, a wrong calibration,
+fields that are not the system's, a deteriorated interface's true heights."""
+
+import numpy as np
+import pytest
+
+from stemlayers import analyze, load
+from stemlayers.simulate import SimulationParams, simulate
+
+
+def _analyze(sim, scale=1.0, **kwargs):
+    return analyze(load(sim.data, pixel_size=sim.pixel_size_A * scale), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def bilayer_te():
+    return simulate(SimulationParams(system="Bi2Te3/TiN", interface="bilayer", shape=(320, 320), seed=21,
+                                     tin_strain_pct=0.4, rotation_deg=23))
+
+
+@pytest.mark.parametrize("scale", [0.86, 0.93, 1.07, 1.14])
+def test_a_wrong_calibration_changes_no_verdict(bilayer_te, scale):
+    truth = bilayer_te.truth
+    report = _analyze(bilayer_te, scale)
+    d = report.to_dict()
+    assert d["system"] == truth.system and d["interface"]["class"] == "bilayer"
+    assert d["strain"]["strain_ok"] is True and d["strain"]["strain_verdict"] == "ok"
+    assert d["strain"]["tin_inplane_A"] == pytest.approx(truth.tin_inplane_A, rel=0.003)
+    cal = d["calibration"]
+    assert cal["standard"] == "film" and cal["height_standard"] == "film QL thickness"
+    assert cal["file_error_pct"] == pytest.approx(100 * (scale - 1), abs=0.3)
+    assert cal["warning"].startswith(f"file pixel size {abs(100 * (scale - 1)):.1f}")
+    assert any(m.startswith("file pixel size") for m in d["messages"])
+    # heights rest on the film's QL thickness, so the TiN d(111) comes out right whatever the file says
+    tin = [L for L in d["layers"] if L["material"] == "TiN"]
+    assert np.median([L["spacing_to_next_A"] for L in tin[:-1]]) == pytest.approx(2.448, abs=0.02)
+
+
+@pytest.mark.parametrize("system, exponent, channelling", [
+    ("Bi2Te3/TiN", 1.3, {"Bi": 0.85, "Te": 1.15}),   # Bi/Te ~1.4
+    ("Bi2Te3/TiN", 2.0, {"Bi": 1.1, "Ti": 0.8}),     # Bi/Te ~3
+    ("Bi2Se3/TiN", 1.3, {"Bi": 0.9, "Se": 1.2}),     # Bi/Se ~2
+    ("Bi2Se3/TiN", 2.0, {"Bi": 1.15, "Se": 0.85}),   # Bi/Se ~6
+])
+@pytest.mark.parametrize("interface", ["bilayer", "vdw"])
+def test_contrast_is_learned_from_the_image(system, exponent, channelling, interface):
+    sim = simulate(SimulationParams(system=system, interface=interface, shape=(288, 288), seed=4,
+                                    contrast_exponent=exponent, channelling=channelling))
+    report = _analyze(sim)
+    assert report.system == system and report.interface["class"] == interface
+    film = [L for L in report.layers if L["material"] in ("TI", "bilayer")]
+    truth = sim.truth
+    for L in film:  # every film plane's element is right, and sure
+        k = int(np.argmin(np.abs(truth.plane_height_A - L["height_A"])))
+        assert L["element"] == truth.plane_element[k] and L["element_probability"] > 0.9
+
+
+@pytest.mark.parametrize("field, system", [("perovskite", None), ("honeycomb", None), ("amorphous", None),
+                                           ("tin_only", "Bi2Te3/TiN"), ("ti_only", "Bi2Te3/TiN")])
+def test_fields_that_are_not_the_interface_get_no_verdict(field, system):
+    sim = simulate(SimulationParams(field=field, shape=(256, 256), seed=3, dose=200))
+    d = _analyze(sim).to_dict()
+    assert d["interface"]["class"] is None and d["interface"]["evidence"][0].startswith("not decidable")
+    assert d["strain"]["strain_ok"] is None and d["strain"]["strain_verdict"] is None
+    if system is None:
+        assert d["system"] is None
+    if field == "tin_only":  # a bare-TiN reference still gets its TiN a, on the file's calibration
+        assert d["strain"]["tin_inplane_A"] == pytest.approx(2.998, rel=0.005)
+        assert d["calibration"]["standard"] == "file calibration"
+
+
+def test_deteriorated_interface_keeps_true_heights_and_has_no_gap():
+    sim = simulate(SimulationParams(system="Bi2Se3/TiN", interface="deteriorated", shape=(320, 320), seed=8,
+                                    interface_offset_A=8.0))
+    d = _analyze(sim).to_dict()
+    i = d["interface"]
+    assert i["class"] == "deteriorated" and i["gap_A"] is None and "no gap" in i["gap_note"]
+    truth = sim.truth
+    top = truth.plane_height_A[truth.origin_plane]  # the top complete TiN plane, below the roughened ones
+    film_true = truth.plane_height_A[truth.plane_material == "TI"] - top
+    film_found = np.array([L["height_A"] for L in d["layers"] if L["material"] == "TI"])
+    assert len(film_found) >= 5
+    # every TI plane found sits at its true height above the top complete TiN plane
+    assert np.max(np.min(np.abs(film_found[:, None] - film_true[None, :]), axis=1)) < 0.1
+    assert i["band_thickness_A"] == pytest.approx(min(film_true[film_true > 0]), abs=0.3)
