@@ -67,6 +67,8 @@ def test_quintuple_layer_needs_its_brightness_rank_and_its_spacing_pattern():
     heights, is_bi = _qls(TE, 1)
     spacings = TE.film.ql_spacings_A, TE.film.vdw_gap_A
     assert find_quintuple_layers(heights, np.ones(5, bool), (~is_bi).astype(float), *spacings) == []
+    unsure = np.full(5, 0.5)  # brightness that says nothing (no two groups) makes no QL
+    assert find_quintuple_layers(heights, np.ones(5, bool), unsure, *spacings) == []
     even = np.arange(5) * 2.0  # equal spacings: no d1 d2 d2 d1
     assert find_quintuple_layers(even, np.ones(5, bool), is_bi.astype(float), *spacings) == []
     cut = find_quintuple_layers(heights[:3], np.ones(3, bool), is_bi[:3].astype(float), *spacings)

@@ -206,7 +206,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         candidates = [load_system(system)]
     messages = []
     yield STAGES[2]
-    layerset = None
+    layerset = found = None
     chosen = candidates[0]
     if len(columns) < 3:
         messages.append("fewer than three atomic columns found: nothing to analyse")
@@ -242,7 +242,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     if warning:
         messages.append(warning)
     return Report(
-        file=image.name, system=chosen.name if (layerset is None or found is not None) else None,
+        file=image.name, system=found.name if found is not None else None,
         pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,
         interface=interface.to_dict(), layers=[L.to_dict() for L in layers], strain=strain.to_dict(),
         messages=messages, n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,

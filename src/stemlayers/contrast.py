@@ -127,7 +127,8 @@ def _is_quintuple(spacings, p_bi, d_ratio, ratio_tolerance, min_probability):
     """Whether five (or, cut by the field, three or four) planes follow X Bi X Bi X."""
     n = len(p_bi)
     want_bi = np.array([False, True, False, True, False])[:n]
-    if np.any(p_bi[want_bi] < min_probability) or np.any(p_bi[~want_bi] > 1 - min_probability):
+    # strictly: planes whose brightness says nothing (p = 0.5) make no QL
+    if np.any(p_bi[want_bi] <= min_probability) or np.any(p_bi[~want_bi] >= 1 - min_probability):
         return False, None
     s = np.asarray(spacings, float)
     if n == 5:
@@ -161,7 +162,7 @@ def find_quintuple_layers(heights, is_film, p_bi, ql_spacings, vdw_gap, ratio_to
     ratio_tolerance : float
         Relative tolerance on the d1/d2 ratio and on the symmetry of the QL.
     min_probability : float
-        Bi planes need at least this probability of Bi, the others at most 1 - it.
+        Bi planes need more than this probability of Bi, the others less than 1 - it.
 
     Returns
     -------
