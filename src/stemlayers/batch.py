@@ -39,7 +39,8 @@ IMAGE_SUFFIXES = {".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".ti
 CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confidence", "n_columns", "n_layers",
                "interface_gap_A", "tin_inplane_A", "tin_inplane_deviation_pct", "strain_ok", "tin_over_ti_ratio",
                "seconds", "interface_gap_err_A", "tin_inplane_err_A", "tin_inplane_ci95_lo_pct",
-               "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report"]
+               "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report", "strain_verdict",
+               "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning"]
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,11 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                tin_inplane_err_A=s["tin_inplane_err_A"], tin_inplane_deviation_pct=s["deviation_pct"],
                tin_inplane_ci95_lo_pct=ci[0], tin_inplane_ci95_hi_pct=ci[1], strain_ok=s["strain_ok"],
                tin_over_ti_ratio=s["tin_over_ti_ratio"], pixel_size_A=d["pixel_size_A"],
-               n_unassigned=d["n_unassigned"])
+               n_unassigned=d["n_unassigned"], strain_verdict=s.get("strain_verdict"),
+               band_thickness_A=i.get("band_thickness_A") if i["class"] == "deteriorated" else None,
+               length_standard=d["calibration"].get("standard"),
+               file_calibration_error_pct=d["calibration"].get("file_error_pct"),
+               calibration_warning=d["calibration"].get("warning"))
     if reports_dir is not None:
         _write_report(report, d, row, Path(reports_dir), _report_stem(str(file), root), figures)
     row["seconds"] = took()

@@ -136,6 +136,8 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A) -> 
     if film:
         period, period_err = weighted_mean([p.period_A for p in film], [p.period_err_A for p in film])
         inplane, inplane_err = period / system.film.projected_period_A, period_err / system.film.projected_period_A
+        if abs(inplane - 1.0) > system.classify.calibration_tolerance:
+            inplane = inplane_err = None  # beyond any calibration error: not this system's film, no standard
     complete = [q for q in quintuples if q.n_planes == 5]
     growth = growth_err = None
     if complete:

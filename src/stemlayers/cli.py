@@ -100,22 +100,37 @@ def _print_report(report) -> None:
     console = Console(width=max(Console().width, 120))  # tables stay readable when piped
     d = report.to_dict()
     s, i = d["strain"], d["interface"]
-    summary = Table(show_header=False, title=f"{d['file']}: {d['system']}", title_justify="left")
-    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px")
+    cal = d["calibration"]
+    summary = Table(show_header=False, title=f"{d['file']}: {d['system'] or 'no known material system'}",
+                    title_justify="left")
+    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px (file)")
+    summary.add_row("length standard", f"{cal['standard']} in-plane, {cal['height_standard']} along the growth axis"
+                    + (f"; file pixel size {cal['file_error_pct']:+.2f} % from the film lattice's"
+                       if cal["file_error_pct"] is not None else ""))
     summary.add_row("columns", f"{d['n_columns']} ({d['n_unassigned']} in no plane)")
     summary.add_row("atomic planes", str(len(d["layers"])))
-    summary.add_row("interface", f"{i['class'] or 'class pending'}; gap {format_pm(i['gap_A'], i['gap_err_A'])}")
+    if i["class"] == "deteriorated":
+        where = f"band {format_pm(i['band_thickness_A'])} thick, no gap"
+    else:
+        where = f"gap {format_pm(i['gap_A'], i['gap_err_A'])}"
+    summary.add_row("interface", f"{i['class'] or 'not decidable'}"
+                    + (f" (confidence {i['confidence']:.2f}); {where}" if i["class"] else ""))
     if s["tin_inplane_A"] is not None:
         lo, hi = s["ci95_pct"]
         summary.add_row("TiN in-plane a", f"{format_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
                         f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å")
-        summary.add_row(f"strain < {s['threshold_pct']:g} %", "yes" if s["strain_ok"] else "no")
+    verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
+               "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.get("strain_verdict"),
+                                                                                      "no verdict")
+    summary.add_row(f"strain < {s['threshold_pct']:g} %", verdict)
     if s["tin_over_ti_ratio"] is not None:
         summary.add_row("TiN/TI in-plane ratio", format_pm(s["tin_over_ti_ratio"], s["tin_over_ti_ratio_err"], ""))
     for line in d["messages"] + i["evidence"]:
         summary.add_row("note", line)
     summary.add_row("time", f"{d['seconds']:.2f} s")
     console.print(summary)
+    if cal.get("warning"):
+        err_console.print(f"[bold yellow]warning:[/] {d['file']}: {cal['warning']}", highlight=False, soft_wrap=True)
     profile = Table(title="spacing profile (from the substrate up; 0 = top TiN plane)", title_justify="left")
     for name in ("height (Å)", "spacing to next (Å)", "material", "element", "in-plane period (Å)", "columns",
                  "scatter (pm)"):

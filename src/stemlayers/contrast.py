@@ -48,7 +48,7 @@ class Clusters:
 
 
 def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fraction=0.4,
-                        min_log_ratio=0.15, iterations=60):
+                        min_log_ratio=0.15, iterations=60, fit_mask=None):
     """Split plane intensities into a bright and a dim group (MAP two-component mixture).
 
     Parameters
@@ -64,6 +64,10 @@ def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fractio
     min_log_ratio : float
         Smallest separation that counts as two groups.
     iterations : int
+    fit_mask : (K,) bool array, optional
+        The values the two groups are fitted on (e.g. planes with enough
+        columns); the others are only assigned. A value more than 4 sd from
+        both groups (and a factor 1.4) belongs to neither (probability 0.5).
 
     Returns
     -------
@@ -75,9 +79,10 @@ def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fractio
     >>> [bool(p > 0.5) for p in c.p_bright], c.separated
     ([False, True, False, True, False], True)
     """
-    x = np.log(np.clip(np.asarray(intensity, float), 1e-12, None))
+    everything = np.log(np.clip(np.asarray(intensity, float), 1e-12, None))
+    x = everything if fit_mask is None else everything[np.asarray(fit_mask, bool)]
     if len(x) < 2:
-        return Clusters(np.full(len(x), 0.5), 0.0, 0.0, False)
+        return Clusters(np.full(len(everything), 0.5), 0.0, 0.0, False)
     mu_b, mu_d = np.percentile(x, 85), np.percentile(x, 15)
     if mu_b - mu_d < 1e-3:
         mu_b, mu_d = x.mean() + 0.5 * prior_log_ratio, x.mean() - 0.5 * prior_log_ratio
@@ -98,7 +103,11 @@ def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fractio
     sd = float(np.sqrt(var))
     separation = float(mu_b - mu_d)
     separated = separation > max(3 * sd, min_log_ratio) and 0 < p.sum() < len(x)
-    return Clusters(p, separation, sd, bool(separated))
+    lb = np.log(weight) - 0.5 * (everything - mu_b) ** 2 / var
+    ld = np.log(1 - weight) - 0.5 * (everything - mu_d) ** 2 / var
+    p_all = 1.0 / (1.0 + np.exp(np.clip(ld - lb, -50, 50)))
+    neither = np.minimum(np.abs(everything - mu_b), np.abs(everything - mu_d)) > max(4 * sd, 0.35)
+    return Clusters(np.where(neither, 0.5, p_all), separation, sd, bool(separated))
 
 
 @dataclass(frozen=True)

@@ -228,8 +228,10 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
     p_bi = {}
     if film:
         prior = np.log(system.intensity("Bi") / system.intensity(chalcogen))
+        # fitted on planes with enough columns: a fragment of a few columns (a band's remnant) is no group
+        n = np.array([planes[i].n_columns for i in film])
         clusters = brightness_clusters([planes[i].volume for i in film], prior, prior_sd,
-                                       min_log_ratio=min_log_ratio)
+                                       min_log_ratio=min_log_ratio, fit_mask=n >= max(4, 0.3 * np.median(n)))
         p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))
     out = []
     for i, p in enumerate(planes):
@@ -270,8 +272,9 @@ def _materials(planes, top, quintuples):
     return names
 
 
-def _to_layers(planes, materials, origin_h, height_scale):
-    """Layer records: heights from the origin in Å (divided by the growth-axis scale)."""
+def _to_layers(planes, materials, origin_h, height_scale, inplane_scale):
+    """Layer records in Å on the film's standard: heights from the origin over the growth-axis scale,
+    periods over the in-plane scale (each axis by its own ruler)."""
     heights = np.array([(p.height_A - origin_h) / height_scale for p in planes])
     errors = np.array([p.height_err_A / height_scale for p in planes])
     layers = []
@@ -281,8 +284,9 @@ def _to_layers(planes, materials, origin_h, height_scale):
             height_A=float(heights[i]), height_err_A=float(errors[i]),
             spacing_to_next_A=None if last else float(heights[i + 1] - heights[i]),
             spacing_err_A=None if last else float(np.hypot(errors[i], errors[i + 1])),
-            material=material, element=p.element, inplane_period_A=p.period_A,
-            inplane_period_err_A=p.period_err_A, intensity=p.peak, n_columns=p.n_columns, scatter_A=p.scatter_A,
+            material=material, element=p.element,
+            inplane_period_A=None if p.period_A is None else p.period_A / inplane_scale,
+            inplane_period_err_A=None if p.period_err_A is None else p.period_err_A / inplane_scale, intensity=p.peak, n_columns=p.n_columns, scatter_A=p.scatter_A,
             element_probability=p.element_probability, integrated_intensity=p.volume,
             occupancy=round(p.occupancy, 4), registry=p.phase))
     return tuple(layers)
@@ -359,7 +363,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
                 else "disordered columns")
         messages.append(f"no interface in the field: only {only} were found")
     origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
-    layers = _to_layers(planes, materials, origin_h, calibration.height_scale)
+    layers = _to_layers(planes, materials, origin_h, calibration.height_scale, calibration.inplane_scale or 1.0)
     index_of = {p.label: i for i, p in enumerate(planes)}
     plane_of_column = np.array([index_of.get(k, -1) for k in label], int)
     origin_xy = columns.xy[plane_of_column == top].mean(axis=0) if top is not None else None

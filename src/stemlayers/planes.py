@@ -43,7 +43,8 @@ class Plane:
     height_A, height_err_A : float
         Height at the field's centre under the common tilt, and its 1σ error.
     scatter_A : float
-        rms deviation of its columns from the plane.
+        rms deviation of its columns from the plane (columns more than 3
+        robust standard deviations + 0.1 Å off are left out of it and of the height).
     peak : float
         Median column amplitude (peak height).
     volume : float
@@ -169,24 +170,30 @@ def typical_step(u):
     return float(np.percentile(steps, 40)) if len(steps) else np.nan
 
 
-def period_guess(u, candidates):
-    """Of the expected periods, the one whose integer multiples best explain the steps along a plane.
+def period_guess(u, candidates, tolerance=0.15):
+    """Of the expected periods, the one on whose lattice most of the plane's columns sit.
 
-    A plane with missing columns has steps of 2 or 3 periods; its typical
-    step alone would then be a multiple of the period.
+    A plane with missing columns has steps of 2 or 3 periods, and stray
+    columns (specks, false detections) make odd steps, so neither its typical
+    step nor its steps' fit says the period; the share of columns within
+    `tolerance` periods of a common registry does.
 
     Examples
     --------
     >>> period_guess(np.array([0.0, 2.6, 7.8, 10.4, 15.6]), (2.596, 3.798))
     2.596
+    >>> period_guess(np.array([0.0, 3.8, 5.7, 7.6, 11.4, 13.3, 15.2]), (2.596, 3.798))
+    3.798
     """
-    steps = np.diff(np.sort(np.asarray(u, float)))
-    if not len(steps):
+    u = np.asarray(u, float)
+    candidates = np.asarray(candidates, float)
+    if not len(u):
         return float(candidates[0])
-    ratios = steps[:, None] / np.asarray(candidates, float)[None, :]
-    # each step a whole number (>= 1) of periods; a tiny preference for the smaller period breaks ties
-    miss = np.mean((ratios - np.maximum(np.round(ratios), 1)) ** 2, axis=0) + 1e-6 * np.arange(len(candidates))
-    return float(np.asarray(candidates)[np.argmin(miss)])
+    turns = u[None, :] / candidates[:, None]
+    phase = np.angle(np.mean(np.exp(2j * np.pi * turns), axis=1)) / (2 * np.pi)
+    off = np.abs((turns - phase[:, None] + 0.5) % 1.0 - 0.5)
+    on_lattice = np.mean(off < tolerance, axis=1)
+    return float(candidates[np.argmax(on_lattice)])  # a tie goes to the first
 
 
 def fit_period(u, guess, u_err=0.0):
@@ -208,6 +215,15 @@ def fit_period(u, guess, u_err=0.0):
     """
     u = np.sort(np.asarray(u, float))
     if len(u) < MIN_COLUMNS or not guess > 0:
+        return None, None
+    # a stray column between two of the plane's (a speck, a column of the band) would shift the index of
+    # every column after it: of two columns closer than 0.6 periods, the one further off the plane's
+    # registry goes
+    off = np.abs((u / guess - np.angle(np.mean(np.exp(2j * np.pi * u / guess))) / (2 * np.pi) + 0.5) % 1.0 - 0.5)
+    close = np.flatnonzero(np.diff(u) < 0.6 * guess)
+    if len(close):
+        u = np.delete(u, np.where(off[close] > off[close + 1], close, close + 1))
+    if len(u) < MIN_COLUMNS:
         return None, None
     k = np.concatenate([[0], np.cumsum(np.maximum(np.round(np.diff(u) / guess), 1))])
     if np.ptp(k) < 2:
@@ -266,9 +282,14 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, expected=None):
     for k in np.unique(label[label >= 0]):  # a loop over planes (tens), vectorised over their columns
         members = np.flatnonzero(label == k)
         level = h[members] - tilt * (u[members] - u_centre)
-        n = len(members)
+        # height and scatter from the columns that sit on the plane: a stray column linked in (a speck, a
+        # false detection) must not make an ordered plane look rough
+        robust = 1.4826 * np.median(np.abs(level - np.median(level)))
+        on = np.abs(level - np.median(level)) <= 3 * robust + 0.1
+        level = level[on]
+        n = len(level)
         scatter = float(np.std(level)) if n > 1 else 0.0
-        err = float(np.sqrt(max(scatter**2 / n, np.mean(h_err[members] ** 2) / n)))
+        err = float(np.sqrt(max(scatter**2 / n, np.mean(h_err[members][on] ** 2) / n)))
         step = typical_step(u[members])
         guess = period_guess(u[members], expected) if expected else step
         period, period_err = fit_period(u[members], guess, float(np.median(u_err[members])))

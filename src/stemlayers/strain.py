@@ -84,8 +84,9 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
         Reference in-plane parameter (e.g. of a bare TiN film measured the
         same way); the system file's value by default.
     calibration : Calibration, optional
-        The film as in-plane length standard (see :mod:`stemlayers.calibration`);
-        without it lengths rest on the file's pixel size.
+        The film as in-plane length standard (see :mod:`stemlayers.calibration`),
+        on which the layers' periods already are; it gives the value on the
+        file's calibration and adds the standard's own uncertainty.
     decidable : bool
         False when the field does not show the system's interface: the TiN a
         is still measured, but there is no verdict (`strain_ok` None).
@@ -104,19 +105,18 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
     tin_p = weighted_mean([L.inplane_period_A for L in tin], [L.inplane_period_err_A for L in tin]) if tin else None
     film_p = weighted_mean([L.inplane_period_A for L in film], [L.inplane_period_err_A for L in film]) if film else None
     # the film grows by vdW epitaxy, unstrained: its period, measured along the same axis as the TiN's, is an
-    # internal length standard that cancels calibration and scan-drift errors along the planes
+    # internal length standard that cancels calibration and scan-drift errors along the planes. The layers'
+    # periods are already on it (stemlayers.layers); its own uncertainty enters here.
     scale = calibration.inplane_scale if calibration is not None else None
     scale_err = calibration.inplane_scale_err if calibration is not None else None
-    if scale is not None and abs(scale - 1.0) > system.classify.calibration_tolerance:
-        scale = scale_err = None  # beyond any plausible calibration error: not the system's film
     a = a_err = dev = ci = ok = direct = verdict = None
     if tin_p:
-        direct = tin_p[0] * HEX_PER_PROJECTED
+        a = tin_p[0] * HEX_PER_PROJECTED
         if scale:
-            a = direct / scale
+            direct = a * scale  # on the file's calibration
             a_err = a * float(np.hypot(tin_p[1] / tin_p[0], scale_err / scale))
         else:
-            a, a_err = direct, tin_p[1] * HEX_PER_PROJECTED
+            direct, a_err = a, tin_p[1] * HEX_PER_PROJECTED
         dev = 100.0 * (a / reference - 1.0)
         half = 100.0 * 1.96 * a_err / reference
         ci = [dev - half, dev + half]
@@ -124,8 +124,8 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
             ok = bool(abs(dev) < threshold)
             verdict = strain_verdict(ci, threshold)
     note = None if verdict else (reason or "no strain verdict: the field does not show the system's interface")
-    per_plane = [dict(height_A=L.height_A, tin_inplane_A=L.inplane_period_A * HEX_PER_PROJECTED / (scale or 1.0),
-                      tin_inplane_err_A=L.inplane_period_err_A * HEX_PER_PROJECTED / (scale or 1.0)) for L in tin]
+    per_plane = [dict(height_A=L.height_A, tin_inplane_A=L.inplane_period_A * HEX_PER_PROJECTED,
+                      tin_inplane_err_A=L.inplane_period_err_A * HEX_PER_PROJECTED) for L in tin]
     ti = ti_err = ratio = ratio_err = None
     if film_p:
         ti, ti_err = film_p[0] * HEX_PER_PROJECTED, film_p[1] * HEX_PER_PROJECTED

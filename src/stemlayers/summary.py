@@ -43,6 +43,16 @@ def _counts(rows):
     return classes, (verdicts.get("True", 0), verdicts.get("False", 0), unmeasured)
 
 
+def _strain_text(row) -> str:
+    """The strain verdict as a reader wants it: ok, strained, inconclusive (CI across 1 %) or no verdict."""
+    return row.get("strain_verdict") or ("no verdict" if row.get("strain_ok") in (None, "") else str(row["strain_ok"]))
+
+
+def _calibration_warnings(rows):
+    """(file, warning) of every analysed image whose file calibration is off from what its film implies."""
+    return [(r["file"], r["calibration_warning"]) for r in rows if r.get("calibration_warning")]
+
+
 def _figure_of(row):
     """The figure written for a row (beside its JSON report), or None."""
     if not row.get("report"):
@@ -66,6 +76,9 @@ def write_summary(rows, path) -> Path:
     lines += ["", f"TiN strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}", ""]
     if failed:
         lines += ["## Failed", ""] + [f"- `{r['file']}`: {r['error']}" for r in failed] + [""]
+    warned = _calibration_warnings(ok)
+    if warned:
+        lines += ["## Calibration warnings", ""] + [f"- `{f}`: {w}" for f, w in warned] + [""]
     lines += ["## Images", "", "| file | class (confidence) | gap (Å) | TiN a (Å) | deviation (%) | strain < 1 % | figure |",
               "|---|---|---|---|---|---|---|"]
     for r in ok:
@@ -74,7 +87,7 @@ def write_summary(rows, path) -> Path:
         lines.append(f"| `{r['file']}` | {r['interface_class']} ({_number(r['confidence'], 2)}) | "
                      f"{_number(r['interface_gap_A'], 3)} ± {_number(r['interface_gap_err_A'], 3)} | "
                      f"{_number(r['tin_inplane_A'], 4)} ± {_number(r['tin_inplane_err_A'], 4)} | "
-                     f"{_number(r['tin_inplane_deviation_pct'], 2)} | {r['strain_ok']} | {link} |")
+                     f"{_number(r['tin_inplane_deviation_pct'], 2)} | {_strain_text(r)} | {link} |")
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -172,7 +185,7 @@ def _image_cells(row) -> list:
             (f"{e(str(row['interface_class']))} ({_number(row['confidence'], 2)})", True),
             (f"{_number(row['interface_gap_A'], 3)} ± {_number(row['interface_gap_err_A'], 3)}", False),
             (f"{_number(row['tin_inplane_A'], 4)} ± {_number(row['tin_inplane_err_A'], 4)}", False),
-            (f"{_number(row['tin_inplane_deviation_pct'], 2)} {ci}", False), (e(str(row["strain_ok"])), True),
+            (f"{_number(row['tin_inplane_deviation_pct'], 2)} {ci}", False), (e(_strain_text(row)), True),
             (e(str(row["n_columns"])), False), (e(str(row["n_layers"])), False), (_number(row["seconds"], 2), False)]
 
 
@@ -200,6 +213,10 @@ def write_html_summary(rows, path) -> Path:
         parts.append("<h2>Failed</h2><ul>" + "".join(
             f"<li><code>{e(r['file'])}</code>: <span class='err'>{e(r['error'])}</span></li>" for r in failed)
             + "</ul>")
+    warned = _calibration_warnings(ok)
+    if warned:
+        parts.append("<h2>Calibration warnings</h2><ul>" + "".join(
+            f"<li><code>{e(f)}</code>: {e(w)}</li>" for f, w in warned) + "</ul>")
     header = [("image", True), ("file", True), ("system", True), ("class (confidence)", True),
               ("interface gap (Å)", False), ("TiN in-plane a (Å)", False), ("deviation (%) [95 % CI]", False),
               ("strain &lt; 1 %", True), ("columns", False), ("planes", False), ("time (s)", False)]

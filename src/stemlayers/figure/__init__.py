@@ -119,6 +119,8 @@ def summary_lines(report):
     """
     interface = getattr(report, "interface", None) or {}
     lines = title_lines(report, _load_system(getattr(report, "system", None)))
+    warning = (getattr(report, "calibration", None) or {}).get("warning")
+    lines += [f"warning: {warning}"] if warning else []
     lines += [f"evidence: {line}" for line in interface.get("evidence") or []]
     lines += [f"note: {line}" for line in getattr(report, "messages", None) or []]
     return lines

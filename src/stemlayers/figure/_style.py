@@ -75,30 +75,33 @@ def title_lines(report, system=None):
     interface = getattr(report, "interface", None) or {}
     strain = getattr(report, "strain", None) or {}
     name = Path(str(getattr(report, "file", "") or "")).name or "(no file)"
-    system_name = getattr(report, "system", None) or "unknown system"
+    system_name = getattr(report, "system", None) or "no known system"
 
     klass = _get(interface, "class")
     if klass is None:
-        verdict = "class: pending"
+        verdict = "class: not decidable"
     else:
         verdict = f"class: {klass}"
         if _finite(_get(interface, "confidence")):
             verdict += f" (confidence {_num(_get(interface, 'confidence')):.2f})"
-    gap = f"gap {format_pm(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
+    if klass == "deteriorated":
+        gap = f"band {format_pm(_get(interface, 'band_thickness_A'))}, no gap"
+    else:
+        gap = f"gap {format_pm(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
     first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
 
     a = format_pm(_get(strain, "tin_inplane_A"), _get(strain, "tin_inplane_err_A"))
     parts = []
     if _finite(_get(strain, "deviation_pct")):
-        parts.append(f"{_num(_get(strain, 'deviation_pct')):+.1f} %")
+        parts.append(f"{_num(_get(strain, 'deviation_pct')):+.2f} %")
     ci = _get(strain, "ci95_pct")
     if ci is not None and len(ci) == 2 and _finite(ci[0]) and _finite(ci[1]):
-        parts.append(f"95 % CI [{_num(ci[0]):+.1f}, {_num(ci[1]):+.1f}] %")
+        parts.append(f"95 % CI [{_num(ci[0]):+.2f}, {_num(ci[1]):+.2f}] %")
     if parts:
         a += f" ({', '.join(parts)})"
     threshold = system.strain.threshold_pct if system is not None else 1.0
     ok = _get(strain, "strain_ok")
-    ok_text = "n/a" if ok is None else ("yes" if ok else "no")
+    ok_text = _get(strain, "strain_verdict") or ("no verdict" if ok is None else ("yes" if ok else "no"))
     second = f"TiN in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]
 
