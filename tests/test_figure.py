@@ -137,8 +137,8 @@ def test_panels_points_and_reference_lines(report, svg_figure):
 def test_title_has_numbers_with_units_and_errors(report):
     first, second = title_lines(report)
     assert "bilayer" in first and "confidence 0.93" in first and " ± 0.02 Å" in first
-    assert "2.998 ± 0.004 Å" in second and "+0.1 %" in second
-    assert "95 % CI [-0.2, +0.4] %" in second and "strain < 1 %: yes" in second
+    assert "2.998 ± 0.004 Å" in second and "+0.10 %" in second  # the CLI's two decimals
+    assert "95 % CI [-0.20, +0.40] %" in second and "strain < 1 %: yes" in second
 
 
 def test_empty_report_still_draws(tmp_path):
@@ -148,7 +148,7 @@ def test_empty_report_still_draws(tmp_path):
     assert (tmp_path / "empty.png").stat().st_size > 0
     texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
     assert "no ordered TiN planes" in texts
-    assert any("class: pending" in t for t in texts)
+    assert any("class: not decidable" in t for t in texts)
     assert any("no interface in the field" in t for t in texts)
 
 

@@ -87,7 +87,8 @@ def test_tin_inplane_parameter_and_its_uncertainty(grid):
     for sim, report in grid:
         s = report.strain
         err_pct.append(100 * (s["tin_inplane_A"] / sim.truth.tin_inplane_A - 1))
-        z.append((s["tin_inplane_A"] - sim.truth.tin_inplane_A) / s["tin_inplane_err_A"])
+        # the statistical part: the simulated film is exactly at bulk, so the standard has no systematic here
+        z.append((s["tin_inplane_A"] - sim.truth.tin_inplane_A) / s["tin_inplane_stat_err_A"])
     assert np.median(np.abs(err_pct)) <= 0.3
     assert 0.5 <= np.std(z) <= 2.0
 

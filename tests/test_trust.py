@@ -70,8 +70,8 @@ def test_fields_that_are_not_the_interface_get_no_verdict(field, system):
 
 
 def test_deteriorated_interface_keeps_true_heights_and_has_no_gap():
-    sim = simulate(SimulationParams(system="Bi2Se3/TiN", interface="deteriorated", shape=(320, 320), seed=8,
-                                    interface_offset_A=8.0))
+    sim = simulate(SimulationParams(system="Bi2Se3/TiN", interface="deteriorated", shape=(384, 384), seed=8,
+                                    interface_offset_A=6.0))
     d = _analyze(sim).to_dict()
     i = d["interface"]
     assert i["class"] == "deteriorated" and i["gap_A"] is None and "no gap" in i["gap_note"]

@@ -134,8 +134,8 @@ def structure_cues(layerset: LayerSet, system: MaterialSystem) -> dict:
     sub_stack = stacking_fraction([L.registry for L in substrate], rules.stacking_tolerance)
     film_stack = stacking_fraction([L.registry for L in film], rules.stacking_tolerance)
     metal = [L for L in substrate if L.element == system.substrate.metal]
-    if metal:  # complete planes only: fragments of faint anion planes are no d(111)
-        full = np.median([L.occupancy or 1.0 for L in metal])
+    if metal:  # complete planes only: fragments of faint anion planes (or chance chains) are no d(111)
+        full = max(np.median([L.occupancy or 1.0 for L in metal]), rules.min_plane_occupancy / rules.min_occupancy)
         metal = [L for L in metal if (L.occupancy or 1.0) >= rules.min_occupancy * full]
     spacings = [b.height_A - a.height_A for a, b in zip(metal[:-1], metal[1:])]
     # TiN planes are d(111) apart (a missing plane makes 2 d)

@@ -48,10 +48,36 @@ class Strain:
     scale_check_pct: float | None = None  # film period vs bulk: calibration + drift along the planes
     calibrated_on: str = "pixel size"  # "film" when the film's period sets the length scale
     strain_verdict: str | None = None  # "ok" | "strained" | "inconclusive" (the 95 % CI straddles the threshold)
+    tin_inplane_stat_err_A: float | None = None  # from the planes' scatter and the columns' position errors
+    tin_inplane_sys_err_A: float | None = None  # the film standard's own deviation and its transfer to the TiN
     verdict_note: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _relative_spread(periods):
+    """Robust relative standard deviation of per-plane periods (None for fewer than three)."""
+    periods = np.asarray(periods, float)
+    if len(periods) < 3:
+        return None
+    return float(1.4826 * np.median(np.abs(periods - np.median(periods))) / np.median(periods))
+
+
+def _standard_systematic(tin, film, film_standard_pct):
+    """Relative systematic error of a TiN a measured against the film standard.
+
+    Two parts: the film's own possible deviation from bulk (a number of the
+    material file), and the transfer of the scale from the film's part of the
+    field to the TiN's. A scan that drifts non-linearly changes the scale
+    from place to place; how much it varies between planes of one material
+    (robust spread) says how far the two regions may differ (x sqrt 2: two
+    regions, each known that well).
+    """
+    spreads = [x for x in (_relative_spread([L.inplane_period_A for L in film]),
+                           _relative_spread([L.inplane_period_A for L in tin])) if x is not None]
+    transfer = np.sqrt(2.0) * max(spreads) if spreads else 0.0
+    return float(np.hypot(film_standard_pct / 100.0, transfer))
 
 
 def strain_verdict(ci95_pct, threshold_pct):
@@ -109,14 +135,16 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
     # periods are already on it (stemlayers.layers); its own uncertainty enters here.
     scale = calibration.inplane_scale if calibration is not None else None
     scale_err = calibration.inplane_scale_err if calibration is not None else None
-    a = a_err = dev = ci = ok = direct = verdict = None
+    a = a_err = dev = ci = ok = direct = verdict = stat = sys = None
     if tin_p:
         a = tin_p[0] * HEX_PER_PROJECTED
         if scale:
             direct = a * scale  # on the file's calibration
-            a_err = a * float(np.hypot(tin_p[1] / tin_p[0], scale_err / scale))
+            stat = a * float(np.hypot(tin_p[1] / tin_p[0], scale_err / scale))
+            sys = a * _standard_systematic(tin, film, system.strain.film_standard_pct)
         else:
-            direct, a_err = a, tin_p[1] * HEX_PER_PROJECTED
+            direct, stat, sys = a, tin_p[1] * HEX_PER_PROJECTED, 0.0
+        a_err = float(np.hypot(stat, sys))
         dev = 100.0 * (a / reference - 1.0)
         half = 100.0 * 1.96 * a_err / reference
         ci = [dev - half, dev + half]
@@ -134,4 +162,5 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
         ratio_err = ratio * float(np.hypot(tin_p[1] / tin_p[0], film_p[1] / film_p[0]))
     return Strain(a, a_err, reference, dev, ci, ok, threshold, ti, ti_err, ratio, ratio_err, per_plane,
                   tin_inplane_direct_A=direct, scale_check_pct=None if scale is None else 100.0 * (scale - 1.0),
-                  calibrated_on="film" if scale else "pixel size", strain_verdict=verdict, verdict_note=note)
+                  calibrated_on="film" if scale else "pixel size", strain_verdict=verdict, verdict_note=note,
+                  tin_inplane_stat_err_A=stat, tin_inplane_sys_err_A=sys)

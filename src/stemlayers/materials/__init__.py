@@ -125,13 +125,14 @@ class StrainCriterion:
 
     reference_inplane_A: float
     threshold_pct: float = 1.0
+    film_standard_pct: float = 0.1
 
 
 @dataclass(frozen=True)
 class ClassifyThresholds:
     """Thresholds of the interface-class rules."""
 
-    min_tin_planes: int = 2
+    min_tin_planes: int = 3
     max_unassigned_fraction: float = 0.15
     min_loose_columns: int = 4
     max_interface_scatter_A: float = 0.25
@@ -141,6 +142,7 @@ class ClassifyThresholds:
     faint_fraction: float = 0.3
     # the origin: the top TiN plane that is complete and ordered like the TiN planes below it
     min_occupancy: float = 0.85
+    min_plane_occupancy: float = 0.5
     origin_scatter_ratio: float = 2.0
     # contrast learned from the image: prior width on log(Bi/chalcogen), smallest separation of two groups
     contrast_prior_sd: float = 0.5
