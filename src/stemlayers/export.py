@@ -35,7 +35,10 @@ def columns_table(report):
         background), ``sigma_A`` (Gaussian width), ``background``,
         ``significance`` (σ above a flat background), ``plane`` (index into
         the report's ``layers``, -1 for none), ``material``, ``element`` (empty
-        strings for columns in no plane) and ``plane_height_A`` (NaN for those).
+        strings for columns in no plane), ``plane_height_A`` (NaN for those),
+        ``element_probability`` (the plane's element's posterior probability from
+        the image's own brightness groups, NaN where none) and
+        ``integrated_intensity`` (the fitted Gaussian's volume, counts x px²).
     """
     import pandas as pd
 
@@ -65,6 +68,9 @@ def columns_table(report):
         "significance": significance, "plane": plane,
         "material": per_plane("material", "").astype(str), "element": per_plane("element", "").astype(str),
         "plane_height_A": per_plane("height_A", np.nan).astype(float),
+        "element_probability": np.array([np.nan if v is None else v for v in per_plane("element_probability", None)],
+                                        float),
+        "integrated_intensity": amplitude * 2 * np.pi * np.asarray(sigma, float) ** 2,
     })
 
 
