@@ -233,6 +233,10 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         interface = classify(layerset, chosen, columns, px)
     else:
         interface = Interface(None, 0.0, [f"not decidable: {messages[0]}"])
+    if interface.interface_class != "bilayer":
+        # film-period planes between TiN and the first QL are a bilayer only when the verdict says so;
+        # otherwise they are part of the interface band
+        layers = [replace(L, material="disordered") if L.material == "bilayer" else L for L in layers]
     # the TiN a is measured whenever TiN is seen; a verdict on it only where the field is the system's
     decidable = interface.interface_class is not None or interface.decided_by == "unmatched"
     calibration = layerset.calibration if layerset is not None else Calibration(px)

@@ -102,7 +102,8 @@ def title_lines(report, system=None):
     threshold = system.strain.threshold_pct if system is not None else 1.0
     ok = _get(strain, "strain_ok")
     ok_text = _get(strain, "strain_verdict") or ("no verdict" if ok is None else ("yes" if ok else "no"))
-    second = f"TiN in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
+    sub = system.substrate.name if system is not None else "TiN"
+    second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]
 
 

@@ -90,7 +90,8 @@ def draw_profile_panel(ax, report, system):
         label.set_in_layout(False)
         labels.append((label, value))
     ax.axvline(0.0, color="0.2", lw=0.8, zorder=1)
-    top = ax.annotate("top TiN plane", xy=(0.0, 0.98), xycoords=ax.get_xaxis_transform(),
+    sub = system.substrate.name if system is not None else "TiN"
+    top = ax.annotate(f"top {sub} plane", xy=(0.0, 0.98), xycoords=ax.get_xaxis_transform(),
                       xytext=(-4, 0), textcoords="offset points", rotation=90, ha="right",
                       va="top", fontsize=_LABEL_SIZE, color="0.2")
     top.set_in_layout(False)
@@ -111,7 +112,7 @@ def draw_profile_panel(ax, report, system):
         ax.set_xlim(-5, 5)
         ax.text(0.5, 0.5, "no atomic planes", transform=ax.transAxes, ha="center", va="center",
                 color="0.4", bbox={"fc": "white", "ec": "none"}, zorder=4)
-    ax.set_xlabel("plane height above the top TiN plane (Å)")
+    ax.set_xlabel(f"plane height above the top {sub} plane (Å)")
     ax.set_ylabel("spacing to the next plane (Å)")
     ax.set_title("interlayer spacing profile (error bars 1σ)", fontsize=9)
     return labels
@@ -165,6 +166,7 @@ def draw_strain_panel(ax, report, system):
     if not math.isfinite(ref) and system is not None:
         ref = system.strain.reference_inplane_A
     threshold = system.strain.threshold_pct if system is not None else 1.0
+    sub = system.substrate.name if system is not None else "TiN"
 
     h = np.array([_num(p.get("height_A")) for p in per_plane], dtype=float)
     a = np.array([_num(p.get("tin_inplane_A")) for p in per_plane], dtype=float)
@@ -192,7 +194,7 @@ def draw_strain_panel(ax, report, system):
         pad = max(1.0, 0.08 * np.ptp(h[ok]))
         ax.set_xlim(h[ok].min() - pad, h[ok].max() + pad)
     else:
-        ax.text(0.5, 0.5, "no ordered TiN planes", transform=ax.transAxes, ha="center",
+        ax.text(0.5, 0.5, f"no ordered {sub} planes", transform=ax.transAxes, ha="center",
                 va="center", color="0.4", bbox={"fc": "white", "ec": "none"}, zorder=4)
         ax.set_xlim(-10, 1)
     if values:
@@ -202,8 +204,8 @@ def draw_strain_panel(ax, report, system):
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize=6.5, framealpha=0.85, ncols=2)
     ax.set_xlabel("plane height (Å)")
-    ax.set_ylabel("TiN in-plane a (Å)")
-    ax.set_title("TiN in-plane lattice parameter (error bars 95 %)", fontsize=9)
+    ax.set_ylabel(f"{sub} in-plane a (Å)")
+    ax.set_title(f"{sub} in-plane lattice parameter (error bars 95 %)", fontsize=9)
     ax.ticklabel_format(axis="y", useOffset=False)
 
 
