@@ -158,6 +158,20 @@ def test_uncalibrated_layer_asks_for_the_pixel_size(make_napari_viewer, notifica
     assert widget.run(blocking=True).n_columns >= 0.9 * sim.truth.visible().sum()
 
 
+def test_a_wrong_pixel_size_is_a_warning_and_changes_no_verdict(make_napari_viewer, notifications):
+    viewer = make_napari_viewer()
+    sim = simulate(shape=(256, 256), pixel_size_A=0.1, interface="vdw", seed=2)
+    viewer.add_image(sim.data, name="miscalibrated")
+    widget = _analysis_widget(viewer)
+    widget.pixel_size.value = 0.092  # the file says 8 % less than the lattice implies
+    report = widget.run(blocking=True)
+    assert report.interface["class"] == "vdw" and report.strain["strain_verdict"] == "ok"
+    assert report.strain["tin_inplane_A"] == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
+    warned = [str(n.message) for n in notifications if n.severity == "warning"]
+    assert any("miscalibrated" in m and "smaller than the film lattice implies" in m for m in warned)
+    assert "warning: file pixel size 8." in widget.summary.value
+
+
 def test_reference_image_layer_sets_the_strain_reference(make_napari_viewer, qtbot):
     """A +2 % strained TiN sample fails the 1 % criterion against bulk TiN and passes against a bare
     TiN film strained the same way."""

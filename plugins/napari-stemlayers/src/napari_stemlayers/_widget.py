@@ -6,7 +6,7 @@ from pathlib import Path
 
 from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButton, TextEdit, create_widget
 from napari.qt.threading import thread_worker
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from stemlayers import InputError
 from stemlayers.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
@@ -216,6 +216,9 @@ class AnalysisWidget(Container):
         from stemlayers.figure import summary_lines
 
         self.summary.value = "\n".join(summary_lines(report))
+        warning = (report.calibration or {}).get("warning")
+        if warning:  # a calibration several % off is worth a notification, not only a line in the text
+            show_warning(f"{like.name}: {warning}")
         for button, *_ in self._exports:
             button.enabled = True
 
