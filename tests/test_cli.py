@@ -111,3 +111,25 @@ def test_reference_image_without_tin_is_a_one_line_error(tmp_path):
     assert result.exit_code == 1
     assert "film_only.hspy: no ordered TiN planes found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_analyze_warns_when_the_file_calibration_is_off_and_batch_records_it(tmp_path):
+    sample = tmp_path / "off.hspy"
+    runner.invoke(app, ["simulate", str(sample), "--interface", "vdw", "--pixel-size", "0.1", "--size", "256",
+                        "--seed", "3"])
+    result = runner.invoke(app, ["analyze", str(sample), "--pixel-size", "0.107", "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert "file pixel size 7.0" in result.output and "larger than the film lattice implies" in result.output
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert d["interface"]["class"] == "vdw" and d["strain"]["strain_verdict"] == "ok"
+    assert d["calibration"]["standard"] == "film" and d["calibration"]["file_error_pct"] == pytest.approx(7.0, abs=0.2)
+    assert d["schema_version"] >= 2 and d["material"]["sha256"] and len(d["material"]["sha256"]) == 64
+    table = tmp_path / "results.csv"
+    result = runner.invoke(app, ["batch", str(sample), "--out", str(table), "--pixel-size", "0.107"])
+    import pandas as pd
+
+    row = pd.read_csv(table).iloc[0]
+    assert row["strain_verdict"] == "ok" and row["length_standard"] == "film"
+    assert row["file_calibration_error_pct"] == pytest.approx(7.0, abs=0.2)
+    assert "larger than the film lattice implies" in row["calibration_warning"]
+    assert "Calibration warnings" in (tmp_path / "results_summary.md").read_text()
