@@ -89,7 +89,9 @@ def match_heights(found, true, shift=0.0):
 def plane_scores(layers, truth):
     """Strict and origin-shifted recall, element agreement and spacing errors of the found planes."""
     planes = ordered_planes(truth)
-    true_h = truth.plane_height_A[planes] if planes else np.zeros(0)
+    # heights from the top complete, ordered TiN plane (below a deteriorated interface's roughened ones)
+    zero = truth.plane_height_A[truth.origin_plane] if truth.origin_plane >= 0 else 0.0
+    true_h = truth.plane_height_A[planes] - zero if planes else np.zeros(0)
     found = np.array([L["height_A"] for L in layers], float)
     strict = match_heights(found, true_h)
     shifts = (true_h[:, None] - found[None, :]).ravel() if len(found) and len(true_h) else np.zeros(1)
@@ -114,6 +116,9 @@ def summarise(report, truth) -> dict:
     out = dict(system_found=d.get("system"), klass=interface.get("class"), confidence=interface.get("confidence"),
                verdict=strain_verdict(strain), strain_ok=strain.get("strain_ok"),
                tin_err_pct=(100 * (tin / truth.tin_inplane_A - 1) if tin and truth.tin_inplane_A else None),
+               ci_covers=(None if not (tin and truth.tin_inplane_A and strain.get("ci95_pct")) else bool(
+                   strain["ci95_pct"][0] <= 100 * (truth.tin_inplane_A / strain["reference_A"] - 1)
+                   <= strain["ci95_pct"][1])),
                evidence=(interface.get("evidence") or [""])[0])
     return out
 
@@ -221,8 +226,9 @@ def report_grid(console, grid):
         console.print(f"spacing error (consecutive planes both found): median {np.median(spacing):.3f} Å, "
                       f"p95 {np.percentile(spacing, 95):.3f} Å ({len(spacing)} spacings)")
     if len(tin):
+        covers = [r["ci_covers"] for r in grid if r.get("ci_covers") is not None]
         console.print(f"TiN a error: median {np.median(tin):.2f} %, p95 {np.percentile(tin, 95):.2f} % "
-                      f"({len(tin)} images with a TiN a)")
+                      f"({len(tin)} images with a TiN a); its 95 % CI covers the truth in {pct(sum(covers), len(covers))}")
 
 
 def verdict_rows(rows):

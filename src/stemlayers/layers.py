@@ -143,8 +143,9 @@ def label_anions(planes, system: MaterialSystem, prior_sd=0.7, min_log_ratio=np.
     The substrate planes' integrated intensities are split into two
     brightness groups (:func:`~stemlayers.contrast.brightness_clusters`, the
     file's metal/anion ratio as a weak prior); when they stand apart by at
-    least `min_log_ratio` and hold about half of the planes each (the two
-    alternate in rock salt), the dim group is labelled "anion".
+    least `min_log_ratio`, hold about half of the planes each and alternate
+    (neighbouring planes about half a metal-metal spacing apart, as in rock
+    salt), the dim group is labelled "anion".
 
     Returns
     -------
@@ -161,12 +162,17 @@ def label_anions(planes, system: MaterialSystem, prior_sd=0.7, min_log_ratio=np.
     share = float(np.mean(clusters.p_bright > 0.5))
     if not clusters.separated or not 0.35 <= share <= 0.65:
         return planes
+    bright_h = np.array([planes[i].height_A for i, p in zip(substrate, clusters.p_bright) if p >= 0.5])
+    all_h = np.array([planes[i].height_A for i in substrate])
+    # anion planes sit halfway between metal planes: neighbouring planes then are about half as far apart
+    if len(bright_h) < 2 or np.median(np.diff(all_h)) > 0.7 * np.median(np.diff(bright_h)):
+        return planes
     dim = {i: 1.0 - p for i, p in zip(substrate, clusters.p_bright) if p < 0.5}
     return tuple(replace(p, kind="anion", element=anion, element_probability=round(float(dim[i]), 4))
                  if i in dim else p for i, p in enumerate(planes))
 
 
-def find_origin(planes, min_occupancy=0.85, scatter_ratio=2.0, min_scatter_A=0.05, max_film_below=0.1):
+def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.12, max_film_below=0.1):
     """The top complete, ordered substrate plane (height 0), and the planes relabelled around it.
 
     Candidates are substrate planes with (almost) all of the film above them.
@@ -338,7 +344,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     u = xy_A @ tangent
     planes = with_occupancy(planes, columns.xy, orientation.growth_dir, shape, pixel_size_A,
                             expected={"substrate": p_sub * scale, "film": p_film * scale})
-    top, planes = find_origin(planes, rules.min_occupancy, rules.origin_scatter_ratio, rules.min_rough_scatter_A)
+    top, planes = find_origin(planes, rules.min_occupancy, rules.origin_scatter_ratio, rules.origin_min_scatter_A)
     periods = {kind: float(np.median([p.period_A for p in planes if p.kind == kind]))
                for kind in ("substrate", "film") if any(p.kind == kind for p in planes)}
     periods["anion"] = periods.get("substrate")

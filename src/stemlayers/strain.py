@@ -56,12 +56,19 @@ class Strain:
         return asdict(self)
 
 
-def _relative_spread(periods):
-    """Robust relative standard deviation of per-plane periods (None for fewer than three)."""
-    periods = np.asarray(periods, float)
+def _excess_spread(planes):
+    """Relative spread of per-plane periods beyond what their own errors explain (None for < 3 planes).
+
+    Robust (MAD) spread, with the planes' median statistical error taken out in quadrature: what is left is
+    a real variation of the scale across the field.
+    """
+    periods = np.array([L.inplane_period_A for L in planes], float)
+    errors = np.array([L.inplane_period_err_A for L in planes], float)
     if len(periods) < 3:
         return None
-    return float(1.4826 * np.median(np.abs(periods - np.median(periods))) / np.median(periods))
+    centre = np.median(periods)
+    robust = 1.4826 * np.median(np.abs(periods - centre))
+    return float(np.sqrt(max(robust**2 - np.median(errors) ** 2, 0.0)) / centre)
 
 
 def _standard_systematic(tin, film, film_standard_pct):
@@ -72,10 +79,10 @@ def _standard_systematic(tin, film, film_standard_pct):
     field to the TiN's. A scan that drifts non-linearly changes the scale
     from place to place; how much it varies between planes of one material
     (robust spread) says how far the two regions may differ (x sqrt 2: two
-    regions, each known that well).
+    regions, each known that well); the planes' own statistical errors are
+    taken out of that spread first.
     """
-    spreads = [x for x in (_relative_spread([L.inplane_period_A for L in film]),
-                           _relative_spread([L.inplane_period_A for L in tin])) if x is not None]
+    spreads = [x for x in (_excess_spread(film), _excess_spread(tin)) if x is not None]
     transfer = np.sqrt(2.0) * max(spreads) if spreads else 0.0
     return float(np.hypot(film_standard_pct / 100.0, transfer))
 

@@ -142,8 +142,9 @@ class ClassifyThresholds:
     faint_fraction: float = 0.3
     # the origin: the top TiN plane that is complete and ordered like the TiN planes below it
     min_occupancy: float = 0.85
-    min_plane_occupancy: float = 0.5
-    origin_scatter_ratio: float = 2.0
+    min_plane_occupancy: float = 0.1
+    origin_scatter_ratio: float = 3.0
+    origin_min_scatter_A: float = 0.12
     # contrast learned from the image: prior width on log(Bi/chalcogen), smallest separation of two groups
     contrast_prior_sd: float = 0.5
     min_contrast_log_ratio: float = 0.15
