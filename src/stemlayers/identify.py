@@ -25,6 +25,8 @@ from .materials import MaterialSystem
 
 __all__ = ["system_score"]
 
+MISSING_PART = 50.0  # score added for each of substrate, film and period ratio that does not fit
+
 
 def _qls_ratios(layerset: LayerSet):
     """Measured d1/d2 of each complete QL, and gap/QL-thickness between neighbouring complete QLs."""
@@ -47,7 +49,10 @@ def system_score(layerset: LayerSet, system: MaterialSystem) -> float:
     cues = structure_cues(layerset, system)
     if not (cues["substrate_fits"] or cues["film_fits"]):
         return np.inf
-    score = -3.0 * cues["n_quintuples"]
+    # a system whose substrate, film or period ratio does not fit explains less of the field than one whose
+    # all three do, however well its other ratios happen to match
+    score = -3.0 * cues["n_quintuples"] + MISSING_PART * (3 - cues["substrate_fits"] - cues["film_fits"]
+                                                          - cues["ratio_fits"])
     if cues["period_ratio"] is not None:
         score += (np.log(cues["period_ratio"] / system.inplane_ratio) / 0.025) ** 2
     if cues["substrate_spacing_A"] is not None and layerset.calibration.growth_scale:

@@ -78,12 +78,11 @@ def _standard_systematic(tin, film, film_standard_pct):
     material file), and the transfer of the scale from the film's part of the
     field to the TiN's. A scan that drifts non-linearly changes the scale
     from place to place; how much it varies between planes of one material
-    (robust spread) says how far the two regions may differ (x sqrt 2: two
-    regions, each known that well); the planes' own statistical errors are
-    taken out of that spread first.
+    (robust spread) says how far the two regions may differ; the planes' own
+    statistical errors are taken out of that spread first.
     """
     spreads = [x for x in (_excess_spread(film), _excess_spread(tin)) if x is not None]
-    transfer = np.sqrt(2.0) * max(spreads) if spreads else 0.0
+    transfer = max(spreads) if spreads else 0.0
     return float(np.hypot(film_standard_pct / 100.0, transfer))
 
 
