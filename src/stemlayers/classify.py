@@ -132,18 +132,21 @@ def structure_cues(layerset: LayerSet, system: MaterialSystem) -> dict:
     substrate = [L for L in (layers[:top + 1] if top is not None else ()) if L.material == "TiN"]
     film = [L for L in layers if L.material in ("TI", "bilayer")]
     sub_stack = stacking_fraction([L.registry for L in substrate], rules.stacking_tolerance)
-    film_stack = stacking_fraction([L.registry for L in film], rules.stacking_tolerance)
+    # the film's own planes (the QLs): ordered fragments of an interface band need not follow its stacking
+    film_stack = stacking_fraction([L.registry for L in film if L.material == "TI"], rules.stacking_tolerance)
     metal = [L for L in substrate if L.element == system.substrate.metal]
     if metal:  # complete planes only: fragments of faint anion planes (or chance chains) are no d(111)
         full = max(np.median([L.occupancy or 1.0 for L in metal]), rules.min_plane_occupancy / rules.min_occupancy)
         metal = [L for L in metal if (L.occupancy or 1.0) >= rules.min_occupancy * full]
     spacings = [b.height_A - a.height_A for a, b in zip(metal[:-1], metal[1:])]
-    # TiN planes are d(111) apart (a missing plane makes 2 d)
-    d = np.median([s / max(round(s / system.substrate.plane_spacing_A), 1) for s in spacings]) if spacings else None
+    # TiN planes are d(111) apart (a missing plane makes 2 d), each of them, not only on average
+    per_d = np.array([s / max(round(s / system.substrate.plane_spacing_A), 1) for s in spacings])
+    d = float(np.median(per_d)) if len(per_d) else None
     calibrated = layerset.calibration is not None and layerset.calibration.growth_scale is not None
     tolerance = rules.plane_spacing_tolerance if calibrated else rules.calibration_tolerance
+    regular = len(per_d) and np.mean(np.abs(per_d / d - 1) < rules.plane_spacing_tolerance) >= rules.min_stacking_fraction
     substrate_fits = (len(metal) >= rules.min_tin_planes and sub_stack is not None
-                      and sub_stack >= rules.min_stacking_fraction and d is not None
+                      and sub_stack >= rules.min_stacking_fraction and d is not None and bool(regular)
                       and abs(d / system.substrate.plane_spacing_A - 1) < tolerance)
     film_fits = (len(layerset.quintuple_layers) >= 1 and film_stack is not None
                  and film_stack >= rules.min_stacking_fraction)

@@ -152,7 +152,7 @@ class ClassifyThresholds:
     # is the field this system's? shape cues, all ratios along one axis
     motif_tolerance: float = 0.12
     stacking_tolerance: float = 0.1
-    min_stacking_fraction: float = 0.6
+    min_stacking_fraction: float = 0.8
     period_ratio_tolerance: float = 0.06
     plane_spacing_tolerance: float = 0.08
     calibration_tolerance: float = 0.2
