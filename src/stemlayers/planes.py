@@ -137,8 +137,9 @@ def link_planes(u, h, max_step, tolerance=HEIGHT_TOLERANCE_A, min_columns=MIN_CO
 def _merge_by_height(label, u, h, tolerance):
     """Join chains of one plane split by a gap: similar height, hardly overlapping along the plane."""
     ids, inverse = np.unique(label, return_inverse=True)
-    height = np.array([np.median(h[inverse == k]) for k in range(len(ids))])
-    span = np.array([(u[inverse == k].min(), u[inverse == k].max()) for k in range(len(ids))])
+    groups = [g for _, g in members_of(inverse)]
+    height = np.array([np.median(h[g]) for g in groups])
+    span = np.array([(u[g].min(), u[g].max()) for g in groups])
     order = np.argsort(height)
     parent = np.arange(len(ids))
     for a, b in zip(order[:-1], order[1:]):  # a loop over chains (tens), not columns
@@ -149,14 +150,21 @@ def _merge_by_height(label, u, h, tolerance):
     return ids[parent][inverse]
 
 
+def members_of(label):
+    """The column indices of each plane label >= 0, in label order: one sort, not one scan per plane."""
+    order = np.argsort(label, kind="stable")
+    ids, starts = np.unique(label[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    return [(int(k), g) for k, g in zip(ids, groups) if k >= 0]
+
+
 def common_tilt(u, h, label):
     """Median slope dh/du of the planes (orientation error, drift shear), weighted by their size."""
     slopes, weights = [], []
-    for k in np.unique(label[label >= 0]):
-        m = label == k
-        if m.sum() >= 4 and np.ptp(u[m]) > 5.0:
+    for _, m in members_of(label):
+        if len(m) >= 4 and np.ptp(u[m]) > 5.0:
             slopes.append(np.polyfit(u[m], h[m], 1)[0])
-            weights.append(m.sum())
+            weights.append(len(m))
     if not slopes:
         return 0.0
     order = np.argsort(slopes)
@@ -279,8 +287,7 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, expected=None):
     tilt = common_tilt(u, h, label)
     u_centre = float(np.median(u)) if len(u) else 0.0
     planes = []
-    for k in np.unique(label[label >= 0]):  # a loop over planes (tens), vectorised over their columns
-        members = np.flatnonzero(label == k)
+    for k, members in members_of(label):  # a loop over planes (tens), vectorised over their columns
         level = h[members] - tilt * (u[members] - u_centre)
         # height and scatter from the columns that sit on the plane: a stray column linked in (a speck, a
         # false detection) must not make an ordered plane look rough
