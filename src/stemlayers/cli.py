@@ -266,9 +266,12 @@ def _print_batch_summary(result) -> None:
                         f"-> {result.table}, {markdown.name}, {page.name}", title_justify="left", show_header=False)
     for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
         table.add_row(f"{system}", f"{klass}: {n}")
-    verdicts = Counter(str(r["strain_ok"]) for r in ok)
-    table.add_row("TiN strain < 1 %", f"yes {verdicts.get('True', 0)}, no {verdicts.get('False', 0)}, "
-                  f"not measured {sum(v for k, v in verdicts.items() if k not in ('True', 'False'))}")
+    verdicts = Counter(r.get("strain_verdict") or "no verdict" for r in ok)
+    table.add_row("TiN strain < 1 %", ", ".join(f"{name} {verdicts.get(name, 0)}" for name in
+                                                ("ok", "strained", "inconclusive", "no verdict")))
+    for r in ok:
+        if r.get("calibration_warning"):
+            table.add_row("warning", f"{r['file']}: {r['calibration_warning']}")
     for r in result.rows:
         if r["status"] != "ok":
             table.add_row("failed", r["error"])
