@@ -1,0 +1,53 @@
+"""Verdicts on independent physics: abTEM PRISM multislice images (channelling, thermal diffuse scattering)
+made by benchmarks/multislice_abtem.py, checked against the atomic model they were built from."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stemlayers import analyze
+
+CASES = sorted((Path(__file__).parent / "data" / "multislice").glob("*.hspy"))
+
+
+def _truth(path):
+    return json.loads(path.with_name(path.name.split(".")[0] + ".truth.json").read_text())
+
+
+def _true_planes(t):
+    """Heights (0 = top complete Ti plane) of the ordered, non-N planes with >= 3 columns inside the frame."""
+    rows, cols = t["shape"]
+    x, y, plane = np.asarray(t["x_px"]), np.asarray(t["y_px"]), np.asarray(t["plane"])
+    inside = (x > 5) & (x < cols - 5) & (y > 5) & (y < rows - 5)
+    heights = []
+    for k, (h, element, material) in enumerate(zip(t["plane_height_A"], t["plane_element"], t["plane_material"])):
+        if element != "N" and material != "disordered" and np.sum((plane == k) & inside) >= 3:
+            heights.append(h)
+    return np.asarray(heights) - t["plane_height_A"][t["top_tin_plane"]]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_multislice_image_gets_the_model_verdicts(path):
+    t = _truth(path)
+    d = analyze(path).to_dict()
+    assert d["system"] == t["system"] and d["interface"]["class"] == t["interface"]
+    assert d["strain"]["strain_verdict"] == ("ok" if abs(t["tin_strain_pct"]) < 1 else "strained")
+    assert d["strain"]["tin_inplane_A"] == pytest.approx(t["tin_inplane_A"], rel=0.003)
+    # every ordered plane of the model found at its height, and the spacings right
+    true_h = _true_planes(t)
+    found = np.array([L["height_A"] for L in d["layers"]])
+    nearest = np.abs(found[None, :] - true_h[:, None]).min(axis=1)
+    assert np.mean(nearest < 0.2) >= 0.98
+    spacing_err = np.abs(np.diff(np.sort(found[np.abs(found[:, None] - true_h[None, :]).min(axis=1) < 0.2]))
+                         - np.diff(np.sort(true_h[nearest < 0.2])))
+    assert np.median(spacing_err) <= 0.02
+    # the film's planes are named from the image's own contrast (not a Z^n formula), each one right
+    top = t["plane_height_A"][t["top_tin_plane"]]
+    model_h = np.asarray(t["plane_height_A"]) - top
+    film = [L for L in d["layers"] if L["material"] in ("TI", "bilayer")]
+    assert film
+    for L in film:
+        k = int(np.argmin(np.abs(model_h - L["height_A"])))
+        assert L["element"] == t["plane_element"][k] and L["element_probability"] > 0.9
