@@ -51,7 +51,15 @@ def dask_setup(worker) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+    # when the batch closes the cluster (Ctrl-C), a worker's heartbeat in flight finds the scheduler gone
+    # and logs it with a traceback: expected at that moment, and no news to the user
+    logging.getLogger("distributed.worker").addFilter(_quiet_lost_heartbeat)
     _warm_up()
+
+
+def _quiet_lost_heartbeat(record) -> bool:
+    """Logging filter: False (drop) for a worker's 'scheduler gone during heartbeat' record."""
+    return not record.getMessage().startswith("Failed to communicate with scheduler during heartbeat")
 
 
 @contextlib.contextmanager
