@@ -40,26 +40,29 @@ truth. With an odd number of columns the a/2 beam offset of neighbouring
 columns cannot close over the periodic seam: one column pair at the seam is
 out of registry along the beam (invisible in projection).
 
-Cost and the defaults. On one thread, with the defaults below, one model
-(both thicknesses, both detectors) takes about 25 minutes: the multislice of
-~450 plane waves through 35 slices of a ~1100 x 1024 grid and the PRISM
-reduction over ~40 000 probe positions. Defaults: 70 Å thick with images at
-35 and 70 Å (one run: the scattering matrix is reduced at 35 Å, then
-propagated on), 300 kV, 20 mrad, no aberrations, focus on the entrance
-surface, potential sampling 0.045 Å (antialias cutoff ~146 mrad, so the
-detectors are 65-145 and 90-145 mrad from one FlexibleAnnularDetector), 2 Å
-slices, PRISM interpolation 4 (windows ~12 Å), ONE frozen-phonon
-configuration (0.08 Å rms), a scan at 0.245 Å (the probe's Nyquist step)
-Fourier-interpolated to 0.18 Å pixels (exact: a HAADF image holds no
-frequency above twice the aperture), 7 Ti planes and 2 quintuple layers (a
-field ~49 Å wide and 39-47 Å tall).
+Cost and the defaults. On one shared thread one model (both thicknesses,
+both detectors) took 15.4 min for Bi2Se3 vdw (46.7 x 39.2 x 70 Å, 409 plane
+waves, 191 x 160 probe positions) and 19.1 min for Bi2Te3 bilayer at f = 5
+(49.3 x 46.1 x 100 Å); expect 12-20 min at the defaults. Defaults: 60 Å
+thick with images at 30 and 60 Å (one run: the scattering matrix is reduced
+at 30 Å, then propagated on), 300 kV, 20 mrad, no aberrations, focus on the
+entrance surface, potential sampling 0.045 Å (antialias cutoff ~146 mrad,
+so the detectors are 65-145 and 90-145 mrad from one
+FlexibleAnnularDetector), 2 Å slices, PRISM interpolation 4 (windows
+~12 x 10 Å), ONE frozen-phonon configuration (0.08 Å rms), a scan at
+0.245 Å (the probe's Nyquist step) Fourier-interpolated to 0.18 Å pixels
+(exact: a HAADF image holds no frequency above twice the aperture), 7 Ti
+planes and 2 quintuple layers (a field ~49 Å wide and 39-47 Å tall).
 
 PRISM's interpolation factor f repeats the probe every cell/f: once the
 channelled probe spreads wider than that window its periodic images leak in
-as ghost columns. With f = 5 (~10 Å windows) the 50 Å images are clean but
-100 Å images are visibly corrupted by ghosts; so 100 Å needs f <= 3 (windows
->= 15 Å), about 3x the time. ``--phonons``, ``--sampling``,
-``--interpolation``, ``--thickness``, ``--n-ql`` and ``--detectors`` buy
+as ghost columns. With f = 5 (~10 Å windows) 50 Å images are clean and
+100 Å images visibly corrupted; with f = 4 (~12 x 10 Å) 35 Å is clean and
+70 Å shows side blobs beside the Bi columns. The default 60 Å with f = 4
+keeps thickness / window as in the clean 50 Å, f = 5 case; 100 Å needs
+f <= 3 (windows >= 15 Å), about 3-4x the time. Peak memory is ~15 GB for a
+49 x 47 Å cell at f = 4 (full and continued scattering matrices).
+``--phonons``, ``--sampling``, ``--interpolation``, ``--thickness``, ``--n-ql`` and ``--detectors`` buy
 accuracy with time (the reduction grows as the cube of the field area and
 as f^-4).
 """
@@ -388,8 +391,8 @@ class Optics:
     defocus_A: float = 0.0
     potential_sampling_A: float = 0.045
     slice_A: float = 2.0
-    thickness_A: float = 70.0
-    exit_thicknesses_A: tuple = (35.0, 70.0)
+    thickness_A: float = 60.0
+    exit_thicknesses_A: tuple = (30.0, 60.0)
     detectors_mrad: tuple = ((65.0, 145.0), (90.0, 145.0))
     interpolation: tuple = (4, 4)
     n_phonons: int = 1
@@ -512,6 +515,7 @@ def run_prism(atoms, optics, scan_gpts, seed=0, log=print):
                 image = np.asarray(measurement.integrate_radial(inner, outer_d).array).reshape(tuple(scan_gpts))
                 total[(e, d)] = total.get((e, d), 0.0) + image / optics.n_phonons
             timing.append(f"{z_high:.0f} A: multislice {t1 - t0:.0f} s, reduction {time.perf_counter() - t1:.0f} s")
+            del reducible, measurement  # free the cut-down copy before the next slab doubles the big one
         log(f"  phonon configuration {config + 1}/{optics.n_phonons}: {time.perf_counter() - start:.0f} s "
             f"(potential {gpts[0]}x{gpts[1]}, {n_waves} plane waves, interpolation {optics.interpolation}, "
             f"scan {scan_gpts[0]}x{scan_gpts[1]}; " + "; ".join(timing) + ")")
@@ -692,9 +696,9 @@ def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, 
     return written
 
 
-# every class and both systems unstrained first (Bi2Te3 bilayer has a 50 Å image from an earlier run already)
-BATCH = [(s, i, 0.0) for s, i in (("Bi2Se3/TiN", "vdw"), ("Bi2Te3/TiN", "deteriorated"), ("Bi2Se3/TiN", "bilayer"),
-                                  ("Bi2Te3/TiN", "bilayer"), ("Bi2Te3/TiN", "vdw"), ("Bi2Se3/TiN", "deteriorated"))]
+# every class and both systems unstrained first (Bi2Te3 bilayer and Bi2Se3 vdw have 50 / 35 Å images from earlier runs)
+BATCH = [(s, i, 0.0) for s, i in (("Bi2Te3/TiN", "deteriorated"), ("Bi2Se3/TiN", "bilayer"), ("Bi2Te3/TiN", "bilayer"),
+                                  ("Bi2Te3/TiN", "vdw"), ("Bi2Se3/TiN", "deteriorated"), ("Bi2Se3/TiN", "vdw"))]
 BATCH += [(s, i, 2.0) for s, i, _ in BATCH]
 
 
@@ -716,7 +720,7 @@ def main(argv=None):
     parser.add_argument("--interface", default="bilayer", choices=["bilayer", "vdw", "deteriorated"])
     parser.add_argument("--strain", type=float, default=0.0, help="TiN in-plane strain, %%")
     parser.add_argument("--out", default="/work/multislice_out")
-    parser.add_argument("--thickness", type=float, default=70.0, help="Å; images at half and at full thickness")
+    parser.add_argument("--thickness", type=float, default=60.0, help="Å; images at half and at full thickness")
     parser.add_argument("--detectors", nargs="+", default=["65-145", "90-145"], help="inner-outer mrad")
     parser.add_argument("--semiangle", type=float, default=20.0)
     parser.add_argument("--sampling", type=float, default=0.045, help="potential sampling, Å")
