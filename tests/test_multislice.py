@@ -51,3 +51,21 @@ def test_multislice_image_gets_the_model_verdicts(path):
     for L in film:
         k = int(np.argmin(np.abs(model_h - L["height_A"])))
         assert L["element"] == t["plane_element"][k] and L["element_probability"] > 0.9
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_multislice_verdicts_survive_rotation_mirror_and_a_wrong_calibration(path):
+    from scipy import ndimage
+
+    from stemlayers import load
+
+    t = _truth(path)
+    image = load(path)
+    background = float(np.median(image.data))
+    variants = {"rotated 33°": (ndimage.rotate(image.data, 33, reshape=True, order=3, cval=background), 1.0),
+                "mirrored": (image.data[:, ::-1], 1.0), "pixel size 10 % small": (image.data, 0.9)}
+    for name, (data, factor) in variants.items():
+        d = analyze(load(np.ascontiguousarray(data, np.float32), pixel_size=image.pixel_size_A * factor)).to_dict()
+        assert (d["system"], d["interface"]["class"], d["strain"]["strain_verdict"]) == (
+            t["system"], t["interface"], "ok"), name
+        assert d["strain"]["tin_inplane_A"] == pytest.approx(t["tin_inplane_A"], rel=0.003), name
