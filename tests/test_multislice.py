@@ -16,16 +16,22 @@ def _truth(path):
     return json.loads(path.with_name(path.name.split(".")[0] + ".truth.json").read_text())
 
 
+def _origin(t):
+    """Index of the top complete Ti plane (below a deteriorated interface's roughened ones)."""
+    return t.get("origin_plane", t["top_tin_plane"])
+
+
 def _true_planes(t):
     """Heights (0 = top complete Ti plane) of the ordered, non-N planes with >= 3 columns inside the frame."""
     rows, cols = t["shape"]
     x, y, plane = np.asarray(t["x_px"]), np.asarray(t["y_px"]), np.asarray(t["plane"])
     inside = (x > 5) & (x < cols - 5) & (y > 5) & (y < rows - 5)
+    rough = set(t.get("roughened_planes") or [])  # part of the interface band
     heights = []
     for k, (h, element, material) in enumerate(zip(t["plane_height_A"], t["plane_element"], t["plane_material"])):
-        if element != "N" and material != "disordered" and np.sum((plane == k) & inside) >= 3:
+        if element != "N" and material != "disordered" and k not in rough and np.sum((plane == k) & inside) >= 3:
             heights.append(h)
-    return np.asarray(heights) - t["plane_height_A"][t["top_tin_plane"]]
+    return np.asarray(heights) - t["plane_height_A"][_origin(t)]
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
@@ -35,6 +41,11 @@ def test_multislice_image_gets_the_model_verdicts(path):
     assert d["system"] == t["system"] and d["interface"]["class"] == t["interface"]
     assert d["strain"]["strain_verdict"] == ("ok" if abs(t["tin_strain_pct"]) < 1 else "strained")
     assert d["strain"]["tin_inplane_A"] == pytest.approx(t["tin_inplane_A"], rel=0.003)
+    if t["interface"] == "deteriorated":  # no gap: a band from the top complete Ti plane to the first QL
+        film = np.asarray(t["plane_height_A"])[np.asarray(t["plane_material"]) == "TI"]
+        band = film.min() - t["plane_height_A"][_origin(t)]
+        assert d["interface"]["gap_A"] is None
+        assert d["interface"]["band_thickness_A"] == pytest.approx(band, abs=0.3)
     # every ordered plane of the model found at its height, and the spacings right
     true_h = _true_planes(t)
     found = np.array([L["height_A"] for L in d["layers"]])
@@ -44,7 +55,7 @@ def test_multislice_image_gets_the_model_verdicts(path):
                          - np.diff(np.sort(true_h[nearest < 0.2])))
     assert np.median(spacing_err) <= 0.02
     # the film's planes are named from the image's own contrast (not a Z^n formula), each one right
-    top = t["plane_height_A"][t["top_tin_plane"]]
+    top = t["plane_height_A"][_origin(t)]
     model_h = np.asarray(t["plane_height_A"]) - top
     film = [L for L in d["layers"] if L["material"] in ("TI", "bilayer")]
     assert film

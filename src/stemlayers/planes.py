@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 __all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
            "period_guess"]
@@ -243,8 +243,13 @@ def fit_period(u, guess, u_err=0.0):
     return round(float(slope), 12), float(max(err, 1e-6))
 
 
-def line_length_in_field(point, direction, shape):
+def line_length_in_field(point, direction, shape, hull_equations=None):
     """Length of the line through `point` along `direction` inside a (rows, cols) field, in pixels.
+
+    With `hull_equations` (``scipy.spatial.ConvexHull.equations`` of the
+    columns), only the part inside that hull counts too: a field with an
+    empty corner (a rotated scan padded with background, vacuum beside a
+    wedge) holds no columns there.
 
     Examples
     --------
@@ -260,6 +265,18 @@ def line_length_in_field(point, direction, shape):
             continue
         t0, t1 = sorted(((0 - p) / d, (size - p) / d))
         lo, hi = max(lo, t0), min(hi, t1)
+    if hull_equations is not None:
+        # inside: normal . x + offset <= 0 for every facet
+        normal, offset = hull_equations[:, :2], hull_equations[:, 2]
+        along, at = normal @ direction, normal @ point + offset
+        going_out = along > 1e-12
+        coming_in = along < -1e-12
+        if np.any((np.abs(along) <= 1e-12) & (at > 0)):
+            return 0.0
+        if going_out.any():
+            hi = min(hi, float(np.min(-at[going_out] / along[going_out])))
+        if coming_in.any():
+            lo = max(lo, float(np.max(-at[coming_in] / along[coming_in])))
     return float(max(hi - lo, 0.0))
 
 
@@ -390,6 +407,10 @@ def with_occupancy(planes, xy_of, growth_dir, shape, pixel_size_A, expected=None
     if shape is None:
         return planes
     tangent = np.array([-growth_dir[1], growth_dir[0]])
+    try:  # where the specimen is: the hull of all columns (a padded or part-empty field has none outside)
+        hull = ConvexHull(xy_of).equations if len(xy_of) >= 3 else None
+    except QhullError:  # all columns on one line
+        hull = None
     out = []
     for p in planes:
         period = (expected or {}).get(p.kind) or p.period_A
@@ -397,8 +418,10 @@ def with_occupancy(planes, xy_of, growth_dir, shape, pixel_size_A, expected=None
             out.append(p)
             continue
         centre = xy_of[p.members].mean(axis=0)
-        length_A = line_length_in_field(centre, tangent, shape) * pixel_size_A
-        # columns within half a column width of the edge are not fitted
-        fits = max((length_A - 2.0) / period + 1, 1.0)
-        out.append(replace(p, occupancy=float(min(p.n_columns / fits, 1.5))))
+        # columns within half a column width of the image's edge are not fitted; the hull runs through
+        # the outermost columns themselves
+        fits = (line_length_in_field(centre, tangent, shape) * pixel_size_A - 2.0) / period + 1
+        if hull is not None:
+            fits = min(fits, line_length_in_field(centre, tangent, shape, hull) * pixel_size_A / period + 1)
+        out.append(replace(p, occupancy=float(min(p.n_columns / max(fits, 1.0), 1.5))))
     return tuple(out)
