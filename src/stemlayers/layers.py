@@ -26,7 +26,7 @@ from .calibration import Calibration, measure_calibration
 from .contrast import Clusters, QuintupleLayer, brightness_clusters, find_quintuple_layers
 from .materials import MaterialSystem
 from .orient import Orientation
-from .planes import (HEIGHT_TOLERANCE_A, Plane, field_scale, label_kinds, link_planes, measure_planes,
+from .planes import (HEIGHT_TOLERANCE_A, Plane, field_scale, label_kinds, link_planes, measure_planes, registry,
                      with_occupancy)
 
 __all__ = ["Layer", "LayerSet", "assign_elements", "find_origin", "group_layers", "substrate_down"]
@@ -132,8 +132,7 @@ def substrate_down(planes, orientation):
     film = [p.height_A for p in planes if p.kind == "film"]
     if not (sub and film and np.mean(sub) > np.mean(film)):
         return planes, orientation
-    flipped = [replace(p, height_A=-p.height_A, phase=None if p.phase is None else (-p.phase) % 1.0)
-               for p in planes]
+    flipped = [replace(p, height_A=-p.height_A) for p in planes]
     return tuple(sorted(flipped, key=lambda p: p.height_A)), orientation.flipped()
 
 
@@ -259,10 +258,8 @@ def _registry(planes, u, periods):
     out = []
     for p in planes:
         period = periods.get(p.kind)
-        phase = None
-        if period and p.kind in ("substrate", "anion", "film"):
-            phase = float(np.angle(np.mean(np.exp(2j * np.pi * u[p.members] / period))) / (2 * np.pi) % 1.0)
-        out.append(replace(p, phase=phase))
+        ordered = period and p.kind in ("substrate", "anion", "film")
+        out.append(replace(p, phase=registry(u[p.members], period) if ordered else None))
     return tuple(out)
 
 

@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 __all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
-           "period_guess"]
+           "period_guess", "registry"]
 
 HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
 MIN_COLUMNS = 3
@@ -52,7 +52,9 @@ class Plane:
     period_A, period_err_A : float or None
         Projected in-plane column period and its standard error.
     phase : float or None
-        Registry of the columns within one period (0-1), on the common axis.
+        Registry of the columns within one period (0-1), on the common axis
+        and its kind's common period (set once the kinds are known, see
+        :func:`stemlayers.layers.group_layers`; None before).
     occupancy : float
         Columns found over columns that fit in the plane's length inside the field.
     kind : str
@@ -204,6 +206,17 @@ def period_guess(u, candidates, tolerance=0.15):
     return float(candidates[np.argmax(on_lattice)])  # a tie goes to the first
 
 
+def registry(u, period):
+    """Where columns at positions `u` sit within one `period`: their circular mean, as a fraction 0-1.
+
+    Examples
+    --------
+    >>> round(registry(np.array([1.0, 4.8, 8.6]), 3.8), 3)
+    0.263
+    """
+    return float(np.angle(np.mean(np.exp(2j * np.pi * np.asarray(u, float) / period))) / (2 * np.pi) % 1.0)
+
+
 def fit_period(u, guess, u_err=0.0):
     """Projected period and its standard error from positions `u` (each ±`u_err`) along a plane.
 
@@ -227,7 +240,7 @@ def fit_period(u, guess, u_err=0.0):
     # a stray column between two of the plane's (a speck, a column of the band) would shift the index of
     # every column after it: of two columns closer than 0.6 periods, the one further off the plane's
     # registry goes
-    off = np.abs((u / guess - np.angle(np.mean(np.exp(2j * np.pi * u / guess))) / (2 * np.pi) + 0.5) % 1.0 - 0.5)
+    off = np.abs((u / guess - registry(u, guess) + 0.5) % 1.0 - 0.5)
     close = np.flatnonzero(np.diff(u) < 0.6 * guess)
     if len(close):
         u = np.delete(u, np.where(off[close] > off[close + 1], close, close + 1))
@@ -317,11 +330,8 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, expected=None):
         step = typical_step(u[members])
         guess = period_guess(u[members], expected) if expected else step
         period, period_err = fit_period(u[members], guess, float(np.median(u_err[members])))
-        phase = None
-        if period:
-            phase = float(np.angle(np.mean(np.exp(2j * np.pi * u[members] / period))) / (2 * np.pi) % 1.0)
         planes.append(Plane(int(k), members, float(np.mean(level)), err, scatter, float(np.median(peak[members])),
-                            float(np.median(volume[members])), period, period_err, phase))
+                            float(np.median(volume[members])), period, period_err))
     return tuple(sorted(planes, key=lambda p: p.height_A))
 
 
