@@ -114,7 +114,7 @@ class Calibration:
         return d
 
 
-def measure_calibration(planes, materials, quintuples, system, pixel_size_A) -> Calibration:
+def measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale=1.0) -> Calibration:
     """The film's in-plane and growth-axis scale against bulk, from its ordered planes.
 
     Parameters
@@ -126,6 +126,11 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A) -> 
     quintuples : sequence of QuintupleLayer
     system : MaterialSystem
     pixel_size_A : float
+        The file's.
+    scale : float
+        The planes' lengths are the file's divided by this (the field's own
+        scale, see :func:`stemlayers.layers.group_layers`); the result is
+        against the file's calibration all the same.
 
     Returns
     -------
@@ -135,7 +140,8 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A) -> 
     inplane = inplane_err = None
     if film:
         period, period_err = weighted_mean([p.period_A for p in film], [p.period_err_A for p in film])
-        inplane, inplane_err = period / system.film.projected_period_A, period_err / system.film.projected_period_A
+        inplane = scale * period / system.film.projected_period_A
+        inplane_err = scale * period_err / system.film.projected_period_A
         if abs(inplane - 1.0) > system.classify.calibration_tolerance:
             inplane = inplane_err = None  # beyond any calibration error: not this system's film, no standard
     complete = [q for q in quintuples if q.n_planes == 5]
@@ -145,5 +151,5 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A) -> 
         errors = np.array([np.hypot(planes[q.start + 4].height_err_A, planes[q.start].height_err_A)
                            for q in complete])
         mean, err = weighted_mean(thickness, np.maximum(errors, 1e-4))
-        growth, growth_err = mean / system.ql_thickness_A, err / system.ql_thickness_A
+        growth, growth_err = scale * mean / system.ql_thickness_A, scale * err / system.ql_thickness_A
     return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete))

@@ -21,7 +21,71 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Clusters", "QuintupleLayer", "brightness_clusters", "find_quintuple_layers"]
+__all__ = ["Clusters", "QuintupleLayer", "brightness_clusters", "find_quintuple_layers", "flat_brightness"]
+
+
+def flat_brightness(u, volume, groups, min_columns=4):
+    """Each plane's median column intensity with a smooth trend along the planes taken out.
+
+    A wedge-shaped lamella (thickness changing along the interface) makes
+    every column brighter towards one side; planes that cover different
+    stretches of the field (a rotated field, planes cut by the frame) then
+    differ in median brightness for no chemical reason. The trend (linear and
+    quadratic in `u`, on log intensity) is measured *within* planes, each
+    column against its own plane's median, so the contrast between planes
+    (Bi against the chalcogen) does not enter it. Outlying columns (glitches,
+    vacancies) are down-weighted.
+
+    Parameters
+    ----------
+    u : (N,) float array
+        Column positions along the planes, Å.
+    volume : (N,) float array
+        Integrated column intensities (positive).
+    groups : sequence of int arrays
+        Member indices of each plane.
+    min_columns : int
+        Planes with fewer columns do not enter the trend (they are still corrected).
+
+    Returns
+    -------
+    (K,) float array
+        Per plane, the median trend-corrected intensity (same units as `volume`,
+        the trend being 1 at the planes' median `u`).
+
+    Examples
+    --------
+    >>> u = np.tile(np.arange(10.0), 2)
+    >>> v = np.r_[np.ones(10), 2 * np.ones(10)] * (1 + 0.05 * u)
+    >>> groups = [np.arange(5), np.arange(15, 20)]   # the dim plane seen on the left, the bright one on the right
+    >>> [np.median(v[g]) for g in groups]      # raw: a ratio of 2.45
+    [np.float64(1.1), np.float64(2.7)]
+    >>> b = flat_brightness(u, v, groups)
+    >>> round(float(b[1] / b[0]), 2)
+    2.0
+    """
+    u = np.asarray(u, float)
+    log_v = np.log(np.clip(np.asarray(volume, float), 1e-12, None))
+    used = [np.asarray(g, int) for g in groups if len(g) >= min_columns]
+    corrected = log_v
+    if used:
+        idx = np.concatenate(used)
+        scale = max(float(np.ptp(u[idx])), 1e-9)
+        t = (u - np.median(u[idx])) / scale
+        basis = np.column_stack([t, t**2])
+        # within-plane (fixed-effects) regression: every plane's own mean taken out of both sides
+        y = np.concatenate([log_v[g] - log_v[g].mean() for g in used])
+        x = np.concatenate([basis[g] - basis[g].mean(axis=0) for g in used])
+        weight = np.ones(len(y))
+        coef = np.zeros(2)
+        for _ in range(4):
+            w = np.sqrt(weight)[:, None]
+            coef = np.linalg.lstsq(x * w, y * w[:, 0], rcond=None)[0]
+            resid = y - x @ coef
+            sd = max(1.4826 * float(np.median(np.abs(resid - np.median(resid)))), 1e-6)
+            weight = np.clip(2.5 * sd / np.maximum(np.abs(resid), 1e-12), None, 1.0)  # Huber weights
+        corrected = log_v - basis @ coef
+    return np.array([np.exp(np.median(corrected[np.asarray(g, int)])) for g in groups])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from .calibration import Calibration, measure_calibration
-from .contrast import Clusters, QuintupleLayer, brightness_clusters, find_quintuple_layers
+from .contrast import Clusters, QuintupleLayer, brightness_clusters, find_quintuple_layers, flat_brightness
 from .materials import MaterialSystem
 from .orient import Orientation
 from .planes import (HEIGHT_TOLERANCE_A, Plane, field_scale, label_kinds, link_planes, measure_planes, registry,
@@ -155,20 +155,42 @@ def label_anions(planes, system: MaterialSystem, prior_sd=0.7, min_log_ratio=np.
         return planes
     metal, anion = system.substrate.metal, system.substrate.anion
     prior = np.log(system.intensity(metal) / system.intensity(anion))
-    clusters = brightness_clusters([planes[i].volume for i in substrate], prior, prior_sd, bright_fraction=0.5,
+    clusters = brightness_clusters([_brightness(planes[i]) for i in substrate], prior, prior_sd, bright_fraction=0.5,
                                    min_log_ratio=min_log_ratio)
     # in rock salt, metal and anion planes alternate: about as many of each, or it is not that
     share = float(np.mean(clusters.p_bright > 0.5))
     if not clusters.separated or not 0.35 <= share <= 0.65:
         return planes
-    bright_h = np.array([planes[i].height_A for i, p in zip(substrate, clusters.p_bright) if p >= 0.5])
-    all_h = np.array([planes[i].height_A for i in substrate])
-    # anion planes sit halfway between metal planes: neighbouring planes then are about half as far apart
-    if len(bright_h) < 2 or np.median(np.diff(all_h)) > 0.7 * np.median(np.diff(bright_h)):
+    if not _alternate([planes[i].height_A for i in substrate], clusters.p_bright >= 0.5):
         return planes
     dim = {i: 1.0 - p for i, p in zip(substrate, clusters.p_bright) if p < 0.5}
     return tuple(replace(p, kind="anion", element=anion, element_probability=round(float(dim[i]), 4))
                  if i in dim else p for i, p in enumerate(planes))
+
+
+def _alternate(heights, bright, min_share=0.8, midway_tolerance=0.15):
+    """Whether bright and dim planes alternate as metal and anion planes do in rock salt.
+
+    Neighbours (by height) must differ in brightness for at least `min_share`
+    of the pairs, and a dim plane between two bright ones must sit about
+    halfway between them.
+
+    Examples
+    --------
+    >>> _alternate([0, 1.2, 2.45, 3.7, 4.9], np.array([1, 0, 1, 0, 1], bool))
+    True
+    >>> _alternate([0, 2.45, 4.9, 7.35, 9.8], np.array([1, 0, 0, 1, 1], bool))
+    False
+    """
+    order = np.argsort(heights)
+    h, b = np.asarray(heights, float)[order], np.asarray(bright, bool)[order]
+    if len(h) < 3 or np.mean(b[1:] != b[:-1]) < min_share:
+        return False
+    inner = np.flatnonzero(~b[1:-1] & b[:-2] & b[2:]) + 1
+    if not len(inner):
+        return False
+    where = (h[inner] - h[inner - 1]) / (h[inner + 1] - h[inner - 1])
+    return bool(np.mean(np.abs(where - 0.5) < midway_tolerance) >= min_share)
 
 
 def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.12, max_film_below=0.1):
@@ -220,8 +242,24 @@ def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.1
     return int(top), relabelled
 
 
-def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=0.15):
+def _brightness(plane):
+    """What elements are told apart by: the trend-corrected brightness when measured, else the raw volume."""
+    return plane.brightness if plane.brightness is not None else plane.volume
+
+
+def _with_brightness(planes, u, volume):
+    """Planes with their brightness corrected for a thickness wedge along the planes."""
+    flat = flat_brightness(u, volume, [p.members for p in planes])
+    return tuple(replace(p, brightness=float(b)) for p, b in zip(planes, flat))
+
+
+def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=0.15, min_occupancy=0.85):
     """Elements from the image's own brightness: the substrate metal, or Bi / the chalcogen by clusters.
+
+    The two groups are fitted on the complete film planes only (at least
+    four columns and `min_occupancy` x the film's median occupancy): partial
+    planes of an intermixed band are a third, dimmer population that would
+    otherwise pull one group onto itself. Every film plane is then assigned.
 
     Returns
     -------
@@ -235,8 +273,10 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
         prior = np.log(system.intensity("Bi") / system.intensity(chalcogen))
         # fitted on planes with enough columns: a fragment of a few columns (a band's remnant) is no group
         n = np.array([planes[i].n_columns for i in film])
-        clusters = brightness_clusters([planes[i].volume for i in film], prior, prior_sd,
-                                       min_log_ratio=min_log_ratio, fit_mask=n >= max(4, 0.3 * np.median(n)))
+        occupancy = np.array([planes[i].occupancy for i in film])
+        complete = (n >= max(4, 0.3 * np.median(n))) & (occupancy >= min_occupancy * np.median(occupancy))
+        clusters = brightness_clusters([_brightness(planes[i]) for i in film], prior, prior_sd,
+                                       min_log_ratio=min_log_ratio, fit_mask=complete)
         p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))
     out = []
     for i, p in enumerate(planes):
@@ -326,27 +366,34 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     volume = columns.amplitude * 2 * np.pi * columns.sigma**2
     p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
 
-    label = link_planes(u, h, 2.3 * max(p_sub, p_film) * 1.2, HEIGHT_TOLERANCE_A)
+    max_step = 2.3 * max(p_sub, p_film) * 1.2
+    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
     planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
     sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
     scale = field_scale(sizable, p_sub, p_film)
-    # measured again with the expected periods at the field's scale: planes with missing columns are indexed
-    # right across their gaps
-    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub * scale, p_film * scale))
-    planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A, scale)
+    # from here on lengths are on the field's own scale, so that every tolerance in Å (plane linking, scatter,
+    # origin) means the same whatever the file's calibration; the calibration below is against the file's
+    px_field = pixel_size_A / scale
+    h, u, h_err, u_err = h / scale, u / scale, h_err / scale, u_err / scale
+    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
+    # with the expected periods: planes with missing columns are indexed right across their gaps
+    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub, p_film))
+    planes = _with_brightness(planes, u, volume)
+    planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A)
     planes = _drop_faint(planes, rules.faint_fraction)
     planes = label_anions(planes, system)
     planes, orientation = substrate_down(planes, orientation)
     tangent = np.array([-orientation.growth_dir[1], orientation.growth_dir[0]])
-    u = xy_A @ tangent
-    planes = with_occupancy(planes, columns.xy, orientation.growth_dir, shape, pixel_size_A,
-                            expected={"substrate": p_sub * scale, "film": p_film * scale})
+    u = xy_A @ tangent / scale
+    planes = with_occupancy(planes, columns.xy, orientation.growth_dir, shape, px_field,
+                            expected={"substrate": p_sub, "film": p_film})
     top, planes = find_origin(planes, rules.min_occupancy, rules.origin_scatter_ratio, rules.origin_min_scatter_A)
     periods = {kind: float(np.median([p.period_A for p in planes if p.kind == kind]))
                for kind in ("substrate", "film") if any(p.kind == kind for p in planes)}
     periods["anion"] = periods.get("substrate")
     planes = _registry(planes, u, periods)
-    planes, clusters = assign_elements(planes, system, rules.contrast_prior_sd, rules.min_contrast_log_ratio)
+    planes, clusters = assign_elements(planes, system, rules.contrast_prior_sd, rules.min_contrast_log_ratio,
+                                       rules.min_occupancy)
 
     start = (top + 1) if top is not None else 0
     heights = np.array([p.height_A for p in planes])
@@ -357,7 +404,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
         heights[start:], is_film[start:], p_bi[start:], system.film.ql_spacings_A, system.film.vdw_gap_A,
         rules.motif_tolerance))
     materials = _materials(planes, top, quintuples)
-    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A)
+    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale)
 
     messages = []
     has_sub, has_film = "substrate" in {p.kind for p in planes}, "film" in {p.kind for p in planes}
@@ -366,7 +413,8 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
                 else "disordered columns")
         messages.append(f"no interface in the field: only {only} were found")
     origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
-    layers = _to_layers(planes, materials, origin_h, calibration.height_scale, calibration.inplane_scale or 1.0)
+    layers = _to_layers(planes, materials, origin_h, calibration.height_scale / scale,
+                        (calibration.inplane_scale or 1.0) / scale)
     index_of = {p.label: i for i, p in enumerate(planes)}
     plane_of_column = np.array([index_of.get(k, -1) for k in label], int)
     origin_xy = columns.xy[plane_of_column == top].mean(axis=0) if top is not None else None

@@ -49,6 +49,10 @@ class Plane:
         Median column amplitude (peak height).
     volume : float
         Median integrated column intensity (the fitted Gaussian's volume).
+    brightness : float or None
+        The same with a smooth trend along the planes (a thickness wedge)
+        taken out (:func:`stemlayers.contrast.flat_brightness`): what the
+        elements are told apart by.
     period_A, period_err_A : float or None
         Projected in-plane column period and its standard error.
     phase : float or None
@@ -78,6 +82,7 @@ class Plane:
     kind: str = ""
     element: str | None = None
     element_probability: float | None = None
+    brightness: float | None = None
 
     @property
     def n_columns(self) -> int:
