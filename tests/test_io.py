@@ -316,7 +316,7 @@ def test_permission_denied_for_unprivileged_user(lattice_image):
 
 
 def test_implausible_pixel_size_argument(lattice_image):
-    with pytest.raises(InputError, match=r"^<array>: pixel_size=12 Å/px .* not nm"):
+    with pytest.raises(InputError, match=r"^<array>: pixel size 12 Å/px .* not nm"):
         load(lattice_image, pixel_size=12)
     with pytest.raises(InputError, match="positive"):
         load(lattice_image, pixel_size=-0.1)

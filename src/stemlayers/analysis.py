@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ._json import to_jsonable
-from .calibration import Calibration
+from .calibration import Calibration, scale_hint
 from .classify import Interface, classify, structure_cues
-from .columns import Columns, find_columns
+from .columns import Columns, find_columns, lattice_scale
 from .errors import InputError
 from .io import Image, load
 from .layers import LayerSet, group_layers
@@ -198,13 +198,16 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     px = image.pixel_size_A
     yield STAGES[1]
     columns = find_columns(image)
+    hint = scale_hint(lattice_scale(image.data)[1], px)
     if isinstance(system, MaterialSystem):
         candidates = [system]
     elif system == "auto":
         candidates = [load_system(name) for name in list_systems()]
     else:
         candidates = [load_system(system)]
-    messages = []
+    messages = [hint] if hint else []
+    if image.metadata.get("units_read_as"):
+        messages.append(image.metadata["units_read_as"])
     yield STAGES[2]
     layerset = found = None
     chosen = candidates[0]

@@ -22,12 +22,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError, one_line
+from .errors import InputError, MissingCalibration, one_line
 from .runner import run_tasks
 from .summary import write_html_summary, write_summary
 from .writers import write_text_atomic
 
 __all__ = ["BatchInterrupted", "BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs",
+           "default_workers", "estimated_seconds",
            "error_row", "journal_path", "run_batch", "summary_paths", "write_html_summary", "write_summary",
            "write_table"]
 
@@ -40,17 +41,22 @@ CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confiden
                "interface_gap_A", "tin_inplane_A", "tin_inplane_deviation_pct", "strain_ok", "tin_over_ti_ratio",
                "seconds", "interface_gap_err_A", "tin_inplane_err_A", "tin_inplane_ci95_lo_pct",
                "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report", "strain_verdict",
-               "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning"]
+               "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning",
+               "pixel_size_source"]
+
+#: Where a row's pixel size came from: the file, the --pixel-size override, or the fallback for files without one.
+PIXEL_SIZE_SOURCES = ("file", "override", "fallback")
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The rows of a batch (in input order) and how many failed."""
+    """The rows of a batch (in input order), how many failed, and the folder files that were not images."""
 
     rows: list
     n_ok: int
     n_failed: int
     table: Path
+    skipped: tuple = ()
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -81,19 +87,54 @@ def summary_paths(table) -> tuple[Path, Path]:
     return table.with_name(table.stem + "_summary.md"), table.with_name(table.stem + "_summary.html")
 
 
-def collect_inputs(inputs) -> list[str]:
-    """Files as given, and the image files inside folders (recursed, sorted); each path once."""
+def collect_inputs(inputs, skipped=None) -> list[str]:
+    """Files as given, and the image files inside folders (recursed, sorted); each path once.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+    skipped : list, optional
+        Receives the files inside the folders that are not images (notes, truth JSON, ...).
+    """
     found = []
     for item in inputs:
         path = Path(item)
         if path.is_dir() and path.suffix.lower() != ".zspy":
             for sub in sorted(path.rglob("*")):
-                if sub.suffix.lower() in IMAGE_SUFFIXES and (sub.is_file() or sub.suffix.lower() == ".zspy") \
-                        and not any(part.endswith(".zspy") for part in sub.relative_to(path).parts[:-1]):
+                if any(part.endswith(".zspy") for part in sub.relative_to(path).parts[:-1]):
+                    continue  # inside a zarr store
+                if sub.suffix.lower() in IMAGE_SUFFIXES and (sub.is_file() or sub.suffix.lower() == ".zspy"):
                     found.append(str(sub))
+                elif skipped is not None and sub.is_file() and not sub.name.startswith("."):
+                    skipped.append(str(sub))
         else:
             found.append(str(item))
     return list(dict.fromkeys(found))
+
+
+#: Serial seconds below which a batch runs in this process: starting worker processes (and importing the
+#: analysis and matplotlib in each) costs more than the second core gives back.
+CLUSTER_PAYS_AFTER_S = 60.0
+
+
+def estimated_seconds(files, figures=True) -> float:
+    """A rough serial time for a batch: ~0.6 s per megapixel of float32 data, plus ~1.5 s per figure."""
+    total = 0.0
+    for f in files:
+        try:
+            size = os.path.getsize(f) if os.path.isfile(f) else 4 * 512 * 512
+        except OSError:
+            size = 0
+        total += 0.6 * size / 4e6 + (1.5 if figures else 0.2)
+    return total
+
+
+def default_workers(files, figures=True, cores=None) -> int:
+    """Worker processes for a batch: 1 unless its serial time is long enough for a cluster to pay."""
+    cores = cores or os.cpu_count() or 1
+    if cores < 2 or len(files) < 2 or estimated_seconds(files, figures) < CLUSTER_PAYS_AFTER_S:
+        return 1
+    return min(cores, len(files))
 
 
 def _report_stem(file: str, root: str = "") -> str:
@@ -103,7 +144,7 @@ def _report_stem(file: str, root: str = "") -> str:
 
 
 def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
-                root="") -> dict:
+                root="", fallback_pixel_size=None) -> dict:
     """Analyse one file into a table row; never raises.
 
     Parameters
@@ -111,7 +152,10 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     file : str
         The input as given (it is the row's ``file``).
     system, pixel_size, reference_A
-        As for :func:`stemlayers.analyze`.
+        As for :func:`stemlayers.analyze` (`pixel_size` overrides every file's calibration).
+    fallback_pixel_size : float, optional
+        Å/px for a file that has no calibration of its own (the row's
+        ``pixel_size_source`` says "fallback").
     reports_dir : path, optional
         Where the JSON report (and the figure) of this image go.
     figures : bool
@@ -131,8 +175,15 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     def took():
         return round(time.perf_counter() - start, 3)
 
+    source = "override" if pixel_size is not None else "file"
     try:
-        report = analyze(file, system=system, pixel_size=pixel_size, reference_A=reference_A)
+        try:
+            report = analyze(file, system=system, pixel_size=pixel_size, reference_A=reference_A)
+        except MissingCalibration:
+            if fallback_pixel_size is None:
+                raise
+            source = "fallback"
+            report = analyze(file, system=system, pixel_size=fallback_pixel_size, reference_A=reference_A)
     except InputError as exc:
         return error_row(file, one_line(exc), took())
     except PermissionError as exc:  # the readers check access first; this is a file changed under us
@@ -157,10 +208,11 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                band_thickness_A=i.get("band_thickness_A") if i["class"] == "deteriorated" else None,
                length_standard=d["calibration"].get("standard"),
                file_calibration_error_pct=d["calibration"].get("file_error_pct"),
-               calibration_warning=d["calibration"].get("warning"))
+               calibration_warning=d["calibration"].get("warning"), pixel_size_source=source,
+               seconds=round(d["seconds"], 3))
+    # "seconds" is the analysis (as `analyze` reports it), not the figure drawing nor the queue
     if reports_dir is not None:
         _write_report(report, d, row, Path(reports_dir), _report_stem(str(file), root), figures)
-    row["seconds"] = took()
     return {k: ("" if v is None else v) for k, v in row.items()}
 
 
@@ -248,7 +300,8 @@ def _append(journal, row) -> None:
 
 
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
-              resume=False, progress=None, workers=1, scheduler=None, timeout=None, task=None) -> BatchResult:
+              resume=False, progress=None, workers=1, scheduler=None, timeout=None, task=None,
+              fallback_pixel_size=None) -> BatchResult:
     """Analyse every input into `table` (CSV), one row per file in input order.
 
     Parameters
@@ -275,8 +328,12 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
         a timeout even ``workers=1`` runs on a one-process LocalCluster.
     task : callable, optional
         Called as ``task(file, system, pixel_size, reference_A, reports_dir,
-        figures, root)`` for each file and returning its row without raising
-        (default :func:`analyze_one`); it must pickle to reach dask workers.
+        figures, root, fallback_pixel_size)`` for each file and returning its
+        row without raising (default :func:`analyze_one`); it must pickle to
+        reach dask workers.
+    fallback_pixel_size : float, optional
+        Å/px for files without a calibration of their own (`pixel_size`
+        overrides every file's).
 
     Returns
     -------
@@ -290,7 +347,8 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
     """
     table = Path(table)
     reports_dir = Path(reports_dir) if reports_dir else table.with_name(table.stem + "_reports")
-    files = collect_inputs(inputs)
+    skipped = []
+    files = collect_inputs(inputs, skipped)
     journal = journal_path(table)
     table.parent.mkdir(parents=True, exist_ok=True)  # the journal is written there before the table
     done = {}
@@ -304,7 +362,8 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
 
     write_text_atomic(journal, "".join(json.dumps(row) + "\n" for row in done.values()))
     root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
-    task_args = (system, pixel_size, reference_A, reports_dir, figures, os.path.relpath(root) if root else "")
+    task_args = (system, pixel_size, reference_A, reports_dir, figures, os.path.relpath(root) if root else "",
+                 fallback_pixel_size)
     finished = dict(done)
 
     def on_row(row):
@@ -328,7 +387,7 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
     rows = [finished[f] for f in files]
     write_table(rows, table)
     markdown, page = summary_paths(table)
-    write_summary(rows, markdown)
-    write_html_summary(rows, page)
+    write_summary(rows, markdown, skipped)
+    write_html_summary(rows, page, skipped)
     n_failed = sum(r["status"] != "ok" for r in rows)
-    return BatchResult(rows, len(rows) - n_failed, n_failed, table)
+    return BatchResult(rows, len(rows) - n_failed, n_failed, table, tuple(skipped))

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Calibration", "measure_calibration", "weighted_mean"]
+__all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
 
 FILM_STANDARD = "film"
 FILE_STANDARD = "file calibration"
@@ -153,3 +153,39 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
         mean, err = weighted_mean(thickness, np.maximum(errors, 1e-4))
         growth, growth_err = scale * mean / system.ql_thickness_A, scale * err / system.ql_thickness_A
     return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete))
+
+
+#: Shortest distances between the dominant atomic columns of atomic-resolution HAADF images, Å (1-6: the
+#: 2-5 Å of real lattices with room for light columns beside heavy ones and for dumbbells).
+COLUMN_SPACING_RANGE_A = (1.0, 6.0)
+
+
+def scale_hint(separation_px, pixel_size_A, spacing_range_A=COLUMN_SPACING_RANGE_A) -> str | None:
+    """A sentence when the image's own column spacing says the pixel size cannot be right, else None.
+
+    Parameters
+    ----------
+    separation_px : float or None
+        Shortest distance between the dominant columns, in pixels, read from
+        the image itself (:func:`stemlayers.columns.lattice_scale`).
+    pixel_size_A : float
+        The pixel size in use (the file's or the user's).
+
+    Examples
+    --------
+    >>> scale_hint(25.6, 0.1) is None
+    True
+    >>> scale_hint(25.6, 0.01)
+    'the columns are 0.26 Å apart at 0.0100 Å/px, where atomic columns are 1-6 Å apart: the pixel size looks wrong (given in nm instead of Å, or 10x off?); at about 0.098 Å/px they would be a typical 2.5 Å apart'
+    """
+    if not separation_px:
+        return None
+    spacing = separation_px * pixel_size_A
+    lo, hi = spacing_range_A
+    if lo <= spacing <= hi:
+        return None
+    guess = 2.5 / separation_px
+    return (f"the columns are {spacing:.2f} Å apart at {pixel_size_A:.4f} Å/px, where atomic columns are "
+            f"{lo:g}-{hi:g} Å apart: the pixel size looks wrong (given in nm instead of Å, or 10x off?); "
+            f"at about {guess:.2g} Å/px they would be a typical 2.5 Å apart")
+

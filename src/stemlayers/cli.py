@@ -27,6 +27,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: one line per option at any width, flags as "--figures / --no-figures" (the rich
+    # panels print "<bool>" beside every flag and wrap the help to a few words per line at 80 columns)
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100, "help_option_names": ["-h", "--help"]},
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -103,7 +107,9 @@ def _print_report(report) -> None:
     cal = d["calibration"]
     summary = Table(show_header=False, title=f"{d['file']}: {d['system'] or 'no known material system'}",
                     title_justify="left")
-    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px (file)")
+    source = (report.image.metadata.get("calibration", "file") if report.image is not None else "file")
+    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px ("
+                    + ("from the file" if source == "file" else "--pixel-size") + ")")
     summary.add_row("length standard", f"{cal['standard']} in-plane, {cal['height_standard']} along the growth axis"
                     + (f"; file pixel size {cal['file_error_pct']:+.2f} % from the film lattice's"
                        if cal["file_error_pct"] is not None else ""))
@@ -166,7 +172,16 @@ def analyze(
 ) -> None:
     """Columns, atomic planes, the spacing profile and the strain check of one image."""
     from .analysis import analyze as run
+    from .writers import FIGURE_SUFFIXES, check_output
 
+    try:  # outputs first: a wrong path is a usage error, found before minutes of analysis
+        if json_out and json_out != "-":
+            check_output(json_out, what="JSON report")
+        if figure:
+            check_output(figure, FIGURE_SUFFIXES, what="figure")
+    except InputError as exc:
+        _fail(str(exc))
+        raise typer.Exit(2)
     try:
         if reference_image:
             reference_a = _reference_from_image(reference_image, system, pixel_size)
@@ -195,24 +210,31 @@ def _reference_from_image(reference_image, system, pixel_size):
 
 @app.command()
 def batch(
-    inputs: List[str] = typer.Argument(..., help="Image files and folders (searched recursively)."),
+    inputs: List[str] = typer.Argument(..., metavar="FILES_OR_FOLDERS...",
+                                       help="Image files and folders (searched recursively)."),
     out: Path = typer.Option(..., "--out", help="The results table (CSV), one row per file."),
     reports: Optional[Path] = typer.Option(None, "--reports",
                                            help="Folder for per-image JSON and figures (default: OUT_reports)."),
     system: str = typer.Option("auto", "--system", help="auto, or a material system name / TOML path."),
-    pixel_size: Optional[float] = typer.Option(None, "--pixel-size", help="Pixel size in Å for every file."),
+    pixel_size: Optional[float] = typer.Option(None, "--pixel-size",
+                                               help="Pixel size in Å, overriding every file's calibration."),
+    fallback_pixel_size: Optional[float] = typer.Option(
+        None, "--fallback-pixel-size", help="Pixel size in Å for the files that have no calibration "
+                                            "(png, npy, uncalibrated tif); the others keep their own."),
     reference_a: Optional[float] = typer.Option(None, "--reference-A", help="Reference TiN in-plane a in Å."),
     reference_image: Optional[Path] = typer.Option(None, "--reference-image",
                                                    help="A bare TiN film image: its a is the reference."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write a figure per image."),
     resume: bool = typer.Option(False, "--resume", help="Skip files the table already holds as done."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1,
-                                          help="Worker processes (dask LocalCluster); default: the cores, "
-                                               "at most one per file."),
+                                          help="Worker processes (dask LocalCluster); default: 1 for a batch "
+                                               "of under about a minute, else the cores (at most one per file)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run on an existing dask scheduler."),
     timeout: Optional[float] = typer.Option(None, "--timeout", min=0.001,
                                             help="Seconds one image may take; a longer one is an error row "
                                                  "(its worker process is restarted) and the batch goes on."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List each file with its size and calibration "
+                                                          "(and the files skipped), then stop: no analysis."),
 ) -> None:
     """Analyse many images into one table, a JSON report and a figure per image. Exit 1 if any failed.
 
@@ -220,12 +242,24 @@ def batch(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .batch import BatchInterrupted, collect_inputs, run_batch
+    from .batch import BatchInterrupted, collect_inputs, default_workers, run_batch
 
-    files = collect_inputs(inputs)
+    from .writers import check_output
+
+    try:  # outputs first: a wrong path is a usage error, found before any image is analysed
+        check_output(out, (".csv",), what="results table", make_folders=True)
+        if reports:
+            check_output(reports / "report.json", what="reports folder", make_folders=True)
+    except InputError as exc:
+        _fail(str(exc))
+        raise typer.Exit(2)
+    skipped = []
+    files = collect_inputs(inputs, skipped)
     if not files:
         _fail("no image files found in " + ", ".join(inputs))
         raise typer.Exit(2)
+    if dry_run:
+        raise typer.Exit(_print_dry_run(files, skipped, pixel_size, fallback_pixel_size))
     try:
         if reference_image:
             reference_a = _reference_from_image(reference_image, system, pixel_size)
@@ -242,10 +276,11 @@ def batch(
                 failed = bar.tasks[0].fields["failed"] + (row["status"] != "ok")
                 bar.update(task, advance=1, failed=failed, description=Path(row["file"]).name[:40])
 
-            n_workers = workers or min(os.cpu_count() or 1, len(files))
+            n_workers = workers or default_workers(files, figures)
             result = run_batch(inputs, out, system=system, pixel_size=pixel_size, reference_A=reference_a,
                                reports_dir=reports, figures=figures, resume=resume, progress=advance,
-                               workers=n_workers, scheduler=scheduler, timeout=timeout)
+                               workers=n_workers, scheduler=scheduler, timeout=timeout,
+                               fallback_pixel_size=fallback_pixel_size)
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, not a traceback, and the way to carry on
         kept = (f" after {stop.n_done} of {stop.n_total} files (kept in {stop.journal})"
                 if isinstance(stop, BatchInterrupted) else "")
@@ -253,6 +288,41 @@ def batch(
         raise typer.Exit(130)
     _print_batch_summary(result)
     raise typer.Exit(1 if result.n_failed else 0)
+
+
+def _print_dry_run(files, skipped, pixel_size, fallback_pixel_size) -> int:
+    """One line per file (size, pixel size and where it comes from), the skipped files; the exit code."""
+    from .errors import MissingCalibration
+    from .io import describe
+
+    table = Table(title=f"{len(files)} image file(s) (dry run: nothing analysed)", title_justify="left")
+    for name in ("file", "size (px)", "pixel size (Å/px)", "from", "field (nm)"):
+        table.add_column(name, justify="left" if name in ("file", "from") else "right")
+    unreadable = 0
+    for f in files:
+        source = "override" if pixel_size is not None else "file"
+        try:
+            try:
+                d = describe(f, pixel_size=pixel_size)
+            except MissingCalibration:
+                if fallback_pixel_size is None:
+                    raise
+                source, d = "fallback", describe(f, pixel_size=fallback_pixel_size)
+        except InputError as exc:
+            unreadable += 1
+            table.add_row(f, "-", "-", f"[red]{exc}[/]", "-")
+            continue
+        width, height = d["field_of_view_nm"]
+        calibration = (f"file ({d['original_scale']:.6g} {d['original_units']}/px)"
+                       if source == "file" and d.get("original_units") else source)
+        table.add_row(f, f"{d['shape'][1]} x {d['shape'][0]}", f"{d['pixel_size_A']:.4f}", calibration,
+                      f"{width:.1f} x {height:.1f}")
+    Console(width=max(Console().width, 120)).print(table)
+    if skipped:
+        from .summary import _skipped_text
+
+        console.print(_skipped_text(skipped), highlight=False)
+    return 1 if unreadable else 0
 
 
 def _print_batch_summary(result) -> None:
@@ -269,6 +339,15 @@ def _print_batch_summary(result) -> None:
     verdicts = Counter(r.get("strain_verdict") or "no verdict" for r in ok)
     table.add_row("TiN strain < 1 %", ", ".join(f"{name} {verdicts.get(name, 0)}" for name in
                                                 ("ok", "strained", "inconclusive", "no verdict")))
+    from .summary import _pixel_size_sources, _skipped_text
+
+    sources, others = _pixel_size_sources(result.rows)
+    if sources:
+        table.add_row("pixel size", sources)
+    for line in others:
+        table.add_row("", line)
+    if result.skipped:
+        table.add_row("skipped", _skipped_text(result.skipped))
     for r in ok:
         if r.get("calibration_warning"):
             table.add_row("warning", f"{r['file']}: {r['calibration_warning']}")

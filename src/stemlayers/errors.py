@@ -1,6 +1,6 @@
 """Exceptions that reach the user."""
 
-__all__ = ["InputError", "one_line"]
+__all__ = ["InputError", "MissingCalibration", "one_line"]
 
 
 class InputError(ValueError):
@@ -9,6 +9,10 @@ class InputError(ValueError):
     The message always names the input (file path or ``<array>``) and says
     what is wrong with it and, where there is one, how to fix it.
     """
+
+
+class MissingCalibration(InputError):
+    """An image without a spatial calibration (a batch may then use its fallback pixel size)."""
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ._json import to_jsonable
-from .errors import InputError, one_line
+from .errors import InputError, MissingCalibration, one_line
 from .units import unit_to_angstrom, units_unset
 
 __all__ = ["Image", "load", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A"]
@@ -32,7 +32,7 @@ PIXEL_SIZE_RANGE_A = (0.005, 1.0)
 SQUARE_TOLERANCE = 0.01
 
 _FORMATS = "dm3, dm4, emd, ser/emi, hspy, zspy, mrc, bcf, tif, npy, png, jpg"
-_CALIBRATION_HINT = "pass pixel_size= in Å/px (CLI --pixel-size)"
+_CALIBRATION_HINT = "give the pixel size in Å/px (--pixel-size on the command line, pixel_size= in Python)"
 # Detector titles in order of preference when a file holds several images.
 _TITLE_RANKS = [re.compile(p, re.I) for p in (r"haadf", r"(?<![a-z])adf", r"(?<![a-z])df")]
 
@@ -271,16 +271,30 @@ def _pick_frame(name: str, data: np.ndarray, nav_shape: tuple, frame) -> np.ndar
 
 
 # ------------------------------------------------------------------ calibration and checks
+_UNIT_DISPLAY = {0.01: "pm", 1.0: "Å", 10.0: "nm", 1e4: "µm", 1e7: "mm", 1e10: "m"}
+
+
+def units_note(units) -> str | None:
+    """"axis units 'n_m' read as nm" when a file spells a length unit other than the usual way, else None."""
+    factor = None if units is None else unit_to_angstrom(units)
+    if factor is None:
+        return None
+    shown = _UNIT_DISPLAY.get(factor)
+    if str(units).strip() in (shown, "A", "um", "μm", "Angstrom", "angstrom"):
+        return None
+    return f"axis units '{units}' read as {shown}"
+
+
 def _checked_pixel_size(name: str, pixel_size, check_range: bool) -> float:
     try:
         value = float(pixel_size)
     except (TypeError, ValueError) as exc:
-        raise InputError(f"{name}: pixel_size={pixel_size!r} is not a number (Å/px)") from exc
+        raise InputError(f"{name}: pixel size {pixel_size!r} is not a number (Å/px)") from exc
     if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{name}: pixel_size={pixel_size!r} must be a positive number of Å/px")
+        raise InputError(f"{name}: pixel size {pixel_size!r} must be a positive number of Å/px")
     lo, hi = PIXEL_SIZE_RANGE_A
     if check_range and not lo <= value <= hi:
-        raise InputError(f"{name}: pixel_size={value:.5g} Å/px is outside the plausible range "
+        raise InputError(f"{name}: pixel size {value:.5g} Å/px is outside the plausible range "
                          f"{lo}-{hi} Å/px for atomic-resolution HAADF-STEM (it is in Å, not nm)")
     return value
 
@@ -288,14 +302,14 @@ def _checked_pixel_size(name: str, pixel_size, check_range: bool) -> float:
 def _calibration(name: str, axes, check_range: bool) -> tuple:
     """(pixel size in Å, units, scale) from the file's (y, x) image axes."""
     if not axes:
-        raise InputError(f"{name}: has no spatial calibration; {_CALIBRATION_HINT}")
+        raise MissingCalibration(f"{name}: has no spatial calibration; {_CALIBRATION_HINT}")
     sizes = []
     for axis in axes[-2:]:
         units, scale = axis.get("units"), axis.get("scale")
         scale = 1.0 if scale is None else abs(float(scale))
         if units_unset(units):
             extra = "" if scale == 1.0 else f", scale {scale:.6g}"
-            raise InputError(f"{name}: has no spatial calibration (axis units unset{extra}); "
+            raise MissingCalibration(f"{name}: has no spatial calibration (axis units unset{extra}); "
                              f"{_CALIBRATION_HINT}")
         factor = unit_to_angstrom(units)
         if factor is None:
@@ -308,13 +322,13 @@ def _calibration(name: str, axes, check_range: bool) -> tuple:
     if abs(x_size - y_size) > SQUARE_TOLERANCE * max(x_size, y_size):
         raise InputError(f"{name}: non-square pixels (x {x_size:.5g} Å/px, y {y_size:.5g} Å/px, "
                          f"{100 * abs(x_size - y_size) / max(x_size, y_size):.1f} % apart > 1 %); "
-                         "resample the image or pass pixel_size= to override")
+                         f"resample the image, or {_CALIBRATION_HINT} to override")
     size = 0.5 * (x_size + y_size)
     lo, hi = PIXEL_SIZE_RANGE_A
     if check_range and not lo <= size <= hi:
         raise InputError(f"{name}: pixel size {size:.5g} Å/px (read as {scale:.6g} {units}/px) is "
                          f"outside the plausible range {lo}-{hi} Å/px for atomic-resolution "
-                         "HAADF-STEM; check the calibration or pass pixel_size= in Å/px")
+                         f"HAADF-STEM; check the calibration, or {_CALIBRATION_HINT}")
     return size, units, scale
 
 
@@ -388,6 +402,9 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     md = {"format": reader, "dtype": str(image.dtype), **_metadata(found[chosen]),
           "original_units": units, "original_scale": scale,
           "calibration": "file" if pixel_size is None else "pixel_size argument"}
+    note = units_note(units)
+    if note and pixel_size is None:
+        md["units_read_as"] = note
     if len(found) > 1:
         md.update(signal_index=chosen, n_signals_in_file=len(found))
     if int(np.prod(nav_shape)) > 1:
@@ -410,7 +427,7 @@ def _load(source, pixel_size, frame, check_range: bool) -> Image:
                            check_range)
     if isinstance(source, np.ndarray):
         if source.ndim >= 2 and pixel_size is None:
-            raise InputError(f"<array>: a bare array has no spatial calibration; {_CALIBRATION_HINT}")
+            raise MissingCalibration(f"<array>: a bare array has no spatial calibration; {_CALIBRATION_HINT}")
         return _make_image("<array>", [{"data": source}], "array", pixel_size, frame, check_range)
     raise InputError(f"<{type(source).__name__}>: cannot load this; give a file path, an Image, "
                      "a HyperSpy Signal2D or a 2D NumPy array")

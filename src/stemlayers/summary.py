@@ -53,6 +53,26 @@ def _calibration_warnings(rows):
     return [(r["file"], r["calibration_warning"]) for r in rows if r.get("calibration_warning")]
 
 
+def _pixel_size_sources(rows):
+    """One sentence on where the analysed images' pixel sizes came from, naming the files not from their own."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    counts = Counter(r.get("pixel_size_source") or "file" for r in ok)
+    names = {"file": "from the file", "override": "--pixel-size override", "fallback": "--fallback-pixel-size"}
+    text = ", ".join(f"{names[k]} {counts[k]}" for k in names if counts.get(k))
+    others = [f"{r['file']} ({r['pixel_size_source']}, {_number(r['pixel_size_A'], 4)} Å/px)" for r in ok
+              if r.get("pixel_size_source") in ("override", "fallback")]
+    return text, others
+
+
+def _skipped_text(skipped) -> str:
+    """'3 files skipped (not images): .json 2, .md 1', or '' when none were."""
+    if not skipped:
+        return ""
+    kinds = Counter(Path(f).suffix.lower() or "(no suffix)" for f in skipped)
+    return (f"{len(skipped)} file(s) in the folders skipped (not images): "
+            + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+
+
 def _figure_of(row):
     """The figure written for a row (beside its JSON report), or None."""
     if not row.get("report"):
@@ -61,10 +81,11 @@ def _figure_of(row):
     return figure if figure.exists() else None
 
 
-def write_summary(rows, path) -> Path:
+def write_summary(rows, path, skipped=()) -> Path:
     """A markdown summary of a batch: counts per system and class, strain verdicts, failures, each file.
 
     Written atomically next to the table; figures are linked where they exist.
+    `skipped` lists the files of the input folders that were not images.
     """
     path = Path(path)
     ok = [r for r in rows if r["status"] == "ok"]
@@ -74,6 +95,10 @@ def write_summary(rows, path) -> Path:
              "| system | interface class | images |", "|---|---|---|"]
     lines += [f"| {system} | {klass} | {n} |" for (system, klass), n in classes]
     lines += ["", f"TiN strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}", ""]
+    sources, others = _pixel_size_sources(rows)
+    lines += [x for x in (sources and f"pixel size: {sources}", _skipped_text(skipped)) if x] + [""]
+    if others:
+        lines += ["## Pixel size not from the file", ""] + [f"- `{x}`" for x in others] + [""]
     if failed:
         lines += ["## Failed", ""] + [f"- `{r['file']}`: {r['error']}" for r in failed] + [""]
     warned = _calibration_warnings(ok)
@@ -189,7 +214,7 @@ def _image_cells(row) -> list:
             (e(str(row["n_columns"])), False), (e(str(row["n_layers"])), False), (_number(row["seconds"], 2), False)]
 
 
-def write_html_summary(rows, path) -> Path:
+def write_html_summary(rows, path, skipped=()) -> Path:
     """A self-contained HTML summary of a batch, with a thumbnail of every analysed image.
 
     Counts per system and class, strain verdicts, the failures with their
@@ -209,6 +234,11 @@ def write_html_summary(rows, path) -> Path:
              _table([("system", True), ("interface class", True), ("images", False)],
                     [[(e(s), True), (e(str(k)), True), (str(n), False)] for (s, k), n in classes]),
              f"<p>TiN in-plane strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}</p>"]
+    sources, others = _pixel_size_sources(rows)
+    parts += [f"<p>{e(x)}</p>" for x in (sources and f"pixel size: {sources}", _skipped_text(skipped)) if x]
+    if others:
+        parts.append("<h2>Pixel size not from the file</h2><ul>"
+                     + "".join(f"<li><code>{e(x)}</code></li>" for x in others) + "</ul>")
     if failed:
         parts.append("<h2>Failed</h2><ul>" + "".join(
             f"<li><code>{e(r['file'])}</code>: <span class='err'>{e(r['error'])}</span></li>" for r in failed)

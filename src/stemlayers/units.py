@@ -7,7 +7,7 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["format_pm", "unit_to_angstrom", "units_unset"]
+__all__ = ["canonical_unit", "format_pm", "unit_to_angstrom", "units_unset"]
 
 UNIT_NAMES = {
     0.01: "pm picometer picometre",
@@ -20,16 +20,32 @@ UNIT_NAMES = {
 ANGSTROM_PER_UNIT = {name: f for f, names in UNIT_NAMES.items() for name in names.split()}
 UNSET_UNITS = {"", "<undefined>", "undefined", "none", "null", "[]", "px", "pix", "pixel",
                 "pixels"}
+def canonical_unit(units) -> str:
+    """The spelling a file used, reduced to a key: case, Unicode forms, separators and plurals ignored.
+
+    Real files write nm as "nm", "NM", "n_m" (NCEM/Berkeley EMD) or "nanometers".
+
+    >>> canonical_unit("n_m"), canonical_unit(" Nano-meters "), canonical_unit("Å")
+    ('nm', 'nanometer', 'å')
+    """
+    key = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", str(units)).strip().lower())
+    key = "".join(ch for ch in key if ch not in "_- .")
+    if key not in ANGSTROM_PER_UNIT and len(key) > 3 and key.endswith("s"):
+        key = key[:-1]  # plurals: microns, angstroms, nanometers
+    return key
+
+
 def unit_to_angstrom(units) -> float | None:
     """Å per `units` (pm, Å in any spelling, nm, µm/μm/um, micron, mm, m), else None.
 
-    >>> unit_to_angstrom("nm"), unit_to_angstrom("px")
-    (10.0, None)
+    Spellings real files use are accepted (:func:`canonical_unit`).
+
+    >>> unit_to_angstrom("nm"), unit_to_angstrom("n_m"), unit_to_angstrom("px")
+    (10.0, 10.0, None)
     """
-    key = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", str(units)).strip().lower())
-    if key not in ANGSTROM_PER_UNIT and len(key) > 3 and key.endswith("s"):
-        key = key[:-1]  # plurals: microns, angstroms, nanometers
-    return None if units is None else ANGSTROM_PER_UNIT.get(key)
+    if units is None:
+        return None
+    return ANGSTROM_PER_UNIT.get(canonical_unit(units))
 
 
 def units_unset(units) -> bool:

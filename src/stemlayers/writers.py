@@ -15,7 +15,10 @@ from .errors import InputError
 from .io import Image, _checked_pixel_size
 from .units import unit_to_angstrom
 
-__all__ = ["save", "write_text_atomic"]
+__all__ = ["FIGURE_SUFFIXES", "check_output", "save", "write_text_atomic"]
+
+#: Figure formats the report figure is written in.
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _remove(path: Path) -> None:
@@ -23,6 +26,48 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.unlink()
+
+
+def check_output(path, suffixes=None, what="file", make_folders=False) -> Path:
+    """Check before any work that `path` can be written; raise InputError (one line naming it) if not.
+
+    Parameters
+    ----------
+    path : str or Path
+    suffixes : sequence of str, optional
+        The formats the writer knows (lower case, with the dot).
+    what : str
+        What is written, for the message ("figure", "results table", ...).
+    make_folders : bool
+        The writer creates missing folders: then the nearest existing one must be writable.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> check_output("/nonexistent/dir/r.json", what="JSON report")
+    Traceback (most recent call last):
+    ...
+    stemlayers.errors.InputError: /nonexistent/dir/r.json: cannot write the JSON report: folder /nonexistent/dir does not exist
+    """
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise InputError(f"{path}: cannot write the {what} as '{path.suffix or 'no suffix'}'; use "
+                         + ", ".join(suffixes))
+    if path.is_dir():
+        raise InputError(f"{path}: cannot write the {what}: it is a folder")
+    folder = path.parent
+    if make_folders:
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+    if not folder.is_dir():
+        problem = "does not exist" if not folder.exists() else "is not a folder"
+        raise InputError(f"{path}: cannot write the {what}: folder {folder} {problem}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: cannot write the {what}: folder {folder} is not writable")
+    return path
 
 
 def write_text_atomic(path, text: str) -> Path:
