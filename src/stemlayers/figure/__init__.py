@@ -11,15 +11,70 @@ figure is made without pyplot, a GUI toolkit or a display.
 
 from __future__ import annotations
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from ..units import format_pm
-from ._style import MATERIAL_COLORS, _load_system, title_lines
-from .image_panel import _label_planes, _plane_colors as plane_colors, draw_image_panel, plane_segments
+from ._style import MATERIAL_COLORS, _load_system, format_inplane, title_lines
+from .image_panel import _plane_colors as plane_colors, draw_image_panel, plane_segments
+from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
 
-__all__ = ["MATERIAL_COLORS", "draw_profiles", "format_pm", "plane_colors", "plane_segments", "plot_report",
-           "reference_spacings", "summary_lines", "title_lines"]
+__all__ = ["MATERIAL_COLORS", "draw_profiles", "format_inplane", "format_pm", "plane_colors",
+           "plane_segments", "plot_report", "reference_spacings", "summary_lines", "title_lines"]
+
+# page geometry of the summary figure, inches
+_IMAGE_W = 6.6  # width of the image panel: about half the page
+_PLOTS_W = 5.2  # width of the two stacked plots
+_LEFT, _GAP, _RIGHT = 0.65, 0.95, 0.15
+_TOP, _BOTTOM, _MIN_H = 1.1, 0.6, 7.2
+
+
+def _image_aspect(report):
+    """Width / height of the image (or of the columns' extent), clipped to 0.6-2.5; 1 if unknown."""
+    image = getattr(report, "image", None)
+    data = None if image is None else getattr(image, "data", None)
+    if data is not None and np.ndim(data) >= 2:
+        rows, cols = np.shape(data)[:2]
+        aspect = cols / rows if rows else 1.0
+    else:
+        xy = getattr(report, "columns_xy", None)
+        xy = np.empty((0, 2)) if xy is None else np.asarray(xy, dtype=float).reshape(-1, 2)
+        span = np.ptp(xy, axis=0) if len(xy) > 1 else np.zeros(2)
+        aspect = span[0] / span[1] if span[1] > 0 and span[0] > 0 else 1.0
+    return float(np.clip(aspect, 0.6, 2.5))
+
+
+def _layout(fig_dpi, aspect):
+    """The figure and its three axes: the image on the left, the two plots stacked on the right.
+
+    The image panel is `_IMAGE_W` wide (about half the page) and tall enough
+    for the image's `aspect`; the page grows in height for tall images.
+    """
+    height = max(_MIN_H, _IMAGE_W / aspect + _TOP + _BOTTOM)
+    width = _LEFT + _IMAGE_W + _GAP + _PLOTS_W + _RIGHT
+    fig = Figure(figsize=(width, height), dpi=fig_dpi)
+    bottom, top = _BOTTOM / height, 1 - _TOP / height
+    image_right = (_LEFT + _IMAGE_W) / width
+    ax_image = fig.add_axes((_LEFT / width, bottom, _IMAGE_W / width, top - bottom))
+    grid = fig.add_gridspec(2, 1, left=image_right + _GAP / width, right=1 - _RIGHT / width,
+                            bottom=bottom, top=top, hspace=0.38)
+    return fig, ax_image, fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
+
+
+def _write_titles(fig, report, system):
+    """The two verdict lines and any notes of the report, above the panels."""
+    height = fig.get_figheight()
+    lines = title_lines(report, system)
+    fig.text(0.5, 1 - 0.12 / height, lines[0], ha="center", va="top", fontsize=11, weight="bold")
+    fig.text(0.5, 1 - 0.42 / height, lines[1], ha="center", va="top", fontsize=10)
+    messages = [str(m) for m in (getattr(report, "messages", None) or [])]
+    if messages:
+        text = "; ".join(messages)
+        if len(text) > 220:
+            text = text[:217] + "..."
+        fig.text(0.5, 1 - 0.7 / height, text, ha="center", va="top", fontsize=7.5,
+                 color="firebrick", style="italic")
 
 
 def plot_report(report, path=None, dpi=150):
@@ -41,42 +96,29 @@ def plot_report(report, path=None, dpi=150):
     Returns
     -------
     matplotlib.figure.Figure
-        Three panels: the image with columns coloured by atomic plane, plane
-        lines labelled with the spacing to the next plane and the growth
-        direction; the interlayer-spacing profile (spacing to the next plane
-        against plane height, coloured by material) with the bulk reference
-        spacings; the TiN in-plane parameter per plane against the strain
-        criterion. The title gives the interface verdict and the strain
-        verdict with their uncertainties.
+        Three panels: on the left (about half the width) the image with
+        columns coloured by atomic plane, unassigned columns as crosses (in
+        the legend), plane lines labelled with the spacing to the next plane,
+        the growth direction and a scale bar; on the right the
+        interlayer-spacing profile (spacing to the next plane against plane
+        height, coloured by material) with the reference spacings that apply
+        to the interface class, and below it the TiN in-plane parameter per
+        plane against the strain criterion. The title gives the interface
+        verdict and the strain verdict with their uncertainties.
     """
     system = _load_system(getattr(report, "system", None))
-    fig = Figure(figsize=(14, 6), dpi=dpi)
-    grid = fig.add_gridspec(1, 3, width_ratios=(1.15, 1.0, 1.0), left=0.045, right=0.985,
-                            bottom=0.1, top=0.82, wspace=0.27)
-    ax_image = fig.add_subplot(grid[0])
-    ax_profile = fig.add_subplot(grid[1])
-    ax_strain = fig.add_subplot(grid[2])
-
+    fig, ax_image, ax_profile, ax_strain = _layout(dpi, _image_aspect(report))
     image_info = draw_image_panel(ax_image, report)
     ref_labels = draw_profile_panel(ax_profile, report, system)
     draw_strain_panel(ax_strain, report, system)
-
-    lines = title_lines(report, system)
-    fig.text(0.5, 0.985, lines[0], ha="center", va="top", fontsize=11, weight="bold")
-    fig.text(0.5, 0.935, lines[1], ha="center", va="top", fontsize=10)
-    messages = [str(m) for m in (getattr(report, "messages", None) or [])]
-    if messages:
-        text = "; ".join(messages)
-        if len(text) > 220:
-            text = text[:217] + "..."
-        fig.text(0.5, 0.892, text, ha="center", va="top", fontsize=7.5, color="firebrick",
-                 style="italic")
+    _write_titles(fig, report, system)
 
     # labels whose placement depends on the final axes geometry
     fig.draw_without_rendering()
     if image_info["growth_dir"] is not None:
-        _label_planes(ax_image, image_info["segments"], image_info["layers"],
-                      image_info["growth_dir"], image_info["scale"], image_info["colors"])
+        obstacles = [artist.get_window_extent() for artist in image_info["obstacles"]]
+        label_planes(ax_image, image_info["segments"], image_info["layers"],
+                     image_info["growth_dir"], image_info["scale"], image_info["colors"], obstacles)
     _declutter_references(ax_profile, ref_labels)
 
     if path is not None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib import patheffects
 
-from ..units import _finite, _num, format_pm
+from ..units import _decimals, _finite, _num, format_pm
 
-__all__ = ["MATERIAL_COLORS", "format_pm"]
+__all__ = ["MATERIAL_COLORS", "format_inplane", "format_pm"]
 
 #: Colour of each plane material in the spacing profile.
 MATERIAL_COLORS = {
@@ -23,7 +23,6 @@ _OTHER_COLOR = "tab:gray"
 _PLANE_CMAP = "tab10"
 _LABEL_SIZE = 6
 _OUTLINE = [patheffects.withStroke(linewidth=1.5, foreground="black")]
-
 
 
 def _get(mapping, key, default=None):
@@ -58,6 +57,33 @@ def _unit_vector(vec):
 # --------------------------------------------------------------------------- title
 
 
+def format_inplane(strain):
+    """The TiN in-plane a of a strain dict with its statistical and systematic parts.
+
+    Parameters
+    ----------
+    strain : dict
+        Uses ``tin_inplane_A`` and, when both are finite,
+        ``tin_inplane_stat_err_A`` and ``tin_inplane_sys_err_A`` (the latter
+        from the film length standard); otherwise ``tin_inplane_err_A``.
+
+    Returns
+    -------
+    str
+        E.g. ``"2.9975 ± 0.0004 (stat) ± 0.0031 (sys) Å"``, enough decimals
+        to show the smaller part; ``"2.998 ± 0.004 Å"`` without the parts;
+        ``"n/a"`` without a value.
+    """
+    value = _get(strain, "tin_inplane_A")
+    stat, sys_ = _get(strain, "tin_inplane_stat_err_A"), _get(strain, "tin_inplane_sys_err_A")
+    if not (_finite(value) and _finite(stat) and _finite(sys_)):
+        return format_pm(value, _get(strain, "tin_inplane_err_A"))
+    stat, sys_ = abs(_num(stat)), abs(_num(sys_))
+    positive = [e for e in (stat, sys_) if e > 0]
+    d = _decimals(min(positive)) if positive else 3
+    return f"{_num(value):.{d}f} ± {stat:.{d}f} (stat) ± {sys_:.{d}f} (sys) Å"
+
+
 def title_lines(report, system=None):
     """The two title lines of the figure: interface verdict and strain verdict.
 
@@ -90,7 +116,7 @@ def title_lines(report, system=None):
         gap = f"gap {format_pm(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
     first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
 
-    a = format_pm(_get(strain, "tin_inplane_A"), _get(strain, "tin_inplane_err_A"))
+    a = format_inplane(strain)
     parts = []
     if _finite(_get(strain, "deviation_pct")):
         parts.append(f"{_num(_get(strain, 'deviation_pct')):+.2f} %")
@@ -106,5 +132,3 @@ def title_lines(report, system=None):
     second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]
 
-
-# --------------------------------------------------------------------------- panel 1: image

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..units import _num
 
-from ._style import _LABEL_SIZE, _OUTLINE, _PLANE_CMAP, _unit_vector
+from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector
+from .scalebar import add_scale_bar
 
 __all__ = ["draw_image_panel", "plane_segments"]
 
@@ -75,75 +76,6 @@ def plane_segments(xy, plane, growth_dir, origin=None):
     return segments
 
 
-def _text_geometry(ax, p0, p1, growth_dir):
-    """Anchor, rotation and vertical alignment of a label at a segment's right end.
-
-    The label reads along the plane, is kept upright, ends at the end of the
-    segment that is on its reading side, and sits on the side of the line
-    facing the next plane up (the growth direction).
-    """
-    d0, d1 = ax.transData.transform([p0, p1])
-    vec = d1 - d0
-    angle = math.degrees(math.atan2(vec[1], vec[0]))
-    if angle > 90:
-        angle -= 180
-    elif angle <= -90:
-        angle += 180
-    rad = math.radians(angle)
-    reading = np.array([math.cos(rad), math.sin(rad)])
-    end_display = d1 if vec @ reading >= 0 else d0
-    end = p1 if vec @ reading >= 0 else p0
-    # screen direction of growth: data y grows downwards on screen (origin="upper")
-    g_screen = ax.transData.transform(np.asarray(p0) + growth_dir) - d0
-    normal = np.array([-math.sin(rad), math.cos(rad)])
-    va = "bottom" if g_screen @ normal >= 0 else "top"
-    return end, end_display, angle, va, reading, normal
-
-
-def _label_planes(ax, segments, layers, growth_dir, scale, colors):
-    """Write the spacing to the next plane at the right end of each plane's line.
-
-    A label is left out when it would overlap one already written.
-    """
-    fig = ax.get_figure()
-    pts = fig.dpi / 72.0
-    placed = []  # (display anchor, reading dir, normal, length)
-    for k in sorted(segments):
-        if k >= len(layers):
-            continue
-        spacing = _num(layers[k].get("spacing_to_next_A"))
-        if not math.isfinite(spacing):
-            continue
-        p0, p1 = (np.asarray(p) * scale for p in segments[k])
-        end, end_display, angle, va, reading, normal = _text_geometry(ax, p0, p1, growth_dir)
-        text = f"{spacing:.2f} Å"
-        length = 0.62 * _LABEL_SIZE * len(text) * pts
-        height = 1.15 * _LABEL_SIZE * pts
-        clash = False
-        for other, o_reading, o_normal, o_length in placed:
-            delta = end_display - other
-            if abs(delta @ normal) < height and abs(delta @ reading) < max(length, o_length):
-                clash = True
-                break
-        if clash:
-            continue
-        placed.append((end_display, reading, normal, length))
-        offset = -2.0 * reading + (1.0 if va == "bottom" else -1.0) * normal
-        label = ax.annotate(
-            text, xy=end, xytext=tuple(offset), textcoords="offset points",
-            rotation=angle, rotation_mode="anchor", ha="right", va=va,
-            fontsize=_LABEL_SIZE, color=_lighten(colors[k]), path_effects=_OUTLINE, clip_on=True,
-            annotation_clip=True)
-        label.set_in_layout(False)
-
-
-def _lighten(color, amount=0.45):
-    """`color` mixed with white (readable on a dark image)."""
-    from matplotlib.colors import to_rgb
-
-    return tuple(c + (1 - c) * amount for c in to_rgb(color))
-
-
 def _plane_colors(n):
     from matplotlib import colormaps
 
@@ -151,8 +83,49 @@ def _plane_colors(n):
     return [cmap(k % cmap.N) for k in range(n)]
 
 
+def _origin(report):
+    """The report's point on the top TiN plane as a (2,) array, or None."""
+    origin = getattr(report, "origin_xy", None)
+    if origin is None:
+        return None
+    origin = np.asarray(origin, dtype=float).ravel()
+    return origin if origin.size == 2 and np.all(np.isfinite(origin)) else None
+
+
+def _show_image(ax, data, px):
+    """The micrograph in grey, 0.5-99.8 percentile contrast, axes in data units."""
+    data = np.asarray(data, dtype=float)
+    rows, cols = data.shape[:2]
+    finite = data[np.isfinite(data)]
+    vmin, vmax = (np.percentile(finite, [0.5, 99.8]) if finite.size else (0.0, 1.0))
+    extent = (-0.5 * px, (cols - 0.5) * px, (rows - 0.5) * px, -0.5 * px)
+    ax.imshow(data, cmap="gray", origin="upper", vmin=vmin, vmax=vmax, interpolation="nearest",
+              extent=extent)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+
+
+def _draw_columns(ax, xy, plane, px, colors):
+    """Columns: coloured dots by plane, grey crosses (with a legend entry) for unassigned ones."""
+    if not len(xy):
+        return None
+    none = plane < 0
+    if (~none).any():
+        ax.scatter(xy[~none, 0] * px, xy[~none, 1] * px, s=5, c=[colors[k] for k in plane[~none]],
+                   linewidths=0, zorder=3)
+    if not none.any():
+        return None
+    ax.plot(xy[none, 0] * px, xy[none, 1] * px, "x", color="0.75", ms=3, mew=0.7, ls="none",
+            label=f"unassigned column ({int(none.sum())})", zorder=3)
+    legend = ax.legend(loc="lower right", fontsize=6.5, framealpha=0.6, facecolor="black",
+                       edgecolor="0.5", labelcolor="white", markerscale=1.6, borderpad=0.4,
+                       handletextpad=0.3)
+    legend.set_zorder(6)
+    return legend
+
+
 def draw_image_panel(ax, report):
-    """Panel 1: the image, the columns coloured by plane, plane lines and growth arrow.
+    """Panel 1: the image, the columns coloured by plane, plane lines, growth arrow and scale bar.
 
     Parameters
     ----------
@@ -163,43 +136,24 @@ def draw_image_panel(ax, report):
     -------
     dict
         ``segments`` (plane -> end points in px), ``scale`` (Å per px),
-        ``growth_dir`` and ``colors``, for labelling after the layout is fixed.
+        ``growth_dir``, ``colors``, ``layers`` and ``obstacles`` (artists no
+        spacing label may cover), for labelling after the layout is fixed.
     """
     data, px, unit = _image_frame(report)
     xy, plane = _columns(report)
     layers = list(getattr(report, "layers", None) or [])
     growth_dir = _unit_vector(getattr(report, "growth_dir", None))
-    origin = getattr(report, "origin_xy", None)
-    if origin is not None:
-        origin = np.asarray(origin, dtype=float).ravel()
-        if origin.size != 2 or not np.all(np.isfinite(origin)):
-            origin = None
-
     if data is not None:
-        data = np.asarray(data, dtype=float)
-        rows, cols = data.shape[:2]
-        finite = data[np.isfinite(data)]
-        vmin, vmax = (np.percentile(finite, [0.5, 99.8]) if finite.size else (0.0, 1.0))
-        ax.imshow(data, cmap="gray", origin="upper", vmin=vmin, vmax=vmax, interpolation="nearest",
-                  extent=(-0.5 * px, (cols - 0.5) * px, (rows - 0.5) * px, -0.5 * px))
+        _show_image(ax, data, px)
     elif len(xy):
         ax.invert_yaxis()
     ax.set_xlabel(f"x ({unit})")
     ax.set_ylabel(f"y ({unit})")
     ax.set_aspect("equal")
 
-    n_planes = max(len(layers), int(plane.max()) + 1 if plane.size else 0)
-    colors = _plane_colors(n_planes)
-    if len(xy):
-        none = plane < 0
-        if none.any():
-            ax.plot(xy[none, 0] * px, xy[none, 1] * px, "x", color="0.6", ms=3, mew=0.7,
-                    ls="none", label="no plane")
-        if (~none).any():
-            ax.scatter(xy[~none, 0] * px, xy[~none, 1] * px, s=5,
-                       c=[colors[k] for k in plane[~none]], linewidths=0, zorder=3)
-
-    segments = plane_segments(xy, plane, growth_dir, origin)
+    colors = _plane_colors(max(len(layers), int(plane.max()) + 1 if plane.size else 0))
+    obstacles = [_draw_columns(ax, xy, plane, px, colors)]
+    segments = plane_segments(xy, plane, growth_dir, _origin(report))
     for k, (p0, p1) in segments.items():
         ax.plot([p0[0] * px, p1[0] * px], [p0[1] * px, p1[1] * px], "-", color=colors[k],
                 lw=0.6, alpha=0.8, zorder=2)
@@ -208,28 +162,34 @@ def draw_image_panel(ax, report):
         ax.text(0.5, 0.5, "no image", transform=ax.transAxes, ha="center", va="center", color="0.4")
         ax.set_xticks([])
         ax.set_yticks([])
-    elif data is not None:
-        ax.set_xlim(-0.5 * px, (cols - 0.5) * px)
-        ax.set_ylim((rows - 0.5) * px, -0.5 * px)
-    if growth_dir is not None and (data is not None or len(xy)):
-        _growth_arrow(ax, growth_dir)
+    else:
+        if unit == "Å":
+            x0, x1 = ax.get_xlim()
+            obstacles.append(add_scale_bar(ax, abs(x1 - x0)))
+        if growth_dir is not None:
+            obstacles += _growth_arrow(ax, growth_dir)
     ax.set_title("columns and atomic planes", fontsize=9)
     return {"segments": segments, "scale": px, "growth_dir": growth_dir, "colors": colors,
-            "layers": layers}
+            "layers": layers, "obstacles": [o for o in obstacles if o is not None]}
 
 
 def _growth_arrow(ax, growth_dir):
-    """An arrow in the lower-left corner along the growth direction (pixel (x, y))."""
+    """An arrow along the growth direction (pixel (x, y)) in the lower left, above the scale bar.
+
+    Returns
+    -------
+    list of Artist
+        The arrow and its "growth" label.
+    """
     (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
     size = min(x1 - x0, y1 - y0)
-    length = 0.16 * size
-    center = np.array([x0 + 0.13 * size, y1 - 0.13 * size])  # y1 is the bottom: y points down
+    length = 0.14 * size
+    center = np.array([x0 + 0.11 * size, y1 - 0.27 * size])  # y1 is the bottom: y points down
     tail, head = center - 0.5 * length * growth_dir, center + 0.5 * length * growth_dir
-    ax.annotate("", xy=tuple(head), xytext=tuple(tail),
-                arrowprops={"arrowstyle": "-|>", "color": "gold", "lw": 1.5, "mutation_scale": 10},
-                annotation_clip=False)
-    ax.text(center[0], center[1] + 0.1 * size, "growth", color="gold", fontsize=7,
-            ha="center", va="top", path_effects=_OUTLINE)
-
-
-# --------------------------------------------------------------------------- panel 2: profile
+    arrow = ax.annotate("", xy=tuple(head), xytext=tuple(tail),
+                        arrowprops={"arrowstyle": "-|>", "color": "gold", "lw": 1.5,
+                                    "mutation_scale": 10},
+                        annotation_clip=False)
+    text = ax.text(center[0], center[1] + 0.1 * size, "growth", color="gold", fontsize=7,
+                   ha="center", va="top", path_effects=_OUTLINE)
+    return [arrow, text]

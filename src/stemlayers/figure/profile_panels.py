@@ -6,43 +6,74 @@ import math
 
 import numpy as np
 
-from ..units import _num, format_pm
+from ..units import _num
 
-from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get
+from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get, format_inplane
 
 __all__ = ["draw_profile_panel", "draw_strain_panel", "reference_spacings"]
 
 
-def reference_spacings(system):
-    """Bulk reference spacings of a material system as (label, value in Å).
+def _ref_value(value):
+    """A reference spacing in Å with the decimals its source gives (2 or 3)."""
+    text = f"{value:.3f}"
+    return (text[:-1] if text.endswith("0") else text) + " Å"
 
-    Parameters
-    ----------
-    system : MaterialSystem or None
 
-    Returns
-    -------
-    list of (str, float)
-        TiN d(111), the distinct QL spacings (named after the QL elements)
-        and the vdW gap; empty if `system` is None.
-    """
-    if system is None:
-        return []
-    refs = [(f"{system.substrate.name} d(111) {system.substrate.plane_spacing_A:.3f} Å",
-             system.substrate.plane_spacing_A)]
-    elements = system.film.ql_elements
-    half = (len(system.film.ql_spacings_A) + 1) // 2
-    seen = set()
-    for i, spacing in enumerate(system.film.ql_spacings_A[:half]):
+def _film_references(system):
+    """The film's bulk spacings: the distinct QL spacings and the vdW gap between QLs."""
+    film = system.film
+    elements = film.ql_elements
+    half = (len(film.ql_spacings_A) + 1) // 2
+    refs, seen = [], set()
+    for i, spacing in enumerate(film.ql_spacings_A[:half]):
         if round(spacing, 4) in seen:
             continue
         seen.add(round(spacing, 4))
         a, b = elements[i], elements[i + 1]
         a = f"{a}1" if i == 0 else (f"{a}2" if a != elements[1] else a)
         b = f"{b}2" if b != elements[1] else b
-        refs.append((f"QL {a}–{b} {spacing:.3f} Å", spacing))
-    refs.append((f"vdW gap {system.film.vdw_gap_A:.3f} Å", system.film.vdw_gap_A))
+        refs.append((f"QL {a}–{b} {_ref_value(spacing)}", spacing))
+    refs.append((f"vdW gap between QLs {_ref_value(film.vdw_gap_A)}", film.vdw_gap_A))
     return refs
+
+
+def _interface_references(system, interface_class):
+    """The spacings at the TiN/film contact that the interface class implies."""
+    sub = system.substrate.name
+    if interface_class == "bilayer":
+        b = system.bilayer
+        pair = "–".join(b.elements)
+        return [(f"{sub}–bilayer gap {_ref_value(b.tin_gap_A)}", b.tin_gap_A),
+                (f"bilayer {pair} {_ref_value(b.spacing_A)}", b.spacing_A),
+                (f"bilayer–QL gap {_ref_value(b.ql_gap_A)}", b.ql_gap_A)]
+    if interface_class == "vdw":
+        return [(f"{sub}–QL vdW contact {_ref_value(system.vdw.tin_gap_A)}", system.vdw.tin_gap_A)]
+    return []  # deteriorated: a disordered band, no gap; no class: nothing to compare with
+
+
+def reference_spacings(system, interface_class=None):
+    """Bulk reference spacings of a material system as (label, value in Å).
+
+    Parameters
+    ----------
+    system : MaterialSystem or None
+    interface_class : {"bilayer", "vdw", "deteriorated"} or None
+        The verdict: only its interface spacings are drawn ("bilayer": the
+        TiN–bilayer gap, the bilayer thickness and the bilayer–QL gap;
+        "vdw": the TiN–QL contact; otherwise none).
+
+    Returns
+    -------
+    list of (str, float)
+        The substrate's d(111), the distinct QL spacings (named after the QL
+        elements), the vdW gap between QLs, then the interface spacings of
+        the class; empty if `system` is None. Labels carry the value in Å.
+    """
+    if system is None:
+        return []
+    sub = system.substrate
+    refs = [(f"{sub.name} d(111) {_ref_value(sub.plane_spacing_A)}", sub.plane_spacing_A)]
+    return refs + _film_references(system) + _interface_references(system, interface_class)
 
 
 def _layer_table(layers):
@@ -81,7 +112,7 @@ def draw_profile_panel(ax, report, system):
                     color=MATERIAL_COLORS.get(name, _OTHER_COLOR), ecolor="0.3", elinewidth=0.8,
                     capsize=1.5, label=name, zorder=3)
 
-    refs = reference_spacings(system)
+    refs = reference_spacings(system, _get(getattr(report, "interface", None), "class"))
     labels = []
     for text, value in refs:
         ax.axhline(value, ls="--", lw=0.8, color="0.45", zorder=1)
@@ -118,21 +149,61 @@ def draw_profile_panel(ax, report, system):
     return labels
 
 
+def _merge_close_references(ax, labels, line_px):
+    """Merge the labels of lines closer than `line_px` into one block.
+
+    The block is the label of the highest line of the group; it lists the
+    group's labels from the highest value down. The other labels are removed.
+
+    Returns
+    -------
+    list of (Text, display y of its line, number of text lines)
+        Ascending in value.
+    """
+    rows = sorted(((lab, ax.transData.transform((0.0, v))[1]) for lab, v in labels),
+                  key=lambda row: row[1])
+    groups = []
+    for label, y in rows:
+        if groups and y - groups[-1][-1][1] < line_px:
+            groups[-1].append((label, y))
+        else:
+            groups.append([(label, y)])
+    merged = []
+    for group in groups:
+        keep, y = group[-1]
+        if len(group) > 1:
+            keep.set_text("\n".join(lab.get_text() for lab, _ in reversed(group)))
+            for lab, _ in group[:-1]:
+                lab.remove()
+        merged.append((keep, y, len(group)))
+    return merged
+
+
 def _declutter_references(ax, labels, min_gap_pt=8.0):
     """Keep the reference labels apart.
 
-    Labels sit above their line on the right. When one would overlap the
-    label below it, that lower label moves below its own line; when that is
-    not possible either, the label moves to the left end of its line.
+    Labels sit above their line on the right. Lines closer than half a text
+    line share one label block. When a block would overlap the one below
+    it, that lower block moves below its own line; when that is not possible
+    either, the block moves to the left end of its line.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        The profile panel, after the layout is fixed.
+    labels : list of (Text, float)
+        The reference labels and the values (Å) of their lines.
+    min_gap_pt : float
+        Height of one text line in points.
     """
     gap = min_gap_pt * ax.get_figure().dpi / 72.0
-    floor = -np.inf  # top of the label below the previous one on the right
-    prev = None  # (label, display y, top of its extent)
-    for label, value in sorted(labels, key=lambda lv: lv[1]):
-        y = ax.transData.transform((0.0, value))[1]
-        if prev is not None and y < prev[2]:
-            p_label, p_y, _ = prev
-            if p_label.get_va() == "bottom" and p_y - gap >= floor:
+    floor = -np.inf  # top of the block below the previous one on the right
+    prev = None  # (label, display y, height, top of its extent)
+    for label, y, n_lines in _merge_close_references(ax, labels, 0.5 * gap):
+        height = n_lines * gap
+        if prev is not None and y < prev[3]:
+            p_label, p_y, p_height, _ = prev
+            if p_label.get_va() == "bottom" and p_y - p_height >= floor:
                 p_label.set_va("top")
                 floor = p_y
             else:
@@ -140,8 +211,8 @@ def _declutter_references(ax, labels, min_gap_pt=8.0):
                 label.set_ha("left")
                 continue
         elif prev is not None:
-            floor = prev[2]
-        prev = (label, y, y + gap)
+            floor = prev[3]
+        prev = (label, y, height, y + height)
 
 
 # --------------------------------------------------------------------------- panel 3: strain
@@ -181,7 +252,7 @@ def draw_strain_panel(ax, report, system):
         values += [ref - 1.3 * band, ref + 1.3 * band]
     mean, mean_err = _num(_get(strain, "tin_inplane_A")), _num(_get(strain, "tin_inplane_err_A"))
     if math.isfinite(mean):
-        ax.axhline(mean, color="tab:blue", lw=0.8, label=f"all planes {format_pm(mean, mean_err)}")
+        ax.axhline(mean, color="tab:blue", lw=0.8, label=f"all planes {format_inplane(strain)}")
         if math.isfinite(mean_err):
             ax.axhspan(mean - 1.96 * mean_err, mean + 1.96 * mean_err, color="tab:blue",
                        alpha=0.15, lw=0)
