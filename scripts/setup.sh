@@ -38,8 +38,6 @@ if [ "$dev" = 1 ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev,napari]"
   # the extra installs the napari plugin as a copy; editable, its source edits show without a reinstall
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e plugins/napari-stemlayers
-  # real microscope files (a DigiScan dm3, a Velox emd) that this package ships; its code is not used
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "temul-toolkit==0.1.9"
 else
   .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 fi

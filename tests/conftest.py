@@ -103,7 +103,7 @@ def hyperspy_io_files() -> Path:
     if (folder / ".complete").exists():
         return folder
     cache.mkdir(parents=True, exist_ok=True)
-    wheel = _download_wheel(cache)
+    wheel = _hyperspy_wheel(cache)
     staging = Path(tempfile.mkdtemp(dir=cache, prefix=".extract-"))
     try:
         prefix = "hyperspy/tests/io/"
@@ -138,9 +138,9 @@ def _installed_package_file(distribution: str, relative: str) -> Path:
     try:
         path = Path(metadata.distribution(distribution).locate_file(relative))
     except metadata.PackageNotFoundError:
-        pytest.skip(f"{distribution} is not installed (pip install --no-deps {distribution})")
+        _missing_test_data(f"{distribution} is not installed")
     if not path.is_file():
-        pytest.skip(f"{distribution} is installed but has no {relative}")
+        _missing_test_data(f"{distribution} is installed but has no {relative}")
     return path
 
 

@@ -425,11 +425,13 @@ def test_describe_is_json(tmp_path, lattice_image):
 
 
 # ----------------------------------------------------------------- real files from packages
-TEMUL_DATA = "temul/example_data/experimental/"
+def _foreign(micrographs, name):
+    """A real micrograph from the pinned package wheels (tests/conftest.py FOREIGN_MICROGRAPHS)."""
+    return dict(micrographs)[name]
 
 
-def test_real_digiscan_dm3(package_file):
-    path = package_file("temul-toolkit", TEMUL_DATA + "example_Se_implanted_MoS2.dm3")
+def test_real_digiscan_dm3(foreign_micrographs):
+    path = _foreign(foreign_micrographs, "temul_MoS2_Se_implanted_ADF")
     image = load(str(path))
     assert image.shape == (1024, 1024)
     assert image.pixel_size_A == pytest.approx(0.126953125, rel=1e-9)  # 0.0127 nm/px
@@ -438,8 +440,8 @@ def test_real_digiscan_dm3(package_file):
     assert_json_metadata(image)
 
 
-def test_real_velox_emd(package_file):
-    path = package_file("temul-toolkit", TEMUL_DATA + "example_Au_nanoparticle.emd")
+def test_real_velox_emd(foreign_micrographs):
+    path = _foreign(foreign_micrographs, "temul_Au_nanoparticles_HAADF")
     image = load(path)
     assert image.shape == (2048, 2048)
     assert image.pixel_size_A == pytest.approx(0.074984014901, rel=1e-9)  # 0.0075 nm/px
