@@ -123,8 +123,13 @@ def _print_report(report) -> None:
                     + (f" (confidence {i['confidence']:.2f}); {where}" if i["class"] else ""))
     if s["tin_inplane_A"] is not None:
         lo, hi = s["ci95_pct"]
+        parts = ""
+        if s.get("tin_inplane_sys_err_A"):  # the film standard's own uncertainty, beside the measurement's
+            parts = (f"; 1σ {1000 * s['tin_inplane_stat_err_A']:.1f} pm statistical, "
+                     f"{1000 * s['tin_inplane_sys_err_A']:.1f} pm systematic")
         summary.add_row("TiN in-plane a", f"{format_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
-                        f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å")
+                        f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å"
+                        + parts)
     verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
                "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.get("strain_verdict"),
                                                                                       "no verdict")
