@@ -324,9 +324,9 @@ def _print_dry_run(files, skipped, pixel_size, fallback_pixel_size) -> int:
                       f"{width:.1f} x {height:.1f}")
     Console(width=max(Console().width, 120)).print(table)
     if skipped:
-        from .summary import _skipped_text
+        from .summary import skipped_text
 
-        console.print(_skipped_text(skipped), highlight=False)
+        console.print(skipped_text(skipped), highlight=False)
     return 1 if unreadable else 0
 
 
@@ -344,15 +344,15 @@ def _print_batch_summary(result) -> None:
     verdicts = Counter(r.get("strain_verdict") or "no verdict" for r in ok)
     table.add_row("TiN strain < 1 %", ", ".join(f"{name} {verdicts.get(name, 0)}" for name in
                                                 ("ok", "strained", "inconclusive", "no verdict")))
-    from .summary import _pixel_size_sources, _skipped_text
+    from .summary import pixel_size_sources, skipped_text
 
-    sources, others = _pixel_size_sources(result.rows)
+    sources, others = pixel_size_sources(result.rows)
     if sources:
         table.add_row("pixel size", sources)
     for line in others:
         table.add_row("", line)
     if result.skipped:
-        table.add_row("skipped", _skipped_text(result.skipped))
+        table.add_row("skipped", skipped_text(result.skipped))
     for r in ok:
         if r.get("calibration_warning"):
             table.add_row("warning", f"{r['file']}: {r['calibration_warning']}")

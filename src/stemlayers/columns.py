@@ -27,6 +27,7 @@ from skimage.feature import peak_local_max
 
 from .gaussfit import fit_gaussians
 from .gaussians import render_gaussians
+from .pixels import binned
 
 __all__ = ["Columns", "detect_candidates", "find_columns", "lattice_scale"]
 
@@ -251,9 +252,7 @@ def _floor_at(smooth, sigma_px, rows, cols):
     interpolated at the pixels: no full-resolution filter needed.
     """
     block = max(1, int(round(2 * sigma_px)))
-    n_rows, n_cols = smooth.shape
-    padded = np.pad(smooth, ((0, -n_rows % block), (0, -n_cols % block)), mode="edge")
-    coarse = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).min(axis=(1, 3))
+    coarse = binned(smooth, block, np.min)
     coarse = ndimage.gaussian_filter(ndimage.minimum_filter(coarse, size=3, mode="nearest"), 1.0, mode="nearest")
     where = np.vstack([(rows + 0.5) / block - 0.5, (cols + 0.5) / block - 0.5])
     return ndimage.map_coordinates(coarse, where, order=1, mode="nearest")
@@ -345,9 +344,7 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
         return _find(data, sigma, separation or auto_separation, pixel_size, min_significance, satellite_ratio,
                      separation)
     rows, cols = data.shape
-    padded = np.pad(data, ((0, -rows % b), (0, -cols % b)), mode="edge")
-    binned = padded.reshape(padded.shape[0] // b, b, padded.shape[1] // b, b).mean(axis=(1, 3))
-    found = _find(binned, sigma / b, (separation or auto_separation) / b, pixel_size and pixel_size * b,
+    found = _find(binned(data, b), sigma / b, (separation or auto_separation) / b, pixel_size and pixel_size * b,
                   min_significance, satellite_ratio, separation and separation / b)
     xy = (found.xy + 0.5) * b - 0.5  # centre of binned pixel i is at b*i + (b-1)/2
     inside = np.all((xy > -0.5) & (xy < np.array([cols, rows]) - 0.5), axis=1)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy import ndimage
 
-from .gaussians import render_gaussians
+from .gaussians import render_gaussians, unit_gaussian
+from .pixels import binned
 
 __all__ = ["GaussianFit", "fit_gaussians", "noise_model"]
 
@@ -81,7 +82,7 @@ def _gaussian_terms(params, px, py):
     dx, dy = px - x, py - y
     r2 = dx * dx + dy * dy
     inv_s2 = 1.0 / (sig * sig)
-    return dx, dy, r2, inv_s2, np.exp(-0.5 * inv_s2 * r2), amp, sig, bg
+    return dx, dy, r2, inv_s2, unit_gaussian(dx, dy, sig, r2), amp, sig, bg
 
 
 def _model_and_jacobian(params, px, py):
@@ -219,10 +220,7 @@ def _smooth_background(residual, scale, py, px):
     copy of it is made).
     """
     block = max(1, int(scale // 3))
-    rows, cols = residual.shape
-    pad_r, pad_c = -rows % block, -cols % block
-    padded = np.pad(residual, ((0, pad_r), (0, pad_c)), mode="edge")
-    coarse = padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).mean(axis=(1, 3))
+    coarse = binned(residual, block)
     coarse = ndimage.uniform_filter(ndimage.uniform_filter(coarse, 3, mode="nearest"), 3, mode="nearest")
     return coarse[py // block, px // block]
 
@@ -236,7 +234,7 @@ def _matched_significance(params, px, py, data, weight, sigma, background=None):
     background under each patch pixel) the background is known; without it,
     a free flat background is allowed, which costs power in small patches.
     """
-    g = np.exp(-0.5 * ((px - params[:, :1]) ** 2 + (py - params[:, 1:2]) ** 2) / sigma**2)
+    g = unit_gaussian(px - params[:, :1], py - params[:, 1:2], sigma)
     if background is None:
         w_sum = np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
         g = g - np.sum(weight * g, axis=1, keepdims=True) / w_sum
@@ -329,7 +327,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
     rim = valid & ((px - np.round(xy[:, :1])) ** 2 + (py - np.round(xy[:, 1:])) ** 2 > (0.7 * radius) ** 2)
     bg0 = np.sum(values * rim, axis=1) / np.maximum(rim.sum(axis=1), 1)
     # the amplitude guess from the patch's Gaussian-weighted mean, robust to a noisy centre pixel
-    g0 = np.exp(-0.5 * ((px - xy[:, :1]) ** 2 + (py - xy[:, 1:]) ** 2) / sigma**2) * valid
+    g0 = unit_gaussian(px - xy[:, :1], py - xy[:, 1:], sigma) * valid
     amp0 = np.sum(g0 * (values - bg0[:, None]), axis=1) / np.maximum(np.sum(g0**2, axis=1), 1e-12)
     floor = 1e-3 * max(float(np.std(image[::4, ::4])), 1e-12)
     params = np.column_stack([xy, np.maximum(amp0, floor), np.full(n, sigma), bg0])

@@ -10,7 +10,27 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["render_gaussians"]
+__all__ = ["render_gaussians", "unit_gaussian"]
+
+
+def unit_gaussian(dx, dy, sigma, r2=None):
+    """``exp(-(dx² + dy²) / 2σ²)``: a round Gaussian of peak 1 at offsets (dx, dy) from its centre.
+
+    Parameters
+    ----------
+    dx, dy, sigma : array_like
+        Broadcast together.
+    r2 : array_like, optional
+        ``dx² + dy²`` when the caller has it already.
+
+    Examples
+    --------
+    >>> float(unit_gaussian(1.0, 0.0, 1.0)) == float(np.exp(-0.5))
+    True
+    """
+    if r2 is None:
+        r2 = dx * dx + dy * dy
+    return np.exp(-0.5 * r2 / (sigma * sigma))
 
 
 def _inverse_covariance(sigma, ellipticity, angle_deg):

@@ -22,12 +22,10 @@ import numpy as np
 
 from ._json import to_jsonable
 from .errors import InputError, MissingCalibration, one_line
-from .units import unit_to_angstrom, units_unset
+from .units import PIXEL_SIZE_RANGE_A, checked_pixel_size, unit_to_angstrom, units_unset
 
 __all__ = ["Image", "load", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A"]
 
-#: Plausible pixel sizes (Å/px) for atomic-resolution HAADF-STEM.
-PIXEL_SIZE_RANGE_A = (0.005, 1.0)
 #: Largest relative difference between the x and y pixel sizes of a "square" pixel.
 SQUARE_TOLERANCE = 0.01
 
@@ -285,20 +283,6 @@ def units_note(units) -> str | None:
     return f"axis units '{units}' read as {shown}"
 
 
-def _checked_pixel_size(name: str, pixel_size, check_range: bool) -> float:
-    try:
-        value = float(pixel_size)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{name}: pixel size {pixel_size!r} is not a number (Å/px)") from exc
-    if not math.isfinite(value) or value <= 0:
-        raise InputError(f"{name}: pixel size {pixel_size!r} must be a positive number of Å/px")
-    lo, hi = PIXEL_SIZE_RANGE_A
-    if check_range and not lo <= value <= hi:
-        raise InputError(f"{name}: pixel size {value:.5g} Å/px is outside the plausible range "
-                         f"{lo}-{hi} Å/px for atomic-resolution HAADF-STEM (it is in Å, not nm)")
-    return value
-
-
 def _calibration(name: str, axes, check_range: bool) -> tuple:
     """(pixel size in Å, units, scale) from the file's (y, x) image axes."""
     if not axes:
@@ -384,7 +368,7 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     data, axes, _, nav_shape = _layout(found[chosen])
     image = _pick_frame(name, data, nav_shape, frame)
     if pixel_size is not None:
-        size = _checked_pixel_size(name, pixel_size, check_range)
+        size = checked_pixel_size(name, pixel_size, check_range)
         units = scale = None
         if axes and not units_unset(axes[-1].get("units")):
             units, scale = str(axes[-1]["units"]), axes[-1].get("scale")
@@ -416,7 +400,7 @@ def _load(source, pixel_size, frame, check_range: bool) -> Image:
     if isinstance(source, Image):
         if pixel_size is None:
             return source
-        size = _checked_pixel_size(source.path or "<array>", pixel_size, check_range)
+        size = checked_pixel_size(source.path or "<array>", pixel_size, check_range)
         return dataclasses.replace(source, pixel_size_A=size, metadata={
             **source.metadata, "calibration": "pixel_size argument"})
     if isinstance(source, (str, os.PathLike)):

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .pixels import binned
 from .writers import write_text_atomic
 
-__all__ = ["image_thumbnail_png", "thumbnail_path", "thumbnail_png", "write_html_summary", "write_summary"]
+__all__ = ["image_thumbnail_png", "pixel_size_sources", "skipped_text", "thumbnail_path", "thumbnail_png",
+           "write_html_summary", "write_summary"]
 
 #: Longest side of a thumbnail in pixels.
 THUMBNAIL_PX = 160
@@ -53,7 +55,7 @@ def _calibration_warnings(rows):
     return [(r["file"], r["calibration_warning"]) for r in rows if r.get("calibration_warning")]
 
 
-def _pixel_size_sources(rows):
+def pixel_size_sources(rows):
     """One sentence on where the analysed images' pixel sizes came from, naming the files not from their own."""
     ok = [r for r in rows if r["status"] == "ok"]
     counts = Counter(r.get("pixel_size_source") or "file" for r in ok)
@@ -64,7 +66,7 @@ def _pixel_size_sources(rows):
     return text, others
 
 
-def _skipped_text(skipped) -> str:
+def skipped_text(skipped) -> str:
     """'3 files skipped (not images): .json 2, .md 1', or '' when none were."""
     if not skipped:
         return ""
@@ -95,8 +97,8 @@ def write_summary(rows, path, skipped=()) -> Path:
              "| system | interface class | images |", "|---|---|---|"]
     lines += [f"| {system} | {klass} | {n} |" for (system, klass), n in classes]
     lines += ["", f"TiN strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}", ""]
-    sources, others = _pixel_size_sources(rows)
-    lines += [x for x in (sources and f"pixel size: {sources}", _skipped_text(skipped)) if x] + [""]
+    sources, others = pixel_size_sources(rows)
+    lines += [x for x in (sources and f"pixel size: {sources}", skipped_text(skipped)) if x] + [""]
     if others:
         lines += ["## Pixel size not from the file", ""] + [f"- `{x}`" for x in others] + [""]
     if failed:
@@ -120,8 +122,7 @@ def _downsample(data, size=THUMBNAIL_PX) -> np.ndarray:
     """`data` shrunk by block means to at most `size` pixels a side, as uint8 (1-99 % percentile stretch)."""
     data = np.asarray(data, dtype=np.float32)
     block = max(1, int(np.ceil(max(data.shape) / size)))
-    rows, cols = (data.shape[0] // block) * block, (data.shape[1] // block) * block
-    small = data[:rows, :cols].reshape(rows // block, block, cols // block, block).mean(axis=(1, 3))
+    small = binned(data, block)
     lo, hi = np.nanpercentile(small, [1, 99])
     scaled = np.clip((small - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
     return np.nan_to_num(scaled * 255).astype(np.uint8)
@@ -234,8 +235,8 @@ def write_html_summary(rows, path, skipped=()) -> Path:
              _table([("system", True), ("interface class", True), ("images", False)],
                     [[(e(s), True), (e(str(k)), True), (str(n), False)] for (s, k), n in classes]),
              f"<p>TiN in-plane strain below 1 %: yes {yes}, no {no}, not measured {unmeasured}</p>"]
-    sources, others = _pixel_size_sources(rows)
-    parts += [f"<p>{e(x)}</p>" for x in (sources and f"pixel size: {sources}", _skipped_text(skipped)) if x]
+    sources, others = pixel_size_sources(rows)
+    parts += [f"<p>{e(x)}</p>" for x in (sources and f"pixel size: {sources}", skipped_text(skipped)) if x]
     if others:
         parts.append("<h2>Pixel size not from the file</h2><ul>"
                      + "".join(f"<li><code>{e(x)}</code></li>" for x in others) + "</ul>")

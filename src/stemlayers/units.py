@@ -7,7 +7,13 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["canonical_unit", "format_pm", "unit_to_angstrom", "units_unset"]
+from .errors import InputError
+
+__all__ = ["PIXEL_SIZE_RANGE_A", "as_number", "canonical_unit", "checked_pixel_size", "decimals_for", "format_pm",
+           "is_number", "unit_to_angstrom", "units_unset"]
+
+#: Plausible pixel sizes (Å/px) for atomic-resolution HAADF-STEM.
+PIXEL_SIZE_RANGE_A = (0.005, 1.0)
 
 UNIT_NAMES = {
     0.01: "pm picometer picometre",
@@ -49,10 +55,11 @@ def unit_to_angstrom(units) -> float | None:
 
 
 def units_unset(units) -> bool:
+    """Whether a file's axis units say "no calibration" (empty, undefined, pixels)."""
     return units is None or str(units).strip().lower() in UNSET_UNITS
 
 
-def _num(value):
+def as_number(value):
     """`value` as a float, NaN for None or anything that is not a number."""
     try:
         out = float(value)
@@ -61,13 +68,14 @@ def _num(value):
     return out
 
 
-def _finite(value):
-    return math.isfinite(_num(value))
+def is_number(value):
+    """Whether `value` is a finite number (None, NaN, text: False)."""
+    return math.isfinite(as_number(value))
 
 
-def _decimals(err, lo=2, hi=4):
+def decimals_for(err, lo=2, hi=4):
     """Decimals that show the first significant digit of `err` (between lo and hi)."""
-    err = abs(_num(err))
+    err = abs(as_number(err))
     if not math.isfinite(err) or err == 0:
         return lo + 1
     return int(np.clip(-math.floor(math.log10(err)), lo, hi))
@@ -92,10 +100,26 @@ def format_pm(value, err=None, unit="Å", decimals=None):
         ``"n/a"`` if the value is unknown; no ``±`` part if the error is.
     """
     suffix = f" {unit}" if unit else ""
-    if not _finite(value):
+    if not is_number(value):
         return "n/a"
     if decimals is None:
-        decimals = _decimals(err)
-    if not _finite(err):
-        return f"{_num(value):.{decimals}f}{suffix}"
-    return f"{_num(value):.{decimals}f} ± {abs(_num(err)):.{decimals}f}{suffix}"
+        decimals = decimals_for(err)
+    if not is_number(err):
+        return f"{as_number(value):.{decimals}f}{suffix}"
+    return f"{as_number(value):.{decimals}f} ± {abs(as_number(err)):.{decimals}f}{suffix}"
+
+
+def checked_pixel_size(name: str, pixel_size, check_range: bool = True) -> float:
+    """`pixel_size` as a float of Å/px, or InputError naming `name` (not a number, not positive, or
+    outside :data:`PIXEL_SIZE_RANGE_A` with `check_range`)."""
+    try:
+        value = float(pixel_size)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name}: pixel size {pixel_size!r} is not a number (Å/px)") from exc
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name}: pixel size {pixel_size!r} must be a positive number of Å/px")
+    lo, hi = PIXEL_SIZE_RANGE_A
+    if check_range and not lo <= value <= hi:
+        raise InputError(f"{name}: pixel size {value:.5g} Å/px is outside the plausible range "
+                         f"{lo}-{hi} Å/px for atomic-resolution HAADF-STEM (it is in Å, not nm)")
+    return value

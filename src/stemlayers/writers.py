@@ -12,8 +12,7 @@ import numpy as np
 
 from ._json import to_jsonable
 from .errors import InputError
-from .io import Image, _checked_pixel_size
-from .units import unit_to_angstrom
+from .units import checked_pixel_size, unit_to_angstrom
 
 __all__ = ["FIGURE_SUFFIXES", "check_output", "save", "write_text_atomic"]
 
@@ -107,10 +106,10 @@ def save(data, path, pixel_size_A: float, metadata: dict | None = None, units: s
         `path`; written to a temporary name in the same folder, then renamed.
     """
     path = Path(path)
-    array = np.asarray(data.data if isinstance(data, Image) else data)
+    array = np.asarray(getattr(data, "data", data))  # an Image or a hyperspy signal holds its pixels in .data
     if array.ndim != 2:
         raise InputError(f"{path}: save needs a 2D image, not shape {array.shape}")
-    size = _checked_pixel_size(str(path), pixel_size_A, check_range=False)
+    size = checked_pixel_size(str(path), pixel_size_A, check_range=False)
     factor = unit_to_angstrom(units)
     if factor is None:
         raise InputError(f"{path}: unknown length unit {units!r} (use pm, Å, nm or µm)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import patheffects
 
-from ..units import _decimals, _finite, _num, format_pm
+from ..units import decimals_for, is_number, as_number, format_pm
 
 __all__ = ["MATERIAL_COLORS", "format_inplane", "format_pm"]
 
@@ -76,12 +76,12 @@ def format_inplane(strain):
     """
     value = _get(strain, "tin_inplane_A")
     stat, sys_ = _get(strain, "tin_inplane_stat_err_A"), _get(strain, "tin_inplane_sys_err_A")
-    if not (_finite(value) and _finite(stat) and _finite(sys_)):
+    if not (is_number(value) and is_number(stat) and is_number(sys_)):
         return format_pm(value, _get(strain, "tin_inplane_err_A"))
-    stat, sys_ = abs(_num(stat)), abs(_num(sys_))
+    stat, sys_ = abs(as_number(stat)), abs(as_number(sys_))
     positive = [e for e in (stat, sys_) if e > 0]
-    d = _decimals(min(positive)) if positive else 3
-    return f"{_num(value):.{d}f} ± {stat:.{d}f} (stat) ± {sys_:.{d}f} (sys) Å"
+    d = decimals_for(min(positive)) if positive else 3
+    return f"{as_number(value):.{d}f} ± {stat:.{d}f} (stat) ± {sys_:.{d}f} (sys) Å"
 
 
 def title_lines(report, system=None):
@@ -108,8 +108,8 @@ def title_lines(report, system=None):
         verdict = "class: not decidable"
     else:
         verdict = f"class: {klass}"
-        if _finite(_get(interface, "confidence")):
-            verdict += f" (confidence {_num(_get(interface, 'confidence')):.2f})"
+        if is_number(_get(interface, "confidence")):
+            verdict += f" (confidence {as_number(_get(interface, 'confidence')):.2f})"
     if klass == "deteriorated":
         gap = f"band {format_pm(_get(interface, 'band_thickness_A'))}, no gap"
     else:
@@ -118,11 +118,11 @@ def title_lines(report, system=None):
 
     a = format_inplane(strain)
     parts = []
-    if _finite(_get(strain, "deviation_pct")):
-        parts.append(f"{_num(_get(strain, 'deviation_pct')):+.2f} %")
+    if is_number(_get(strain, "deviation_pct")):
+        parts.append(f"{as_number(_get(strain, 'deviation_pct')):+.2f} %")
     ci = _get(strain, "ci95_pct")
-    if ci is not None and len(ci) == 2 and _finite(ci[0]) and _finite(ci[1]):
-        parts.append(f"95 % CI [{_num(ci[0]):+.2f}, {_num(ci[1]):+.2f}] %")
+    if ci is not None and len(ci) == 2 and is_number(ci[0]) and is_number(ci[1]):
+        parts.append(f"95 % CI [{as_number(ci[0]):+.2f}, {as_number(ci[1]):+.2f}] %")
     if parts:
         a += f" ({', '.join(parts)})"
     threshold = system.strain.threshold_pct if system is not None else 1.0

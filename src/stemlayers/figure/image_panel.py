@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..units import _num
+from ..units import as_number
 
 from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector
 from .scalebar import add_scale_bar
@@ -18,9 +18,9 @@ def _image_frame(report):
     """Image array, pixel size (Å, 1 if unknown) and unit of the image panel."""
     image = getattr(report, "image", None)
     data = None if image is None else getattr(image, "data", None)
-    px = _num(None if image is None else getattr(image, "pixel_size_A", None))
+    px = as_number(None if image is None else getattr(image, "pixel_size_A", None))
     if not (math.isfinite(px) and px > 0):
-        px = _num(getattr(report, "pixel_size_A", None))
+        px = as_number(getattr(report, "pixel_size_A", None))
     if math.isfinite(px) and px > 0:
         return data, px, "Å"
     return data, 1.0, "px"

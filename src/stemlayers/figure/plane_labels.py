@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
-from ..units import _num
+from ..units import as_number
 
 from ._style import _LABEL_SIZE, _OUTLINE
 
@@ -138,7 +138,7 @@ def label_planes(ax, segments, layers, growth_dir, scale, colors, obstacles=()):
     obstacles = list(obstacles)
     placed, written = [], []
     for k in sorted(segments):
-        spacing = _num(layers[k].get("spacing_to_next_A")) if k < len(layers) else math.nan
+        spacing = as_number(layers[k].get("spacing_to_next_A")) if k < len(layers) else math.nan
         if not math.isfinite(spacing):
             continue
         text = f"{spacing:.2f} Å"

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..units import _num
+from ..units import as_number
 
 from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get, format_inplane
 
@@ -78,10 +78,10 @@ def reference_spacings(system, interface_class=None):
 
 def _layer_table(layers):
     """Arrays (height, height err, spacing, spacing err, material) of the layers."""
-    h = np.array([_num(L.get("height_A")) for L in layers], dtype=float)
-    he = np.array([_num(L.get("height_err_A")) for L in layers], dtype=float)
-    s = np.array([_num(L.get("spacing_to_next_A")) for L in layers], dtype=float)
-    se = np.array([_num(L.get("spacing_err_A")) for L in layers], dtype=float)
+    h = np.array([as_number(L.get("height_A")) for L in layers], dtype=float)
+    he = np.array([as_number(L.get("height_err_A")) for L in layers], dtype=float)
+    s = np.array([as_number(L.get("spacing_to_next_A")) for L in layers], dtype=float)
+    se = np.array([as_number(L.get("spacing_err_A")) for L in layers], dtype=float)
     mat = [str(L.get("material")) for L in layers]
     return h, he, s, se, mat
 
@@ -233,15 +233,15 @@ def draw_strain_panel(ax, report, system):
     """
     strain = getattr(report, "strain", None) or {}
     per_plane = list(_get(strain, "per_plane") or [])
-    ref = _num(_get(strain, "reference_A"))
+    ref = as_number(_get(strain, "reference_A"))
     if not math.isfinite(ref) and system is not None:
         ref = system.strain.reference_inplane_A
     threshold = system.strain.threshold_pct if system is not None else 1.0
     sub = system.substrate.name if system is not None else "TiN"
 
-    h = np.array([_num(p.get("height_A")) for p in per_plane], dtype=float)
-    a = np.array([_num(p.get("tin_inplane_A")) for p in per_plane], dtype=float)
-    e = np.array([_num(p.get("tin_inplane_err_A")) for p in per_plane], dtype=float)
+    h = np.array([as_number(p.get("height_A")) for p in per_plane], dtype=float)
+    a = np.array([as_number(p.get("tin_inplane_A")) for p in per_plane], dtype=float)
+    e = np.array([as_number(p.get("tin_inplane_err_A")) for p in per_plane], dtype=float)
     ok = np.isfinite(h) & np.isfinite(a)
     values = []
     if math.isfinite(ref):
@@ -250,7 +250,7 @@ def draw_strain_panel(ax, report, system):
                    label=f"reference ± {threshold:g} %")
         ax.axhline(ref, color="tab:green", lw=1.0, ls="--", label=f"reference {ref:.3f} Å")
         values += [ref - 1.3 * band, ref + 1.3 * band]
-    mean, mean_err = _num(_get(strain, "tin_inplane_A")), _num(_get(strain, "tin_inplane_err_A"))
+    mean, mean_err = as_number(_get(strain, "tin_inplane_A")), as_number(_get(strain, "tin_inplane_err_A"))
     if math.isfinite(mean):
         ax.axhline(mean, color="tab:blue", lw=0.8, label=f"all planes {format_inplane(strain)}")
         if math.isfinite(mean_err):
