@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, MissingCalibration, one_line
+from .io import READABLE_SUFFIXES
 from .runner import run_tasks
 from .summary import write_html_summary, write_summary
 from .writers import write_text_atomic
@@ -33,8 +34,7 @@ __all__ = ["BatchInterrupted", "BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "
            "write_table"]
 
 #: Files a folder is searched for (a file given by name is always tried).
-IMAGE_SUFFIXES = {".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf", ".npy",
-                  ".png", ".jpg", ".jpeg"}
+IMAGE_SUFFIXES = frozenset(READABLE_SUFFIXES)
 
 #: Columns of the results table, in order (the contract's first, then extras).
 CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confidence", "n_columns", "n_layers",

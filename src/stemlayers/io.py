@@ -24,12 +24,18 @@ from ._json import to_jsonable
 from .errors import InputError, MissingCalibration, one_line
 from .units import PIXEL_SIZE_RANGE_A, checked_pixel_size, unit_to_angstrom, units_unset
 
-__all__ = ["Image", "load", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A"]
+__all__ = ["Image", "load", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A", "MICROSCOPE_SUFFIXES",
+           "READABLE_SUFFIXES"]
+
+#: Microscope and hyperspy formats, which carry their calibration (the napari plugin's reader takes these).
+MICROSCOPE_SUFFIXES = (".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf")
+#: Everything :func:`load` reads (plain arrays and pictures need a pixel size); a batch searches folders for these.
+READABLE_SUFFIXES = MICROSCOPE_SUFFIXES + (".npy", ".png", ".jpg", ".jpeg")
 
 #: Largest relative difference between the x and y pixel sizes of a "square" pixel.
 SQUARE_TOLERANCE = 0.01
 
-_FORMATS = "dm3, dm4, emd, ser/emi, hspy, zspy, mrc, bcf, tif, npy, png, jpg"
+_FORMATS = ", ".join(suffix.lstrip(".") for suffix in READABLE_SUFFIXES)
 _CALIBRATION_HINT = "give the pixel size in Å/px (--pixel-size on the command line, pixel_size= in Python)"
 # Detector titles in order of preference when a file holds several images.
 _TITLE_RANKS = [re.compile(p, re.I) for p in (r"haadf", r"(?<![a-z])adf", r"(?<![a-z])df")]
