@@ -101,11 +101,21 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
     found, true = match_points(points.data[:, ::-1], visible, 0.5 / truth.pixel_size_A)
     assert len(found) >= 0.98 * len(visible) and len(found) >= 0.98 * len(points.data)
     assert np.median(np.hypot(*(points.data[found, ::-1] - visible[true]).T)) * truth.pixel_size_A < 0.05
-    # coloured by plane: one colour per plane, columns in no plane grey
+    # hollow rings edged by plane: one colour per plane, columns in no plane grey
     plane = points.features["plane"].to_numpy()
+    assert np.allclose(points.face_color[:, 3], 0.0)
     for k in np.unique(plane[plane >= 0])[:5]:
-        assert len(np.unique(points.face_color[plane == k], axis=0)) == 1
-    assert not np.allclose(points.face_color[plane == 0][0], points.face_color[plane == 1][0])
+        assert len(np.unique(points.border_color[plane == k], axis=0)) == 1
+    assert not np.allclose(points.border_color[plane == 0][0], points.border_color[plane == 1][0])
+    # each ring is its column's fitted FWHM across, in Å on screen (the layer scales pixels to Å)
+    sigma_A = points.features["sigma_A"].to_numpy()
+    world_size = points.size * points.scale[-1]
+    ok = np.isfinite(sigma_A) & (world_size > 3.0 * points.scale[-1] + 1e-9)
+    assert ok.mean() > 0.9
+    assert world_size[ok] == pytest.approx(2 * np.sqrt(2 * np.log(2)) * sigma_A[ok], rel=1e-6)
+    # ... and napari's scale bar is on, reading in the layers' unit (Å)
+    assert viewer.scale_bar.visible
+    assert [str(u) for u in viewer.layers.units] == ["angstrom", "angstrom"]
 
     planes = viewer.layers["bi2te3_bilayer planes"]
     assert planes.shape_type and set(planes.shape_type) == {"line"}
@@ -143,6 +153,110 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
     lattice = am.load_atom_lattice_from_hdf5(str(widget.export_sublattice(tmp_path / "r.hspy")),
                                              construct_zone_axes=False)
     assert len(lattice.sublattice_list[0].atom_list) == report.n_columns
+
+
+def test_unset_fields_say_what_they_stand_for_and_pass_none(make_napari_viewer, monkeypatch):
+    """At their minimum the pixel size and reference fields read "from the file" and "bare TiN (material
+    file)", not 0.000, and the library gets None; an entered value goes through as it is."""
+    import napari_stemlayers._convert
+    import napari_stemlayers._widget as module
+
+    calls = []
+
+    def recording(name, real):
+        def call(*args, **kwargs):
+            calls.append((name, args, kwargs))
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(module, "image_from_layer", recording("image", napari_stemlayers._convert.image_from_layer))
+    monkeypatch.setattr(module, "analyze_stages", recording("analyze", module.analyze_stages))
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open_sample(PLUGIN, "bi2te3_vdw")
+    widget = _analysis_widget(viewer)
+    for box, text in ((widget.pixel_size, "from the file"), (widget.reference, "bare TiN (material file)")):
+        assert box.value == box.min == 0.0
+        assert box.native.specialValueText() == text and box.native.text() == text
+        assert "0.000" not in box.native.text()
+    assert widget.pixel_size_A is None and widget.reference_A is None
+    report = widget.run(blocking=True)
+    (_, image_args, _), (_, _, analyze_kwargs) = calls
+    assert image_args[1] is None and analyze_kwargs["reference_A"] is None
+    assert report.pixel_size_A == pytest.approx(layer.scale[-1])  # the file's calibration was used
+
+    calls.clear()
+    widget.pixel_size.value, widget.reference.value = 0.0905, 3.01
+    assert widget.pixel_size.native.text() == "0.0905" and widget.reference.native.text() == "3.0100"
+    widget.run(blocking=True)
+    (_, image_args, _), (_, _, analyze_kwargs) = calls
+    assert image_args[1] == pytest.approx(0.0905) and analyze_kwargs["reference_A"] == pytest.approx(3.01)
+    widget.pixel_size.value = 0.0  # back to the minimum: the special text again
+    assert widget.pixel_size.native.text() == "from the file" and widget.pixel_size_A is None
+
+
+def test_result_box_is_tall_and_grows(make_napari_viewer):
+    from qtpy.QtWidgets import QSizePolicy
+
+    viewer = make_napari_viewer()
+    box = _analysis_widget(viewer).summary.native
+    assert box.minimumHeight() >= 14 * box.fontMetrics().lineSpacing()
+    assert box.sizePolicy().verticalPolicy() == QSizePolicy.Policy.Expanding
+    assert box.isReadOnly()
+
+
+def _extents(artists, renderer):
+    """Display boxes of the texts (of an annotation: its text, without its leader line)."""
+    from napari_stemlayers._profile import text_extent
+
+    return [text_extent(a, renderer) for a in artists if a.get_visible() and a.get_text()]
+
+
+def test_profile_plot_labels_are_inside_and_apart(make_napari_viewer):
+    """In the docked plot, from its smallest size up: every axis label, title, tick label and legend lies
+    inside the figure, and the bulk-reference labels sit in the right margin, one per line, each naming
+    its value; from a usual size up no axis label is longer than its panel and no reference label
+    overlaps another."""
+    from matplotlib.backend_bases import ResizeEvent
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "bi2se3_bilayer_rotated")
+    widget = _analysis_widget(viewer)
+    assert widget.run(blocking=True).interface["class"] == "bilayer"
+    plot = widget._plot
+    profile_ax, strain_ax = plot.axes
+    refs = plot.reference_labels
+    assert len(refs) >= 7  # TiN d(111), two QL spacings, the vdW gap and the bilayer's three
+    inside = [t for t in profile_ax.texts if t not in refs and t.get_transform() is profile_ax.get_yaxis_transform()]
+    assert not inside
+    for label in refs:
+        assert f"{label.xy[1]:.2f}" in label.get_text() or f"{label.xy[1]:.3f}" in label.get_text()
+    minimum = plot.canvas.minimumSize()
+    for width, height in ((minimum.width(), minimum.height()), (320, 420), (460, 600)):
+        dpi = plot.figure.dpi
+        plot.figure.set_size_inches(width / dpi, height / dpi)
+        plot.canvas.callbacks.process("resize_event", ResizeEvent("resize_event", plot.canvas))
+        plot.canvas.draw()
+        renderer = plot.canvas.get_renderer()
+        figure = plot.figure.bbox
+        texts = [ax.title for ax in plot.axes] + [ax.xaxis.label for ax in plot.axes]
+        texts += [ax.yaxis.label for ax in plot.axes]
+        texts += [t for ax in plot.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        texts += [t for legend in plot.legends for t in legend.get_texts()] + refs
+        for text, box in zip(texts, _extents(texts, renderer)):
+            assert figure.x0 - 1 <= box.x0 and box.x1 <= figure.x1 + 1, (height, text.get_text())
+            assert figure.y0 - 1 <= box.y0 and box.y1 <= figure.y1 + 1, (height, text.get_text())
+        for legend in plot.legends:
+            box = legend.get_window_extent(renderer)
+            assert figure.x0 - 1 <= box.x0 and box.x1 <= figure.x1 + 1
+        boxes = sorted(_extents(refs, renderer), key=lambda b: b.y0)
+        assert all(b.x0 >= profile_ax.bbox.x1 for b in boxes)  # in the margin, not over the points
+        if height < 420:  # the smallest sizes: inside the figure is all that is asked
+            continue
+        for ax in plot.axes:
+            assert ax.yaxis.label.get_window_extent(renderer).height <= ax.bbox.height + 1, height
+            assert ax.xaxis.label.get_window_extent(renderer).width <= ax.bbox.width + 1, height
+        for below, above in zip(boxes, boxes[1:]):
+            assert below.y1 <= above.y0 + 0.5, height  # apart
 
 
 def test_uncalibrated_layer_asks_for_the_pixel_size(make_napari_viewer, notifications):
@@ -234,6 +348,42 @@ def test_screenshot_after_a_run_shows_coloured_columns(make_napari_viewer, tmp_p
     saturated = (rgb.max(axis=2) - rgb.min(axis=2)) > 80
     assert saturated.mean() > 0.005
     assert rgb.mean() > 10  # not a blank frame
+
+
+def test_columns_show_through_the_markers(make_napari_viewer):
+    """The brightest pixels of the image (the column cores) look the same with the column markers on: the
+    markers are rings, not discs over the columns."""
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample(PLUGIN, "bi2se3_bilayer_rotated")
+    _analysis_widget(viewer).run(blocking=True)
+    viewer.layers["bi2se3_bilayer_rotated planes"].visible = False  # its lines run through the cores
+    points = viewer.layers["bi2se3_bilayer_rotated columns"]
+    viewer.reset_view()
+    points.visible = False
+    bare = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    points.visible = True
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    grey = bare.mean(axis=2)
+    cores = grey >= np.percentile(grey, 99.5)  # the centres of the bright columns
+    changed = np.abs(shot - bare).max(axis=2) > 40
+    assert changed.mean() > 0.01  # the rings are drawn
+    assert changed[cores].mean() < 0.05  # ... around the cores, which stay as they are (discs: ~0.8)
+
+
+def test_screenshot_script_leaves_the_tracked_picture_alone(tmp_path):
+    """docs/napari_screenshot.py writes to a temporary folder unless given --out."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "napari_screenshot.py"
+    spec = importlib.util.spec_from_file_location("napari_screenshot", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    default = module.default_path()
+    assert default.resolve() != (script.parent / "napari_plugin.png").resolve()
+    assert script.parent.resolve() not in default.resolve().parents
+    assert module.parse_args([]).out is None  # main(None) writes to default_path()
+    assert module.parse_args(["--out", str(tmp_path / "x.png")]).out == tmp_path / "x.png"
 
 
 def test_columns_open_in_napari_features_table(make_napari_viewer, qtbot):

@@ -19,6 +19,8 @@ from stemlayers.units import unit_to_angstrom, units_unset
 #: Where the reader keeps the facts of the file on ``layer.metadata``.
 METADATA_KEY = "stemlayers"
 _NO_PLANE_RGBA = (0.6, 0.6, 0.6, 1.0)
+#: A Gaussian's full width at half maximum over its σ.
+FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 def image_layer_data(image: Image) -> tuple:
@@ -74,16 +76,33 @@ def _frame(like) -> dict:
             "units": tuple(like.units[-2:])}
 
 
+def column_ring_sizes(report, table) -> np.ndarray:
+    """Marker diameters in image pixels: each column's fitted FWHM (2.355 σ).
+
+    A hollow ring of this size sits where the fitted Gaussian falls to half its
+    height, so the image shows through and a ring too small or too large for
+    its column shows a poor fit. Columns without a finite width get the median.
+    """
+    sigma_px = table["sigma_A"].to_numpy(float) / float(report.pixel_size_A) if len(table) else np.zeros(0)
+    finite = np.isfinite(sigma_px) & (sigma_px > 0)
+    typical = float(np.median(sigma_px[finite])) if finite.any() else 2.0
+    return np.maximum(FWHM_PER_SIGMA * np.where(finite, sigma_px, typical), 3.0)
+
+
 def columns_layer_data(report, like, name) -> tuple:
-    """A Points ``LayerData`` of the report's columns, coloured by plane, features from the columns table."""
+    """A Points ``LayerData`` of the report's columns: hollow rings, the fitted FWHM across, edged in the plane's
+    colour; features from the columns table."""
     table = columns_table(report)
     plane = table["plane"].to_numpy()
     colors = np.array(plane_colors(max(len(report.layers), 1)), float)
-    face = np.where((plane >= 0)[:, None], colors[np.clip(plane, 0, None) % len(colors)], _NO_PLANE_RGBA)
-    sigma_px = float(np.median(report.columns.sigma)) if len(table) else 2.0
+    edge = np.where((plane >= 0)[:, None], colors[np.clip(plane, 0, None) % len(colors)], _NO_PLANE_RGBA)
+    size = column_ring_sizes(report, table)
+    if not len(table):  # napari takes no empty colour array: one colour, one size for the points added later
+        edge, size = np.array(_NO_PLANE_RGBA), FWHM_PER_SIGMA * 2.0
     return (table[["y_px", "x_px"]].to_numpy(), {
-        "name": name, "features": table, "face_color": face, "border_color": "black", "border_width": 0.1,
-        "size": max(2.0, 1.6 * sigma_px), "opacity": 0.85, **_frame(like)}, "points")
+        "name": name, "features": table, "face_color": "transparent", "border_color": edge,
+        "border_width": 0.14, "border_width_is_relative": True, "size": size, "opacity": 1.0, **_frame(like)},
+        "points")
 
 
 def planes_layer_data(report, like, name) -> tuple:

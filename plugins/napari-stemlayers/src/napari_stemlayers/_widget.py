@@ -17,6 +17,8 @@ from ._convert import columns_layer_data, image_from_layer, planes_layer_data
 
 #: Name of the docked profile plot.
 PLOT_NAME = "stemlayers profile"
+#: Where it docks: under the layer list, which leaves the right-hand column to this widget's result text.
+PLOT_AREA = "left"
 
 
 def _stages(image, system, reference_A, reference_image=None):
@@ -32,6 +34,51 @@ def _stages(image, system, reference_A, reference_image=None):
         return (yield from analyze_stages(image, system=system, reference_A=reference_A))
     except InputError as exc:
         return exc
+
+
+#: What the pixel size and reference fields show at their minimum, where the library gets None.
+FROM_FILE_TEXT = "from the file"
+BARE_TIN_TEXT = "bare TiN (material file)"
+#: Text lines the result box shows without scrolling.
+SUMMARY_LINES = 14
+
+
+def _optional_spin_box(label, none_text, max, tooltip) -> FloatSpinBox:
+    """A spin box in Å whose minimum, 0, means "not given": it reads `none_text` there."""
+    box = FloatSpinBox(label=label, value=0.0, min=0.0, max=max, step=0.001, tooltip=tooltip)
+    box.native.setDecimals(4)
+    box.native.setSpecialValueText(none_text)
+    return box
+
+
+def _optional_value(box):
+    """The value of an :func:`_optional_spin_box`, None at its minimum (where it shows its special text)."""
+    value = float(box.value)
+    return None if value <= box.min else value
+
+
+def _grow_text_box(text_edit, lines) -> None:
+    """Read-only, at least `lines` lines of its font tall (also after napari's theme sets the font), and
+    taller when the dock has room."""
+    from qtpy.QtCore import QEvent, QObject
+    from qtpy.QtWidgets import QSizePolicy
+
+    def fit():
+        margins = text_edit.contentsMargins()
+        frame = 2 * int(text_edit.document().documentMargin()) + margins.top() + margins.bottom()
+        text_edit.setMinimumHeight(lines * text_edit.fontMetrics().lineSpacing() + frame)
+
+    class _OnFontChange(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.Polish):
+                fit()
+            return False
+
+    text_edit.setReadOnly(True)
+    text_edit.setPlaceholderText("Run: the verdicts and their evidence appear here")
+    text_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+    text_edit.installEventFilter(_OnFontChange(text_edit))  # parented: lives as long as the box
+    fit()
 
 
 class AnalysisWidget(Container):
@@ -50,8 +97,10 @@ class AnalysisWidget(Container):
     """
 
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
+        # unlabelled: the settings form has the labels; status, result and buttons get the full width
+        super().__init__(labels=False)
         import napari.layers
+        from qtpy.QtWidgets import QSizePolicy
 
         self._viewer = napari_viewer
         self.report = None
@@ -61,37 +110,61 @@ class AnalysisWidget(Container):
         self.image = create_widget(annotation=napari.layers.Image, label="image")
         self.system = ComboBox(label="system", choices=["auto", *list_systems()], value="auto",
                                tooltip="auto: the material system whose film fits best")
-        self.pixel_size = FloatSpinBox(label="pixel size (Å)", value=0.0, min=0.0, max=1.0, step=0.001,
-                                       tooltip="0: the file's calibration")
-        self.reference = FloatSpinBox(label="TiN reference a (Å)", value=0.0, min=0.0, max=5.0, step=0.001,
-                                      tooltip="0: bulk TiN from the system's TOML (2.998 Å)")
+        self.pixel_size = _optional_spin_box(
+            "pixel size (Å)", FROM_FILE_TEXT, max=1.0,
+            tooltip=f"{FROM_FILE_TEXT}: the layer's calibration (its scale and units); "
+                    "or enter Å per pixel to override it")
+        self.reference = _optional_spin_box(
+            "TiN reference a (Å)", BARE_TIN_TEXT, max=5.0,
+            tooltip=f"{BARE_TIN_TEXT}: the bare-TiN in-plane a of the material system's TOML "
+                    "(reference_inplane_A); or enter your own bare TiN's")
         self.reference_image = create_widget(annotation=napari.layers.Image, label="or reference image",
                                              options={"nullable": True, "value": None,
                                                       "tooltip": "a bare TiN film: its measured a is the reference"})
+        settings = Container(widgets=[self.image, self.system, self.pixel_size, self.reference,
+                                      self.reference_image], labels=True)
+        settings.margins = (0, 0, 0, 0)
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
+        self.status.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.summary = TextEdit(value="", label="result")
-        self.summary.native.setReadOnly(True)
-        self.summary.native.setMinimumHeight(160)
+        _grow_text_box(self.summary.native, SUMMARY_LINES)
         # (button, export method, file dialog filter, default suffix)
         self._exports = [
             (PushButton(text="Save report (JSON)…"), self.export_json, "JSON (*.json)", ".json"),
-            (PushButton(text="Save columns and planes (CSV)…"), self.export_tables, "CSV (*.csv)", ".csv"),
+            (PushButton(text="Save tables (CSV)…", tooltip="the columns and the planes, one CSV each"),
+             self.export_tables, "CSV (*.csv)", ".csv"),
             (PushButton(text="Save figure…"), self.export_figure, "Images (*.png *.svg *.pdf)", ".png"),
-            (PushButton(text="Save atomap lattice (hspy)…"), self.export_sublattice, "HDF5 (*.hspy *.hdf5)",
-             ".hspy"),
+            (PushButton(text="Save atomap lattice…", tooltip="the columns as an atomap Atom_Lattice (hspy)"),
+             self.export_sublattice, "HDF5 (*.hspy *.hdf5)", ".hspy"),
         ]
         buttons = Container(widgets=[self.run_button, self.cancel_button], layout="horizontal", labels=False)
-        self.extend([self.image, self.system, self.pixel_size, self.reference, self.reference_image, buttons,
-                     self.status, self.summary])
+        buttons.margins = (0, 0, 0, 0)
         for button, export, pattern, suffix in self._exports:
             button.enabled = False
             button.changed.connect(lambda *_, e=export, p=pattern, s=suffix: self._ask_and_export(e, p, s))
-            self.append(button)
+        # two buttons a row: the rows saved go to the result box
+        export_rows = [Container(widgets=[b for b, *_ in self._exports[i:i + 2]], layout="horizontal", labels=False)
+                       for i in range(0, len(self._exports), 2)]
+        for row in export_rows:
+            row.margins = (0, 0, 0, 0)
+        self.extend([settings, buttons, self.status, self.summary, *export_rows])
+        # the result box takes the height the dock has to spare
+        self.native.layout().setStretchFactor(self.summary.native, 1)
         self.run_button.changed.connect(lambda *_: self.run())
         self.cancel_button.changed.connect(lambda *_: self.cancel())
+
+    @property
+    def pixel_size_A(self):
+        """The entered pixel size in Å, or None: the layer's own calibration."""
+        return _optional_value(self.pixel_size)
+
+    @property
+    def reference_A(self):
+        """The entered TiN in-plane reference in Å, or None: the material system's."""
+        return _optional_value(self.reference)
 
     # ------------------------------------------------------------------ running
 
@@ -132,14 +205,14 @@ class AnalysisWidget(Container):
         if reference_layer is None:
             reference_layer = self.reference_image.value
         try:
-            image = image_from_layer(layer, self.pixel_size.value or None)
+            image = image_from_layer(layer, self.pixel_size_A)
             # the reference is calibrated by its own layer, never by this image's pixel size override
             reference = image_from_layer(reference_layer) if reference_layer is not None else None
         except InputError as exc:
             show_error(str(exc))
             return None
         self._layer = layer
-        stages = _stages(image, self.system.value, self.reference.value or None, reference)
+        stages = _stages(image, self.system.value, self.reference_A, reference)
         if blocking:
             return self._finish(run_to_end(stages))
         n_stages = len(STAGES) + (reference is not None)
@@ -207,11 +280,13 @@ class AnalysisWidget(Container):
                 viewer.layers.remove(meta["name"])
             getattr(viewer, f"add_{kind}")(data, **meta)
         viewer.layers.selection.active = viewer.layers[f"{like.name} columns"]
+        # napari takes the bar's unit from the layers' units: Å (or nm) for a calibrated image
+        viewer.scale_bar.visible = True
         if self._plot is None:
             from ._profile import ProfilePlot
 
             self._plot = ProfilePlot()
-            viewer.window.add_dock_widget(self._plot, name=PLOT_NAME, area="right")
+            viewer.window.add_dock_widget(self._plot, name=PLOT_NAME, area=PLOT_AREA)
         self._plot.show_report(report)
         from stemlayers.figure import summary_lines
 
