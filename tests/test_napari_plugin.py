@@ -421,3 +421,18 @@ def test_export_buttons_write_the_chosen_files(make_napari_viewer, monkeypatch, 
     assert (tmp_path / "vdw.svg").read_text().lstrip().startswith("<?xml")
     assert (tmp_path / "vdw.hspy").stat().st_size > 10_000
     assert sum("saved" in str(n.message) for n in notifications) == 4
+
+
+def test_the_manifest_lists_the_suffixes_the_reader_takes():
+    """One source for the readable formats: the manifest's patterns are stemlayers.io.MICROSCOPE_SUFFIXES."""
+    from importlib.resources import files
+
+    import yaml
+
+    from napari_stemlayers._reader import get_reader
+    from stemlayers.io import MICROSCOPE_SUFFIXES
+
+    manifest = yaml.safe_load((files("napari_stemlayers") / "napari.yaml").read_text())
+    patterns = [p for reader in manifest["contributions"]["readers"] for p in reader["filename_patterns"]]
+    assert sorted(p.lstrip("*") for p in patterns) == sorted(MICROSCOPE_SUFFIXES)
+    assert get_reader("x.bcf") is not None and get_reader("x.png") is None

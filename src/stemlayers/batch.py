@@ -144,7 +144,7 @@ def _report_stem(file: str, root: str = "") -> str:
 
 
 def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
-                root="", fallback_pixel_size=None) -> dict:
+                root="", fallback_pixel_size=None, max_mb=None) -> dict:
     """Analyse one file into a table row; never raises.
 
     Parameters
@@ -156,6 +156,8 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     fallback_pixel_size : float, optional
         Å/px for a file that has no calibration of its own (the row's
         ``pixel_size_source`` says "fallback").
+    max_mb : float, optional
+        Largest image file read (see :func:`stemlayers.load`).
     reports_dir : path, optional
         Where the JSON report (and the figure) of this image go.
     figures : bool
@@ -169,6 +171,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
         A row with the ``CSV_COLUMNS`` keys.
     """
     from .analysis import analyze
+    from .io import load
 
     start = time.perf_counter()
 
@@ -178,12 +181,13 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     source = "override" if pixel_size is not None else "file"
     try:
         try:
-            report = analyze(file, system=system, pixel_size=pixel_size, reference_A=reference_A)
+            image = load(file, pixel_size, max_mb=max_mb)
         except MissingCalibration:
             if fallback_pixel_size is None:
                 raise
             source = "fallback"
-            report = analyze(file, system=system, pixel_size=fallback_pixel_size, reference_A=reference_A)
+            image = load(file, fallback_pixel_size, max_mb=max_mb)
+        report = analyze(image, system=system, reference_A=reference_A)
     except InputError as exc:
         return error_row(file, one_line(exc), took())
     except PermissionError as exc:  # the readers check access first; this is a file changed under us
@@ -301,7 +305,7 @@ def _append(journal, row) -> None:
 
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
               resume=False, progress=None, workers=1, scheduler=None, timeout=None, task=None,
-              fallback_pixel_size=None) -> BatchResult:
+              fallback_pixel_size=None, max_mb=None) -> BatchResult:
     """Analyse every input into `table` (CSV), one row per file in input order.
 
     Parameters
@@ -328,12 +332,14 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
         a timeout even ``workers=1`` runs on a one-process LocalCluster.
     task : callable, optional
         Called as ``task(file, system, pixel_size, reference_A, reports_dir,
-        figures, root, fallback_pixel_size)`` for each file and returning its
-        row without raising (default :func:`analyze_one`); it must pickle to
-        reach dask workers.
+        figures, root, fallback_pixel_size, max_mb)`` for each file and
+        returning its row without raising (default :func:`analyze_one`); it
+        must pickle to reach dask workers.
     fallback_pixel_size : float, optional
         Å/px for files without a calibration of their own (`pixel_size`
         overrides every file's).
+    max_mb : float, optional
+        Largest image file read (see :func:`stemlayers.load`).
 
     Returns
     -------
@@ -363,7 +369,7 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
     write_text_atomic(journal, "".join(json.dumps(row) + "\n" for row in done.values()))
     root = os.path.commonpath([os.path.dirname(os.path.abspath(f)) for f in files]) if files else ""
     task_args = (system, pixel_size, reference_A, reports_dir, figures, os.path.relpath(root) if root else "",
-                 fallback_pixel_size)
+                 fallback_pixel_size, max_mb)
     finished = dict(done)
 
     def on_row(row):

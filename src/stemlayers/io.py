@@ -98,7 +98,11 @@ def _read_npy(name: str, path: Path) -> list:
     return [{"data": data}]
 
 
-def _read_path(source) -> tuple:
+#: Largest image file read by default, MB (a guard against opening a whole session's archive by mistake).
+DEFAULT_MAX_MB = 4096.0
+
+
+def _read_path(source, max_mb=None) -> tuple:
     """(name, list of RosettaSciIO signal dicts, reader name) of the file `source`."""
     from rsciio import IO_PLUGINS
 
@@ -118,10 +122,10 @@ def _read_path(source) -> tuple:
         raise InputError(f"{name}: permission denied (the file cannot be read)")
     if not is_dir and info.st_size == 0:
         raise InputError(f"{name}: empty file (0 bytes)")
-    limit_mb = float(os.environ.get("STEMLAYERS_MAX_MB", 4096))
+    limit_mb = DEFAULT_MAX_MB if max_mb is None else float(max_mb)
     if not is_dir and info.st_size > limit_mb * 1e6:
         raise InputError(f"{name}: {info.st_size / 1e6:.0f} MB is over the {limit_mb:.0f} MB limit for one image "
-                         "(set STEMLAYERS_MAX_MB to raise it)")
+                         "(raise it with STEMLAYERS_MAX_MB on the command line, max_mb= in Python)")
     if ext == "npy":
         return name, _read_npy(name, path), "numpy"
     plugins = [p for p in IO_PLUGINS if ext in {e.lower() for e in p["file_extensions"]}]
@@ -402,7 +406,7 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     return Image(data=grey, pixel_size_A=float(size), path=name, metadata=to_jsonable(md))
 
 
-def _load(source, pixel_size, frame, check_range: bool) -> Image:
+def _load(source, pixel_size, frame, check_range: bool, max_mb=None) -> Image:
     if isinstance(source, Image):
         if pixel_size is None:
             return source
@@ -410,7 +414,7 @@ def _load(source, pixel_size, frame, check_range: bool) -> Image:
         return dataclasses.replace(source, pixel_size_A=size, metadata={
             **source.metadata, "calibration": "pixel_size argument"})
     if isinstance(source, (str, os.PathLike)):
-        name, found, reader = _read_path(source)
+        name, found, reader = _read_path(source, max_mb)
         return _make_image(name, found, reader, pixel_size, frame, check_range)
     if hasattr(source, "axes_manager") and hasattr(source, "data"):
         return _make_image("<signal>", _signal_dicts(source), "hyperspy", pixel_size, frame,
@@ -423,7 +427,7 @@ def _load(source, pixel_size, frame, check_range: bool) -> Image:
                      "a HyperSpy Signal2D or a 2D NumPy array")
 
 
-def load(source, pixel_size=None, *, frame=None) -> Image:
+def load(source, pixel_size=None, *, frame=None, max_mb=None) -> Image:
     """Load a 2D image with its pixel size in Å.
 
     Parameters
@@ -439,6 +443,9 @@ def load(source, pixel_size=None, *, frame=None) -> Image:
     frame : int or tuple of int, optional
         Which image of a stack or scan: a flat index into the navigation
         axes, or one index per axis. A stack without `frame` is an error.
+    max_mb : float, optional
+        Largest file read, MB (default :data:`DEFAULT_MAX_MB`; the command
+        line takes it from ``STEMLAYERS_MAX_MB``).
 
     Returns
     -------
@@ -451,10 +458,10 @@ def load(source, pixel_size=None, *, frame=None) -> Image:
         If the input is unreadable or not a finite, non-constant 2D image with
         square pixels of 0.005-1.0 Å; the message starts with the file name.
     """
-    return _load(source, pixel_size, frame, check_range=True)
+    return _load(source, pixel_size, frame, check_range=True, max_mb=max_mb)
 
 
-def describe(source, pixel_size=None, *, frame=None) -> dict:
+def describe(source, pixel_size=None, *, frame=None, max_mb=None) -> dict:
     """What ``stemlayers info FILE`` prints, as a JSON-serialisable dict.
 
     Keys: file, format, shape, dtype, pixel_size_A, pixel_size_plausible,
@@ -462,7 +469,7 @@ def describe(source, pixel_size=None, *, frame=None) -> dict:
     min, max, mean, std, metadata. Unlike :func:`load`, an implausible pixel
     size is reported rather than raised.
     """
-    image = _load(source, pixel_size, frame, check_range=False)
+    image = _load(source, pixel_size, frame, check_range=False, max_mb=max_mb)
     data, size, md = image.data, image.pixel_size_A, image.metadata
     width, height = image.field_of_view_A
     lo, hi = PIXEL_SIZE_RANGE_A

@@ -1,15 +1,29 @@
-"""Open calibrated EM images (dm3, dm4, emd, ser, hspy, zspy, mrc, tif) with ``stemlayers.load``."""
+"""Open calibrated EM images (dm3, dm4, emd, ser, hspy, zspy, mrc, tif, bcf) with ``stemlayers.load``.
+
+The reader is an entry point: it reads ``STEMLAYERS_MAX_MB`` (the largest file
+opened, MB) here and passes it to the library.
+"""
 
 from __future__ import annotations
 
 import os
 
 from stemlayers import InputError, load
+from stemlayers.io import MICROSCOPE_SUFFIXES
 
 from ._convert import image_layer_data
 
-#: The suffixes this reader offers to open (the manifest lists the same patterns).
-SUFFIXES = (".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff")
+#: The suffixes this reader offers to open: the calibrated formats (the manifest lists the same patterns;
+#: napari's own readers open plain pictures and arrays, which need a pixel size anyway).
+SUFFIXES = MICROSCOPE_SUFFIXES
+
+
+def _max_mb():
+    value = os.environ.get("STEMLAYERS_MAX_MB")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def get_reader(path):
@@ -33,7 +47,7 @@ def read(path, **_):
     found = []
     for p in paths:
         try:
-            found.append(image_layer_data(load(p)))
+            found.append(image_layer_data(load(p, max_mb=_max_mb())))
         except InputError as exc:
             show_error(str(exc))
     # [(None,)] is napari's "read, but nothing to show": no second, generic error on top of ours

@@ -1,0 +1,162 @@
+"""What the command line prints for people: rich tables in which every number has its unit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import InputError, MissingCalibration
+from .units import format_pm
+
+__all__ = ["batch_summary_table", "dry_run_table", "info_table", "print_report"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _wide() -> Console:
+    """A console at least 120 columns wide: tables stay readable when piped."""
+    return Console(width=max(Console().width, 120))
+
+
+def info_table(d: dict) -> Table:
+    """A file's description for people: every length with its unit."""
+    width, height = d["field_of_view_A"]
+    rows = [
+        ("format", f"{d['format']} ({d['dtype']})"),
+        ("size", f"{d['shape'][1]} x {d['shape'][0]} px"),
+        ("pixel size", f"{d['pixel_size_A']:.5g} Å/px"
+         + ("" if d["pixel_size_plausible"] else "  [implausible for atomic resolution]")),
+        ("calibration in file", f"{d['original_scale']:.6g} {d['original_units']}/px"
+         if d.get("original_units") else "none"),
+        ("field of view", f"{width:.1f} x {height:.1f} Å ({width / 10:.2f} x {height / 10:.2f} nm)"),
+        ("intensity", f"min {d['min']:.4g}, max {d['max']:.4g}, mean {d['mean']:.4g}, std {d['std']:.4g} counts"),
+    ]
+    skip = {"format", "dtype", "original_units", "original_scale", "calibration"}
+    rows += [(key.replace("_", " "), str(value)) for key, value in d["metadata"].items() if key not in skip]
+    table = Table(show_header=False)
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def print_report(report) -> None:
+    console = _wide()
+    d = report.to_dict()
+    s, i = d["strain"], d["interface"]
+    cal = d["calibration"]
+    summary = Table(show_header=False, title=f"{d['file']}: {d['system'] or 'no known material system'}",
+                    title_justify="left")
+    source = (report.image.metadata.get("calibration", "file") if report.image is not None else "file")
+    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px ("
+                    + ("from the file" if source == "file" else "--pixel-size") + ")")
+    summary.add_row("length standard", f"{cal['standard']} in-plane, {cal['height_standard']} along the growth axis"
+                    + (f"; file pixel size {cal['file_error_pct']:+.2f} % from the film lattice's"
+                       if cal["file_error_pct"] is not None else ""))
+    summary.add_row("columns", f"{d['n_columns']} ({d['n_unassigned']} in no plane)")
+    summary.add_row("atomic planes", str(len(d["layers"])))
+    if i["class"] == "deteriorated":
+        where = f"band {format_pm(i['band_thickness_A'])} thick, no gap"
+    else:
+        where = f"gap {format_pm(i['gap_A'], i['gap_err_A'])}"
+    summary.add_row("interface", f"{i['class'] or 'not decidable'}"
+                    + (f" (confidence {i['confidence']:.2f}); {where}" if i["class"] else ""))
+    if s["tin_inplane_A"] is not None:
+        lo, hi = s["ci95_pct"]
+        parts = ""
+        if s.get("tin_inplane_sys_err_A"):  # the film standard's own uncertainty, beside the measurement's
+            parts = (f"; 1σ {1000 * s['tin_inplane_stat_err_A']:.1f} pm statistical, "
+                     f"{1000 * s['tin_inplane_sys_err_A']:.1f} pm systematic")
+        summary.add_row("TiN in-plane a", f"{format_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
+                        f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å"
+                        + parts)
+    verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
+               "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.get("strain_verdict"),
+                                                                                      "no verdict")
+    summary.add_row(f"strain < {s['threshold_pct']:g} %", verdict)
+    if s["tin_over_ti_ratio"] is not None:
+        summary.add_row("TiN/TI in-plane ratio", format_pm(s["tin_over_ti_ratio"], s["tin_over_ti_ratio_err"], ""))
+    for line in d["messages"] + i["evidence"]:
+        summary.add_row("note", line)
+    summary.add_row("time", f"{d['seconds']:.2f} s")
+    console.print(summary)
+    if cal.get("warning"):
+        err_console.print(f"[bold yellow]warning:[/] {d['file']}: {cal['warning']}", highlight=False, soft_wrap=True)
+    profile = Table(title="spacing profile (from the substrate up; 0 = top TiN plane)", title_justify="left")
+    for name in ("height (Å)", "spacing to next (Å)", "material", "element", "in-plane period (Å)", "columns",
+                 "scatter (pm)"):
+        profile.add_column(name, justify="right")
+    for L in d["layers"]:
+        profile.add_row(format_pm(L["height_A"], L["height_err_A"], ""), format_pm(L["spacing_to_next_A"], L["spacing_err_A"], ""),
+                        L["material"], L["element"] or "-", format_pm(L["inplane_period_A"], L["inplane_period_err_A"], ""),
+                        str(L["n_columns"]), f"{100 * L['scatter_A']:.1f}")
+    console.print(profile)
+
+
+def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
+    """Print one line per file (size, pixel size and where it comes from) and the skipped files; the exit code."""
+    from .io import describe
+
+    table = Table(title=f"{len(files)} image file(s) (dry run: nothing analysed)", title_justify="left")
+    for name in ("file", "size (px)", "pixel size (Å/px)", "from", "field (nm)"):
+        table.add_column(name, justify="left" if name in ("file", "from") else "right")
+    unreadable = 0
+    for f in files:
+        source = "override" if pixel_size is not None else "file"
+        try:
+            try:
+                d = describe(f, pixel_size=pixel_size)
+            except MissingCalibration:
+                if fallback_pixel_size is None:
+                    raise
+                source, d = "fallback", describe(f, pixel_size=fallback_pixel_size)
+        except InputError as exc:
+            unreadable += 1
+            table.add_row(f, "-", "-", f"[red]{exc}[/]", "-")
+            continue
+        width, height = d["field_of_view_nm"]
+        calibration = (f"file ({d['original_scale']:.6g} {d['original_units']}/px)"
+                       if source == "file" and d.get("original_units") else source)
+        table.add_row(f, f"{d['shape'][1]} x {d['shape'][0]}", f"{d['pixel_size_A']:.4f}", calibration,
+                      f"{width:.1f} x {height:.1f}")
+    _wide().print(table)
+    if skipped:
+        from .summary import skipped_text
+
+        console.print(skipped_text(skipped), highlight=False)
+    return 1 if unreadable else 0
+
+
+def batch_summary_table(result) -> None:
+    """Print the batch's counts per system and class, strain verdicts, pixel-size sources, warnings, failures."""
+    from collections import Counter
+
+    ok = [r for r in result.rows if r["status"] == "ok"]
+    from .batch import summary_paths
+
+    markdown, page = summary_paths(result.table)
+    table = Table(title=f"{len(result.rows)} files: {result.n_ok} analysed, {result.n_failed} failed "
+                        f"-> {result.table}, {markdown.name}, {page.name}", title_justify="left", show_header=False)
+    for (system, klass), n in sorted(Counter((r["system"], r["interface_class"]) for r in ok).items()):
+        table.add_row(f"{system}", f"{klass}: {n}")
+    verdicts = Counter(r.get("strain_verdict") or "no verdict" for r in ok)
+    table.add_row("TiN strain < 1 %", ", ".join(f"{name} {verdicts.get(name, 0)}" for name in
+                                                ("ok", "strained", "inconclusive", "no verdict")))
+    from .summary import pixel_size_sources, skipped_text
+
+    sources, others = pixel_size_sources(result.rows)
+    if sources:
+        table.add_row("pixel size", sources)
+    for line in others:
+        table.add_row("", line)
+    if result.skipped:
+        table.add_row("skipped", skipped_text(result.skipped))
+    for r in ok:
+        if r.get("calibration_warning"):
+            table.add_row("warning", f"{r['file']}: {r['calibration_warning']}")
+    for r in result.rows:
+        if r["status"] != "ok":
+            table.add_row("failed", r["error"])
+    _wide().print(table)
