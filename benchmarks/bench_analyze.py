@@ -53,7 +53,7 @@ def large_image() -> dict:
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dict(seconds=float(np.median(times)), first=times[0], columns=report.n_columns,
-                layers=len(report.layers), traced_mb=traced, rss_mb=rss, klass=report.interface["class"])
+                layers=len(report.planes), traced_mb=traced, rss_mb=rss, klass=report.interface.interface_class)
 
 
 def _timed_batch(folder, table, workers, one_core=False):

@@ -30,7 +30,7 @@ CLASSES = ("bilayer", "vdw", "deteriorated")
 
 def spacing_errors(report, truth):
     """(error, z) of each spacing between consecutive true planes that were both found."""
-    found = np.array([L["height_A"] for L in report.layers])
+    found = np.array([L.height_A for L in report.planes])
     rows, cols = truth.shape
     present = []
     for i in np.unique(truth.plane[truth.plane >= 0]):
@@ -47,9 +47,9 @@ def spacing_errors(report, truth):
     out = []
     for a, b in zip(present[:-1], present[1:]):
         if a in match and b in match and match[b] == match[a] + 1:
-            layer = report.layers[match[a]]
-            error = layer["spacing_to_next_A"] - (truth.plane_height_A[b] - truth.plane_height_A[a])
-            out.append((error, error / layer["spacing_err_A"]))
+            layer = report.planes[match[a]]
+            error = layer.spacing_to_next_A - (truth.plane_height_A[b] - truth.plane_height_A[a])
+            out.append((error, error / layer.spacing_err_A))
     return out
 
 
@@ -64,16 +64,16 @@ def main(seed=1, per_cell=8) -> None:
                               interface_offset_A=float(rng.uniform(-4, 4)))
             sim = simulate(p)
             r = analyze(load(sim.data, pixel_size=sim.pixel_size_A))
-            got = r.interface["class"]
+            got = r.interface.interface_class
             confusion[(interface, got)] += 1
             system_ok += r.system == system
             truth_ok = abs(p.tin_strain_pct) < 1.0
-            strain_ok += r.strain["strain_ok"] == truth_ok
-            if r.strain["tin_inplane_A"]:
-                a_err.append(100 * (r.strain["tin_inplane_A"] / sim.truth.tin_inplane_A - 1))
+            strain_ok += r.strain.strain_ok == truth_ok
+            if r.strain.tin_inplane_A:
+                a_err.append(100 * (r.strain.tin_inplane_A / sim.truth.tin_inplane_A - 1))
             if interface != "deteriorated":
                 spacings += spacing_errors(r, sim.truth)
-            if got != interface or r.system != system or r.strain["strain_ok"] != truth_ok:
+            if got != interface or r.system != system or r.strain.strain_ok != truth_ok:
                 bad.append(f"seed {p.seed}: {system} {interface} -> {r.system} {got} "
                            f"(strain {p.tin_strain_pct:+.2f} %, measured {r.strain['deviation_pct']})")
     n = sum(confusion.values())

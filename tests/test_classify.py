@@ -31,7 +31,7 @@ def grid():
 
 
 def test_confusion_matrix_per_class_accuracy(grid):
-    confusion = collections.Counter((p.interface, r.interface["class"]) for p, r in grid)
+    confusion = collections.Counter((p.interface, r.interface.interface_class) for p, r in grid)
     print("confusion (truth, found):", dict(confusion))
     for klass in CLASSES:
         total = sum(n for (t, _), n in confusion.items() if t == klass)
@@ -44,27 +44,27 @@ def test_system_is_detected_and_strain_verdict(grid):
     assert sum(r.system == p.system for p, r in grid) >= len(grid) - 1
     # the verdict is decidable only away from the threshold by more than the measurement error
     clear = [(p, r) for p, r in grid if abs(abs(p.tin_strain_pct) - 1.0) > 0.15]
-    assert all(r.strain["strain_ok"] == (abs(p.tin_strain_pct) < 1.0) for p, r in clear)
+    assert all(r.strain.strain_ok == (abs(p.tin_strain_pct) < 1.0) for p, r in clear)
 
 
 def test_tin_inplane_parameter_over_the_grid(grid):
-    errors = [100 * (r.strain["tin_inplane_A"] / (2.998 * (1 + p.tin_strain_pct / 100)) - 1) for p, r in grid]
+    errors = [100 * (r.strain.tin_inplane_A / (2.998 * (1 + p.tin_strain_pct / 100)) - 1) for p, r in grid]
     assert np.median(np.abs(errors)) <= 0.3
 
 
 def test_confidence_is_a_probability(grid):
-    assert all(0.0 <= r.interface["confidence"] <= 1.0 for _, r in grid)
+    assert all(0.0 <= r.interface.confidence <= 1.0 for _, r in grid)
 
 
 @pytest.mark.parametrize("strain", [-1.3, -0.7, 0.7, 1.3])
 def test_strain_verdict_flips_at_one_percent_with_its_ci(strain):
     sim = simulate(SimulationParams(tin_strain_pct=strain, shape=(320, 320), dose=200, seed=5))
     s = _analyze(sim).strain
-    assert s["strain_ok"] == (abs(strain) < 1.0)
-    assert s["deviation_pct"] == pytest.approx(strain, abs=0.15)
-    lo, hi = s["ci95_pct"]
+    assert s.strain_ok == (abs(strain) < 1.0)
+    assert s.deviation_pct == pytest.approx(strain, abs=0.15)
+    lo, hi = s.ci95_pct
     assert lo < hi and lo - 0.1 <= strain <= hi + 0.1
-    assert s["calibrated_on"] == "film"
+    assert s.calibrated_on == "film"
 
 
 def test_reference_changes_the_deviation():
@@ -72,28 +72,28 @@ def test_reference_changes_the_deviation():
     image = load(sim.data, pixel_size=sim.pixel_size_A)
     bare = analyze(image).strain
     against_strained = analyze(image, reference_A=2.998 * 1.015).strain
-    assert bare["strain_ok"] is False and against_strained["strain_ok"] is True
-    assert against_strained["deviation_pct"] == pytest.approx(0.0, abs=0.1)
+    assert bare.strain_ok is False and against_strained.strain_ok is True
+    assert against_strained.deviation_pct == pytest.approx(0.0, abs=0.1)
 
 
 def test_evidence_names_the_real_numbers():
     report = _analyze(simulate(SimulationParams(interface="bilayer", shape=(320, 320), seed=6)))
     i = report.interface
-    assert i["class"] == "bilayer" and i["confidence"] > 0.8
-    text = " ".join(i["evidence"])
-    assert f"{i['gap_A']:.3f}" in text or f"{i['gap_A']:.2f}" in text
+    assert i.interface_class == "bilayer" and i.confidence > 0.8
+    text = " ".join(i.evidence)
+    assert f"{i.gap_A:.3f}" in text or f"{i.gap_A:.2f}" in text
     assert "Bi-bright" in text and "bilayer thickness" in text
-    thickness = report.layers[[L["material"] for L in report.layers].index("bilayer")]["spacing_to_next_A"]
+    thickness = report.planes[[L.material for L in report.planes].index("bilayer")].spacing_to_next_A
     assert f"{thickness:.2f}" in text or f"{thickness:.3f}" in text
     vdw = _analyze(simulate(SimulationParams(interface="vdw", shape=(320, 320), seed=6))).interface
-    assert vdw["class"] == "vdw" and "vdW contact" in " ".join(vdw["evidence"])
+    assert vdw.interface_class == "vdw" and "vdW contact" in " ".join(vdw.evidence)
     bad = _analyze(simulate(SimulationParams(interface="deteriorated", shape=(320, 320), seed=6))).interface
-    assert bad["class"] == "deteriorated" and any("no ordered plane" in e or "disordered" in e
-                                                  for e in bad["evidence"])
+    assert bad.interface_class == "deteriorated" and any("no ordered plane" in e or "disordered" in e
+                                                  for e in bad.evidence)
 
 
 @pytest.mark.parametrize("offset", [-15.0, 22.0])
 def test_no_interface_is_not_decidable(offset):
     report = _analyze(simulate(SimulationParams(interface_offset_A=offset, shape=(192, 192), dose=200)))
-    assert report.interface["class"] is None
-    assert report.interface["evidence"][0].startswith("not decidable")
+    assert report.interface.interface_class is None
+    assert report.interface.evidence[0].startswith("not decidable")

@@ -86,7 +86,7 @@ def test_axis_units_written_n_m_are_read_as_nm_and_said(image, tmp_path):
     assert loaded.metadata["units_read_as"] == "axis units 'n_m' read as nm"
     report = stemlayers.analysis.analyze(path)
     assert "axis units 'n_m' read as nm" in report.messages
-    assert report.interface["class"] == "bilayer"
+    assert report.interface.interface_class == "bilayer"
 
 
 def test_a_pixel_size_given_in_nm_is_named_implausible(image, tmp_path):

@@ -27,8 +27,8 @@ def test_stages_come_in_order_and_end_in_the_same_report(report):
             seen.append(next(stages))
     assert tuple(seen) == STAGES
     staged = finished.value.value
-    assert [L["height_A"] for L in staged.layers] == pytest.approx([L["height_A"] for L in report.layers])
-    assert staged.interface["class"] == report.interface["class"] == "bilayer"
+    assert [L.height_A for L in staged.planes] == pytest.approx([L.height_A for L in report.planes])
+    assert staged.interface.interface_class == report.interface.interface_class == "bilayer"
 
 
 def test_columns_table_puts_each_column_in_its_plane_with_units(report):
@@ -59,14 +59,38 @@ def test_files_round_trip(report, tmp_path):
     import atomap.api as am
 
     saved = json.loads(write_report_json(report, tmp_path / "r.json").read_text())
-    assert saved["interface"]["class"] == "bilayer" and len(saved["layers"]) == len(report.layers)
+    assert saved["interface"]["class"] == "bilayer" and len(saved["layers"]) == len(report.planes)
     columns_csv, layers_csv = write_tables(report, tmp_path / "r.csv")
     assert columns_csv.name == "r_columns.csv" and layers_csv.name == "r_layers.csv"
     back = pd.read_csv(columns_csv)
     assert len(back) == report.n_columns
     assert np.allclose(back["x_px"], report.columns.xy[:, 0])
-    assert pd.read_csv(layers_csv)["height_A"].to_numpy() == pytest.approx([L["height_A"] for L in report.layers])
+    assert pd.read_csv(layers_csv)["height_A"].to_numpy() == pytest.approx([L.height_A for L in report.planes])
     lattice = am.load_atom_lattice_from_hdf5(str(write_sublattice(report, tmp_path / "r.hspy")), construct_zone_axes=False)
     atoms = lattice.sublattice_list[0].atom_list
     assert np.allclose([[a.pixel_x, a.pixel_y] for a in atoms], report.columns.xy)
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_a_saved_report_reloads_as_the_same_typed_records(report, tmp_path):
+    from stemlayers import Report
+    from stemlayers.layers import AtomicPlane
+
+    path = write_report_json(report, tmp_path / "r.json")
+    saved = json.loads(path.read_text())
+    again = Report.from_dict(saved)
+    assert again.to_dict() == saved  # every key and value, the planes under "layers"
+    assert isinstance(again.planes[0], AtomicPlane) and again.planes == report.planes
+    assert again.interface == report.interface and again.strain == report.strain
+    assert again.calibration == report.calibration
+    assert again.material_system.name == "Bi2Te3/TiN"
+    assert again.material_system.path == report.material_system.path  # the same TOML file (same SHA-256)
+    # a report of a material file that changed since (other hash) or moved: the system of its name
+    saved["material"] = {"name": "Bi2Te3/TiN", "file": str(tmp_path / "gone.toml"), "sha256": "0" * 64}
+    assert Report.from_dict(saved).material_system.name == "Bi2Te3/TiN"
+    # an older report without the newer blocks still loads (missing fields as None)
+    old = {k: v for k, v in saved.items() if k not in ("calibration", "material", "schema_version")}
+    old["interface"] = {k: v for k, v in saved["interface"].items() if k != "decided_by"}
+    older = Report.from_dict(old)
+    assert older.interface.decided_by is None and older.interface.interface_class == "bilayer"
+    assert older.calibration is None and older.material_system.name == "Bi2Te3/TiN"

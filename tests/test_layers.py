@@ -17,7 +17,7 @@ def _profile(sim):
 def _match(report, truth):
     """Pairs (true plane index, found layer index) of Ti-or-heavier planes within 0.5 Å in height."""
     rows, cols = truth.shape
-    found = np.array([L["height_A"] for L in report.layers])
+    found = np.array([L.height_A for L in report.planes])
     pairs, present = [], []
     for i in np.unique(truth.plane[truth.plane >= 0]):
         members = (truth.plane == i) & (truth.x_px > 5) & (truth.x_px < cols - 5) & (truth.y_px > 5) & (
@@ -61,8 +61,8 @@ def test_the_top_tin_plane_is_height_zero_in_every_image(grid):
     for sim, report in grid:
         _, pairs = _match(report, sim.truth)
         top = dict(pairs).get(sim.truth.top_tin_plane)
-        assert top is not None and report.layers[top]["height_A"] == 0.0
-        assert report.layers[top]["material"] == "TiN" and report.layers[top]["element"] == "Ti"
+        assert top is not None and report.planes[top].height_A == 0.0
+        assert report.planes[top].material == "TiN" and report.planes[top].element == "Ti"
 
 
 def test_spacing_errors_and_their_uncertainties(grid):
@@ -73,9 +73,9 @@ def test_spacing_errors_and_their_uncertainties(grid):
         found = dict(pairs)
         for a, b in zip(present[:-1], present[1:]):
             if a in found and b in found and found[b] == found[a] + 1:
-                layer = report.layers[found[a]]
-                errors.append(layer["spacing_to_next_A"] - (t.plane_height_A[b] - t.plane_height_A[a]))
-                z.append(errors[-1] / layer["spacing_err_A"])
+                layer = report.planes[found[a]]
+                errors.append(layer.spacing_to_next_A - (t.plane_height_A[b] - t.plane_height_A[a]))
+                z.append(errors[-1] / layer.spacing_err_A)
     errors = np.abs(errors)
     assert np.median(errors) <= 0.02
     assert np.percentile(errors, 95) <= 0.06
@@ -86,9 +86,9 @@ def test_tin_inplane_parameter_and_its_uncertainty(grid):
     err_pct, z = [], []
     for sim, report in grid:
         s = report.strain
-        err_pct.append(100 * (s["tin_inplane_A"] / sim.truth.tin_inplane_A - 1))
+        err_pct.append(100 * (s.tin_inplane_A / sim.truth.tin_inplane_A - 1))
         # the statistical part: the simulated film is exactly at bulk, so the standard has no systematic here
-        z.append((s["tin_inplane_A"] - sim.truth.tin_inplane_A) / s["tin_inplane_stat_err_A"])
+        z.append((s.tin_inplane_A - sim.truth.tin_inplane_A) / s.tin_inplane_stat_err_A)
     assert np.median(np.abs(err_pct)) <= 0.3
     assert 0.5 <= np.std(z) <= 2.0
 
@@ -100,13 +100,13 @@ def test_system_is_detected(grid):
 def test_film_planes_follow_the_ql_motif_and_bilayer_is_labelled():
     sim = simulate(SimulationParams(system="Bi2Te3/TiN", interface="bilayer", shape=(384, 384), seed=3))
     report = _profile(sim)
-    materials = [L["material"] for L in report.layers]
+    materials = [L.material for L in report.planes]
     top = materials.index("bilayer") - 1
-    assert report.layers[top]["height_A"] == 0.0
+    assert report.planes[top].height_A == 0.0
     assert materials[top + 1:top + 3] == ["bilayer", "bilayer"]
-    assert [L["element"] for L in report.layers[top + 1:top + 8]] == ["Bi", "Te", "Te", "Bi", "Te", "Bi", "Te"]
+    assert [L.element for L in report.planes[top + 1:top + 8]] == ["Bi", "Te", "Te", "Bi", "Te", "Bi", "Te"]
     vdw = _profile(simulate(SimulationParams(system="Bi2Te3/TiN", interface="vdw", shape=(384, 384), seed=3)))
-    assert "bilayer" not in [L["material"] for L in vdw.layers]
+    assert "bilayer" not in [L.material for L in vdw.planes]
 
 
 def test_rotated_and_mirrored_copies_give_the_same_profile():
@@ -114,12 +114,12 @@ def test_rotated_and_mirrored_copies_give_the_same_profile():
     reference = _profile(base)
     for image in (np.rot90(base.data, 2), base.data[:, ::-1]):
         other = analyze(load(np.ascontiguousarray(image), pixel_size=base.pixel_size_A))
-        assert len(other.layers) == len(reference.layers)
-        for a, b in zip(reference.layers, other.layers):
-            assert a["material"] == b["material"] and a["element"] == b["element"]
-            if a["spacing_to_next_A"] is not None:
-                assert abs(a["spacing_to_next_A"] - b["spacing_to_next_A"]) < 4 * np.hypot(
-                    a["spacing_err_A"], b["spacing_err_A"]) + 1e-3
+        assert len(other.planes) == len(reference.planes)
+        for a, b in zip(reference.planes, other.planes):
+            assert a.material == b.material and a.element == b.element
+            if a.spacing_to_next_A is not None:
+                assert abs(a.spacing_to_next_A - b.spacing_to_next_A) < 4 * np.hypot(
+                    a.spacing_err_A, b.spacing_err_A) + 1e-3
 
 
 @pytest.mark.parametrize("offset, only", [(-15.0, "TiN"), (22.0, "Bi2Te3")])
@@ -127,13 +127,13 @@ def test_single_material_field_says_no_interface(offset, only):
     sim = simulate(SimulationParams(interface_offset_A=offset, shape=(192, 192), dose=200))
     report = _profile(sim)
     assert any("no interface in the field" in m and only in m for m in report.messages)
-    assert report.interface["gap_A"] is None
-    kinds = {L["material"] for L in report.layers} - {"disordered"}
+    assert report.interface.gap_A is None
+    kinds = {L.material for L in report.planes} - {"disordered"}
     assert kinds == ({"TiN"} if only == "TiN" else {"TI"})
-    spacings = [L["spacing_to_next_A"] for L in report.layers if L["spacing_to_next_A"]]
+    spacings = [L.spacing_to_next_A for L in report.planes if L.spacing_to_next_A]
     if only == "TiN":
         assert np.median(spacings) == pytest.approx(2.448, abs=0.02)
-        assert report.strain["tin_inplane_A"] == pytest.approx(2.998, rel=0.005)
+        assert report.strain.tin_inplane_A == pytest.approx(2.998, rel=0.005)
 
 
 def test_report_follows_the_contract(tmp_path):

@@ -88,7 +88,7 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
     assert worker is not None and widget.cancel_button.enabled
     _wait(qtbot, widget)
     report = widget.report
-    assert report is not None and report.interface["class"] == "bilayer"
+    assert report is not None and report.interface.interface_class == "bilayer"
     truth = load_truth(path)
 
     points = viewer.layers["bi2te3_bilayer columns"]
@@ -119,7 +119,7 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
 
     planes = viewer.layers["bi2te3_bilayer planes"]
     assert planes.shape_type and set(planes.shape_type) == {"line"}
-    assert len(planes.data) == sum(L["n_columns"] >= 2 for L in report.layers)
+    assert len(planes.data) == sum(L.n_columns >= 2 for L in report.planes)
     # every true plane with a few visible columns in view (N planes are invisible)
     _, members = np.unique(truth.plane[truth.visible() & (truth.plane >= 0)], return_counts=True)
     assert abs(len(planes.data) - np.sum(members >= 3)) <= 1
@@ -131,7 +131,7 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
     profile_ax, strain_ax = widget._plot.axes
     n_points = sum(len(line.get_xdata()) for line in profile_ax.lines if line.get_linestyle() == "None")
     n_points += sum(len(c.get_offsets()) for c in profile_ax.collections)
-    assert n_points >= len(report.layers) - 1
+    assert n_points >= len(report.planes) - 1
     assert "TiN" in strain_ax.get_title()
     assert "class: bilayer" in widget.summary.value and "strain < 1 %: ok" in widget.summary.value
 
@@ -146,7 +146,7 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
     assert saved["interface"]["class"] == "bilayer"
     columns_csv, layers_csv = widget.export_tables(tmp_path / "r.csv")
     assert len(columns_csv.read_text().splitlines()) == report.n_columns + 1
-    assert len(layers_csv.read_text().splitlines()) == len(report.layers) + 1
+    assert len(layers_csv.read_text().splitlines()) == len(report.planes) + 1
     assert widget.export_figure(tmp_path / "r.png").stat().st_size > 20_000
     import atomap.api as am
 
@@ -221,7 +221,7 @@ def test_profile_plot_labels_are_inside_and_apart(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.open_sample(PLUGIN, "bi2se3_bilayer_rotated")
     widget = _analysis_widget(viewer)
-    assert widget.run(blocking=True).interface["class"] == "bilayer"
+    assert widget.run(blocking=True).interface.interface_class == "bilayer"
     plot = widget._plot
     profile_ax, strain_ax = plot.axes
     refs = plot.reference_labels
@@ -279,8 +279,8 @@ def test_a_wrong_pixel_size_is_a_warning_and_changes_no_verdict(make_napari_view
     widget = _analysis_widget(viewer)
     widget.pixel_size.value = 0.092  # the file says 8 % less than the lattice implies
     report = widget.run(blocking=True)
-    assert report.interface["class"] == "vdw" and report.strain["strain_verdict"] == "ok"
-    assert report.strain["tin_inplane_A"] == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
+    assert report.interface.interface_class == "vdw" and report.strain.strain_verdict == "ok"
+    assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
     warned = [str(n.message) for n in notifications if n.severity == "warning"]
     assert any("miscalibrated" in m and "smaller than the film lattice implies" in m for m in warned)
     assert "warning: file pixel size 8." in widget.summary.value
@@ -296,15 +296,15 @@ def test_reference_image_layer_sets_the_strain_reference(make_napari_viewer, qtb
                                  units=("angstrom", "angstrom"))
     widget = _analysis_widget(viewer)
     against_bulk = widget.run(layer=sample, blocking=True)
-    assert against_bulk.strain["deviation_pct"] == pytest.approx(2.0, abs=0.3)
-    assert against_bulk.strain["strain_ok"] is False
+    assert against_bulk.strain.deviation_pct == pytest.approx(2.0, abs=0.3)
+    assert against_bulk.strain.strain_ok is False
     widget.reference_image.value = reference
     worker = widget.run(layer=sample)
     assert worker.pbar.total == len(STAGES) + 1  # the reference is measured first
     _wait(qtbot, widget)
     strain = widget.report.strain
-    assert strain["reference_A"] == pytest.approx(bare.truth.tin_inplane_A, abs=0.003)
-    assert abs(strain["deviation_pct"]) < 0.3 and strain["strain_ok"] is True
+    assert strain.reference_A == pytest.approx(bare.truth.tin_inplane_A, abs=0.003)
+    assert abs(strain.deviation_pct) < 0.3 and strain.strain_ok is True
 
 
 def _run_on_a_large_image(viewer, qtbot):
@@ -339,7 +339,7 @@ def test_screenshot_after_a_run_shows_coloured_columns(make_napari_viewer, tmp_p
     viewer = make_napari_viewer(show=True)
     viewer.open_sample(PLUGIN, "bi2se3_bilayer_rotated")
     widget = _analysis_widget(viewer)
-    assert widget.run(blocking=True).interface["class"] == "bilayer"
+    assert widget.run(blocking=True).interface.interface_class == "bilayer"
     viewer.reset_view()
     shot = viewer.screenshot(str(tmp_path / "shot.png"), canvas_only=True, flash=False)
     assert (tmp_path / "shot.png").stat().st_size > 10_000
@@ -416,7 +416,7 @@ def test_export_buttons_write_the_chosen_files(make_napari_viewer, monkeypatch, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
     for button, *_ in widget._exports:
         button.native.click()
-    assert json.loads((tmp_path / "vdw.json").read_text())["interface"]["class"] == report.interface["class"]
+    assert json.loads((tmp_path / "vdw.json").read_text())["interface"]["class"] == report.interface.interface_class
     assert (tmp_path / "vdw_columns.csv").exists() and (tmp_path / "vdw_layers.csv").exists()
     assert (tmp_path / "vdw.svg").read_text().lstrip().startswith("<?xml")
     assert (tmp_path / "vdw.hspy").stat().st_size > 10_000

@@ -47,12 +47,12 @@ def test_contrast_is_learned_from_the_image(system, exponent, channelling, inter
     sim = simulate(SimulationParams(system=system, interface=interface, shape=(288, 288), seed=4,
                                     contrast_exponent=exponent, channelling=channelling))
     report = _analyze(sim)
-    assert report.system == system and report.interface["class"] == interface
-    film = [L for L in report.layers if L["material"] in ("TI", "bilayer")]
+    assert report.system == system and report.interface.interface_class == interface
+    film = [L for L in report.planes if L.material in ("TI", "bilayer")]
     truth = sim.truth
     for L in film:  # every film plane's element is right, and sure
-        k = int(np.argmin(np.abs(truth.plane_height_A - L["height_A"])))
-        assert L["element"] == truth.plane_element[k] and L["element_probability"] > 0.9
+        k = int(np.argmin(np.abs(truth.plane_height_A - L.height_A)))
+        assert L.element == truth.plane_element[k] and L.element_probability > 0.9
 
 
 @pytest.mark.parametrize("field, system", [("perovskite", None), ("honeycomb", None), ("amorphous", None),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 
 import numpy as np
 
-__all__ = ["to_jsonable"]
+__all__ = ["from_saved", "to_jsonable"]
 
 
 def to_jsonable(obj, depth: int = 0):
@@ -33,3 +34,21 @@ def to_jsonable(obj, depth: int = 0):
     if isinstance(obj, bytes):
         return obj.decode("utf-8", "replace")
     return str(obj)
+
+
+def from_saved(cls, saved: dict, renames=None):
+    """An instance of the dataclass `cls` from its saved (JSON) dict.
+
+    Keys are renamed by `renames` (saved key -> field name); keys the class
+    does not know (derived ones, later additions) are left out, and fields
+    the dict lacks take their defaults, or None (a report of an older schema).
+    """
+    saved = {(renames or {}).get(k, k): v for k, v in (saved or {}).items()}
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in saved:
+            kwargs[f.name] = saved[f.name]
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            kwargs[f.name] = None
+    return cls(**kwargs)
+

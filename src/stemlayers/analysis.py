@@ -22,11 +22,11 @@ from .classify import Interface, classify, structure_cues
 from .columns import Columns, find_columns, lattice_scale
 from .errors import InputError
 from .io import Image, load
-from .layers import LayerSet, group_layers
+from .layers import AtomicPlane, LayerSet, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .identify import system_score
 from .orient import growth_axes
-from .strain import check_strain
+from .strain import Strain, check_strain
 
 __all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "reference_from_image",
            "run_to_end"]
@@ -58,21 +58,48 @@ def material_info(system: MaterialSystem) -> dict:
 
 @dataclass(frozen=True, eq=False)
 class Report:
-    """Everything the analysis of one image found. ``to_dict()`` is the JSON contract."""
+    """Everything the analysis of one image found, as typed records; ``to_dict()`` is the JSON contract.
+
+    Attributes
+    ----------
+    file : str
+    system : str or None
+        The name of the material system the field shows (None: none fits).
+    pixel_size_A : float
+        The pixel size the image was read with (the file's, or the user's
+        override): the one source of the pixel size. How far it is from what
+        the film lattice implies is in `calibration`.
+    n_columns : int
+    seconds : float
+        The analysis time.
+    interface : Interface
+    planes : tuple of AtomicPlane
+        From the substrate up (the JSON's ``layers``).
+    strain : Strain
+    calibration : Calibration
+    material_system : MaterialSystem or None
+        The numbers the analysis used (the found system, else the first
+        candidate); figures draw its reference values, not a system looked
+        up again by name.
+    messages : tuple of str
+    n_unassigned : int
+    image, columns, plane_of_column, growth_dir, origin_xy
+        Arrays for figures and viewers (not in the JSON; None in a report
+        read back with :meth:`from_dict`).
+    """
 
     file: str
     system: str | None
     pixel_size_A: float
     n_columns: int
     seconds: float
-    interface: dict
-    layers: list
-    strain: dict
-    messages: list = field(default_factory=list)
+    interface: Interface
+    planes: tuple = ()
+    strain: Strain | None = None
+    calibration: Calibration | None = None
+    material_system: MaterialSystem | None = None
+    messages: tuple = ()
     n_unassigned: int = 0
-    calibration: dict = field(default_factory=dict)
-    material: dict = field(default_factory=dict)
-    # arrays for figures and viewers (not serialised)
     image: Image | None = None
     columns: Columns | None = None
     plane_of_column: np.ndarray | None = None
@@ -88,11 +115,59 @@ class Report:
         return to_jsonable({
             "file": self.file, "system": self.system, "pixel_size_A": self.pixel_size_A,
             "n_columns": self.n_columns, "n_unassigned": self.n_unassigned, "seconds": self.seconds,
-            "interface": self.interface, "layers": self.layers, "strain": self.strain,
-            "messages": self.messages, "calibration": self.calibration, "material": self.material,
+            "interface": self.interface.to_dict(), "layers": [p.to_dict() for p in self.planes],
+            "strain": self.strain.to_dict() if self.strain is not None else None,
+            "messages": list(self.messages),
+            "calibration": (self.calibration or Calibration(self.pixel_size_A)).to_dict(),
+            "material": material_info(self.material_system) if self.material_system else None,
             "schema_version": SCHEMA_VERSION, "software_version": _software_version(),
             "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
         })
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Report:
+        """A saved report (``to_dict()``, e.g. read from its JSON file) as typed records again.
+
+        The material system is loaded from the file the report names when it
+        is still there with the same SHA-256, else by name when the name is
+        known; otherwise it is None. The image and column arrays are not in
+        the JSON (None).
+
+        Examples
+        --------
+        >>> import json
+        >>> from stemlayers.simulate import SimulationParams, simulate
+        >>> report = analyze(simulate(SimulationParams(shape=(256, 256), seed=1)).data, pixel_size=0.1)
+        >>> again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
+        >>> again.interface.interface_class, again.planes[0] == report.planes[0], again.material_system.name
+        ('bilayer', True, 'Bi2Te3/TiN')
+        """
+        growth = d.get("growth_dir")
+        return cls(
+            file=d.get("file"), system=d.get("system"), pixel_size_A=d.get("pixel_size_A"),
+            n_columns=d.get("n_columns", 0), seconds=d.get("seconds", 0.0),
+            interface=Interface.from_dict(d.get("interface") or {}),
+            planes=tuple(AtomicPlane.from_dict(L) for L in d.get("layers") or ()),
+            strain=Strain.from_dict(d["strain"]) if d.get("strain") else None,
+            calibration=Calibration.from_dict(d["calibration"]) if d.get("calibration") else None,
+            material_system=_saved_system(d.get("material") or {}, d.get("system")),
+            messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0),
+            growth_dir=None if growth is None else np.asarray(growth, float))
+
+
+def _saved_system(material: dict, name: str | None) -> MaterialSystem | None:
+    """The material system a saved report used: its file if unchanged (same SHA-256), else its name."""
+    path, digest = material.get("file"), material.get("sha256")
+    if path and digest and Path(path).is_file():
+        if hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest:
+            return load_system(path)
+    for candidate in (material.get("name"), name):
+        if candidate:
+            try:
+                return load_system(candidate)
+            except InputError:
+                continue
+    return None
 
 
 def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
@@ -251,12 +326,12 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     return Report(
         file=image.name, system=found.name if found is not None else None,
         pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,
-        interface=interface.to_dict(), layers=[L.to_dict() for L in layers], strain=strain.to_dict(),
-        messages=messages, n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
+        interface=interface, planes=tuple(layers), strain=strain, calibration=calibration,
+        material_system=chosen, messages=tuple(messages),
+        n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
         columns=columns, plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
         growth_dir=layerset.orientation.growth_dir if layerset else None,
         origin_xy=layerset.origin_xy if layerset else None,
-        calibration=calibration.to_dict(), material=material_info(chosen),
     )
 
 
@@ -280,8 +355,8 @@ def reference_from_image(source, system="auto", pixel_size=None) -> tuple[float,
         When the image has no ordered TiN planes (the message names it).
     """
     report = analyze(source, system=system, pixel_size=pixel_size)
-    value = report.strain["tin_inplane_A"]
+    value = report.strain.tin_inplane_A
     if value is None:
         name = (report.image.path if report.image is not None else None) or report.file
         raise InputError(f"{name}: no ordered TiN planes found, cannot serve as the strain reference")
-    return value, report.strain["tin_inplane_err_A"]
+    return value, report.strain.tin_inplane_err_A

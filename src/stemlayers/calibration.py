@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ._json import from_saved
+
 __all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
 
 FILM_STANDARD = "film"
@@ -104,6 +106,11 @@ class Calibration:
             return None
         return (f"file pixel size {abs(err):.1f} ± {sigma:.1f} % {'larger' if err > 0 else 'smaller'} than the "
                 f"film lattice implies (in-plane lengths use the film as standard)")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Calibration:
+        """The length standards of a saved report's ``calibration`` (its derived keys are recomputed)."""
+        return from_saved(cls, d)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._json import from_saved
 from .calibration import weighted_mean
 from .layers import LayerSet
 from .materials import MaterialSystem
@@ -50,6 +51,11 @@ class Interface:
         d = asdict(self)
         d["class"] = d.pop("interface_class")
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Interface:
+        """The verdict of a saved report's ``interface``."""
+        return from_saved(cls, d, {"class": "interface_class"})
 
 
 @dataclass(frozen=True)

@@ -42,56 +42,61 @@ def info_table(d: dict) -> Table:
     return table
 
 
+def _verdict_rows(report) -> list:
+    """(label, text) rows of the interface and strain verdicts, with units and uncertainties."""
+    i, s = report.interface, report.strain
+    if i.interface_class == "deteriorated":
+        where = f"band {format_pm(i.band_thickness_A)} thick, no gap"
+    else:
+        where = f"gap {format_pm(i.gap_A, i.gap_err_A)}"
+    rows = [("interface", f"{i.interface_class or 'not decidable'}"
+             + (f" (confidence {i.confidence:.2f}); {where}" if i.interface_class else ""))]
+    if s.tin_inplane_A is not None:
+        lo, hi = s.ci95_pct
+        parts = ""
+        if s.tin_inplane_sys_err_A:  # the film standard's own uncertainty, beside the measurement's
+            parts = (f"; 1σ {1000 * s.tin_inplane_stat_err_A:.1f} pm statistical, "
+                     f"{1000 * s.tin_inplane_sys_err_A:.1f} pm systematic")
+        rows.append(("TiN in-plane a", f"{format_pm(s.tin_inplane_A, s.tin_inplane_err_A)} ({s.deviation_pct:+.2f} "
+                     f"%, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s.reference_A:.3f} Å" + parts))
+    verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
+               "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.strain_verdict, "no verdict")
+    rows.append((f"strain < {s.threshold_pct:g} %", verdict))
+    if s.tin_over_ti_ratio is not None:
+        rows.append(("TiN/TI in-plane ratio", format_pm(s.tin_over_ti_ratio, s.tin_over_ti_ratio_err, "")))
+    return rows
+
+
 def print_report(report) -> None:
+    """Print the verdicts, the length standards and the spacing profile of one report."""
     console = _wide()
-    d = report.to_dict()
-    s, i = d["strain"], d["interface"]
-    cal = d["calibration"]
-    summary = Table(show_header=False, title=f"{d['file']}: {d['system'] or 'no known material system'}",
+    cal = report.calibration
+    summary = Table(show_header=False, title=f"{report.file}: {report.system or 'no known material system'}",
                     title_justify="left")
     source = (report.image.metadata.get("calibration", "file") if report.image is not None else "file")
-    summary.add_row("pixel size", f"{d['pixel_size_A']:.4f} Å/px ("
+    summary.add_row("pixel size", f"{report.pixel_size_A:.4f} Å/px ("
                     + ("from the file" if source == "file" else "--pixel-size") + ")")
-    summary.add_row("length standard", f"{cal['standard']} in-plane, {cal['height_standard']} along the growth axis"
-                    + (f"; file pixel size {cal['file_error_pct']:+.2f} % from the film lattice's"
-                       if cal["file_error_pct"] is not None else ""))
-    summary.add_row("columns", f"{d['n_columns']} ({d['n_unassigned']} in no plane)")
-    summary.add_row("atomic planes", str(len(d["layers"])))
-    if i["class"] == "deteriorated":
-        where = f"band {format_pm(i['band_thickness_A'])} thick, no gap"
-    else:
-        where = f"gap {format_pm(i['gap_A'], i['gap_err_A'])}"
-    summary.add_row("interface", f"{i['class'] or 'not decidable'}"
-                    + (f" (confidence {i['confidence']:.2f}); {where}" if i["class"] else ""))
-    if s["tin_inplane_A"] is not None:
-        lo, hi = s["ci95_pct"]
-        parts = ""
-        if s.get("tin_inplane_sys_err_A"):  # the film standard's own uncertainty, beside the measurement's
-            parts = (f"; 1σ {1000 * s['tin_inplane_stat_err_A']:.1f} pm statistical, "
-                     f"{1000 * s['tin_inplane_sys_err_A']:.1f} pm systematic")
-        summary.add_row("TiN in-plane a", f"{format_pm(s['tin_inplane_A'], s['tin_inplane_err_A'])} "
-                        f"({s['deviation_pct']:+.2f} %, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s['reference_A']:.3f} Å"
-                        + parts)
-    verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
-               "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.get("strain_verdict"),
-                                                                                      "no verdict")
-    summary.add_row(f"strain < {s['threshold_pct']:g} %", verdict)
-    if s["tin_over_ti_ratio"] is not None:
-        summary.add_row("TiN/TI in-plane ratio", format_pm(s["tin_over_ti_ratio"], s["tin_over_ti_ratio_err"], ""))
-    for line in d["messages"] + i["evidence"]:
+    summary.add_row("length standard", f"{cal.standard} in-plane, {cal.height_standard} along the growth axis"
+                    + (f"; file pixel size {cal.file_error_pct:+.2f} % from the film lattice's"
+                       if cal.file_error_pct is not None else ""))
+    summary.add_row("columns", f"{report.n_columns} ({report.n_unassigned} in no plane)")
+    summary.add_row("atomic planes", str(len(report.planes)))
+    for label, text in _verdict_rows(report):
+        summary.add_row(label, text)
+    for line in list(report.messages) + list(report.interface.evidence):
         summary.add_row("note", line)
-    summary.add_row("time", f"{d['seconds']:.2f} s")
+    summary.add_row("time", f"{report.seconds:.2f} s")
     console.print(summary)
-    if cal.get("warning"):
-        err_console.print(f"[bold yellow]warning:[/] {d['file']}: {cal['warning']}", highlight=False, soft_wrap=True)
+    if cal.warning():
+        err_console.print(f"[bold yellow]warning:[/] {report.file}: {cal.warning()}", highlight=False, soft_wrap=True)
     profile = Table(title="spacing profile (from the substrate up; 0 = top TiN plane)", title_justify="left")
     for name in ("height (Å)", "spacing to next (Å)", "material", "element", "in-plane period (Å)", "columns",
                  "scatter (pm)"):
         profile.add_column(name, justify="right")
-    for L in d["layers"]:
-        profile.add_row(format_pm(L["height_A"], L["height_err_A"], ""), format_pm(L["spacing_to_next_A"], L["spacing_err_A"], ""),
-                        L["material"], L["element"] or "-", format_pm(L["inplane_period_A"], L["inplane_period_err_A"], ""),
-                        str(L["n_columns"]), f"{100 * L['scatter_A']:.1f}")
+    for p in report.planes:
+        profile.add_row(format_pm(p.height_A, p.height_err_A, ""), format_pm(p.spacing_to_next_A, p.spacing_err_A, ""),
+                        p.material, p.element or "-", format_pm(p.inplane_period_A, p.inplane_period_err_A, ""),
+                        str(p.n_columns), f"{100 * p.scatter_A:.1f}")
     console.print(profile)
 
 

@@ -53,12 +53,13 @@ def columns_table(report):
         amplitude, sigma = columns.amplitude, columns.sigma
         background, significance = columns.background, columns.significance
     plane = np.full(n, -1) if report.plane_of_column is None else np.asarray(report.plane_of_column, int)
-    layers = report.layers
+    planes = report.planes
     in_plane = plane >= 0
     pick = np.where(in_plane, plane, 0)
 
     def per_plane(key, none):
-        values = np.array([none if L[key] is None else L[key] for L in layers] or [none], dtype=object)
+        values = [getattr(p, key) for p in planes]
+        values = np.array([none if v is None else v for v in values] or [none], dtype=object)
         return np.where(in_plane, values[pick], none)
 
     return pd.DataFrame({
@@ -75,10 +76,15 @@ def columns_table(report):
 
 
 def layers_table(report):
-    """One row per atomic plane, from the substrate up (the report's ``layers``, with ``plane`` first)."""
+    """One row per atomic plane, from the substrate up (the report's ``planes``, with ``plane`` first)."""
+    import dataclasses
+
     import pandas as pd
 
-    table = pd.DataFrame(report.layers)
+    from .layers import AtomicPlane
+
+    columns = [f.name for f in dataclasses.fields(AtomicPlane)]
+    table = pd.DataFrame([dataclasses.asdict(p) for p in report.planes], columns=columns)
     table.insert(0, "plane", np.arange(len(table)))
     return table
 

@@ -13,7 +13,7 @@
 5. name the film planes' elements from the image's own brightness clusters
    and find the quintuple layers by their shape (:mod:`stemlayers.contrast`);
 6. measure the film as a length standard (:mod:`stemlayers.calibration`)
-   and write the planes out as :class:`Layer` records.
+   and write the planes out as :class:`AtomicPlane` records.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from ._json import from_saved
 from .calibration import Calibration, measure_calibration
 from .contrast import Clusters, QuintupleLayer, brightness_clusters, find_quintuple_layers, flat_brightness
 from .materials import MaterialSystem
@@ -29,12 +30,12 @@ from .orient import Orientation
 from .planes import (HEIGHT_TOLERANCE_A, Plane, field_scale, label_kinds, link_planes, measure_planes, registry,
                      with_occupancy)
 
-__all__ = ["Layer", "LayerSet", "assign_elements", "find_origin", "group_layers", "substrate_down"]
+__all__ = ["AtomicPlane", "Layer", "LayerSet", "assign_elements", "find_origin", "group_layers", "substrate_down"]
 
 
 @dataclass(frozen=True)
-class Layer:
-    """One atomic plane, as in the Report's ``layers`` list (lengths in Å).
+class AtomicPlane:
+    """One atomic plane of the result, as in the Report's ``planes`` (JSON: ``layers``; lengths in Å).
 
     ``material`` and ``element`` are the contract's role names ("TiN" for the
     substrate, "TI" for the film); ``element_probability`` is the posterior
@@ -63,6 +64,15 @@ class Layer:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> AtomicPlane:
+        """The record of a saved report's ``layers`` entry."""
+        return from_saved(cls, d)
+
+
+#: The record's earlier name (a plane was called a layer before the quintuple layers had names of their own).
+Layer = AtomicPlane
+
 
 @dataclass(frozen=True, eq=False)
 class LayerSet:
@@ -70,7 +80,7 @@ class LayerSet:
 
     Attributes
     ----------
-    layers : tuple of Layer
+    layers : tuple of AtomicPlane
     plane_of_column : (N,) int array
         Index into `layers`, -1 for columns in no plane.
     orientation : Orientation
@@ -316,14 +326,14 @@ def _materials(planes, top, quintuples):
 
 
 def _to_layers(planes, materials, origin_h, height_scale, inplane_scale):
-    """Layer records in Å on the film's standard: heights from the origin over the growth-axis scale,
+    """AtomicPlane records in Å on the film's standard: heights from the origin over the growth-axis scale,
     periods over the in-plane scale (each axis by its own ruler)."""
     heights = np.array([(p.height_A - origin_h) / height_scale for p in planes])
     errors = np.array([p.height_err_A / height_scale for p in planes])
     layers = []
     for i, (p, material) in enumerate(zip(planes, materials)):
         last = i + 1 == len(planes)
-        layers.append(Layer(
+        layers.append(AtomicPlane(
             height_A=float(heights[i]), height_err_A=float(errors[i]),
             spacing_to_next_A=None if last else float(heights[i + 1] - heights[i]),
             spacing_err_A=None if last else float(np.hypot(errors[i], errors[i + 1])),

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._json import from_saved
 from .calibration import Calibration, weighted_mean
 from .materials import MaterialSystem
 
@@ -54,6 +55,11 @@ class Strain:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Strain:
+        """The strain check of a saved report's ``strain``."""
+        return from_saved(cls, d)
 
 
 def _excess_spread(planes):
@@ -109,7 +115,7 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
 
     Parameters
     ----------
-    layers : sequence of Layer
+    layers : sequence of AtomicPlane
     system : MaterialSystem
         Gives the bare-TiN reference and the threshold (1 %).
     reference_A : float, optional

@@ -15,13 +15,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..units import format_pm
-from ._style import MATERIAL_COLORS, _load_system, format_inplane, title_lines
+from ._style import MATERIAL_COLORS, _get, calibration_warning, format_inplane, system_of, title_lines
 from .image_panel import _plane_colors as plane_colors, draw_image_panel, plane_segments
 from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
 
 __all__ = ["MATERIAL_COLORS", "draw_profiles", "format_inplane", "format_pm", "plane_colors",
-           "plane_segments", "plot_report", "reference_spacings", "summary_lines", "title_lines"]
+           "plane_segments", "plot_report", "reference_spacings", "summary_lines", "system_of", "title_lines"]
 
 # page geometry of the summary figure, inches
 _IMAGE_W = 6.6  # width of the image panel: about half the page
@@ -106,7 +106,7 @@ def plot_report(report, path=None, dpi=150):
         plane against the strain criterion. The title gives the interface
         verdict and the strain verdict with their uncertainties.
     """
-    system = _load_system(getattr(report, "system", None))
+    system = system_of(report)
     fig, ax_image, ax_profile, ax_strain = _layout(dpi, _image_aspect(report))
     image_info = draw_image_panel(ax_image, report)
     ref_labels = draw_profile_panel(ax_profile, report, system)
@@ -137,7 +137,7 @@ def draw_profiles(fig, report, vertical=True):
     (Axes, Axes)
         The profile axes and the TiN in-plane axes.
     """
-    system = _load_system(getattr(report, "system", None))
+    system = system_of(report)
     fig.clear()
     ax_profile, ax_strain = fig.subplots(2, 1) if vertical else fig.subplots(1, 2)
     ref_labels = draw_profile_panel(ax_profile, report, system)
@@ -159,10 +159,9 @@ def summary_lines(report):
         in-plane a with its deviation, 95 % CI and the strain verdict; one
         line per piece of evidence; one per message.
     """
-    interface = getattr(report, "interface", None) or {}
-    lines = title_lines(report, _load_system(getattr(report, "system", None)))
-    warning = (getattr(report, "calibration", None) or {}).get("warning")
+    lines = title_lines(report, system_of(report))
+    warning = calibration_warning(report)
     lines += [f"warning: {warning}"] if warning else []
-    lines += [f"evidence: {line}" for line in interface.get("evidence") or []]
+    lines += [f"evidence: {line}" for line in _get(getattr(report, "interface", None), "evidence") or []]
     lines += [f"note: {line}" for line in getattr(report, "messages", None) or []]
     return lines

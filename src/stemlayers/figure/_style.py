@@ -25,14 +25,39 @@ _LABEL_SIZE = 6
 _OUTLINE = [patheffects.withStroke(linewidth=1.5, foreground="black")]
 
 
-def _get(mapping, key, default=None):
-    if not isinstance(mapping, dict):
+#: Saved (JSON) keys whose record field is named otherwise.
+_FIELD_NAMES = {"class": "interface_class"}
+
+
+def _get(record, key, default=None):
+    """`key` of a result record: a typed one (Interface, Strain, AtomicPlane) or its saved dict."""
+    if record is None:
         return default
-    return mapping.get(key, default)
+    if isinstance(record, dict):
+        return record.get(key, default)
+    return getattr(record, _FIELD_NAMES.get(key, key), default)
 
 
-def _load_system(name):
-    """The material system called `name`, or None if it cannot be loaded."""
+def planes_of(report) -> list:
+    """The report's atomic planes from the substrate up (typed ``planes``, or a saved-style ``layers`` list)."""
+    planes = getattr(report, "planes", None)
+    return list(planes if planes is not None else getattr(report, "layers", None) or [])
+
+
+def calibration_warning(report) -> str | None:
+    """The report's calibration warning (a Calibration record or its saved dict), or None."""
+    calibration = getattr(report, "calibration", None)
+    if calibration is None:
+        return None
+    return calibration.get("warning") if isinstance(calibration, dict) else calibration.warning()
+
+
+def system_of(report):
+    """The material system the report used: its own record, else the one of its name (None if unknown)."""
+    system = getattr(report, "material_system", None)
+    if system is not None:
+        return system
+    name = getattr(report, "system", None)
     if not name:
         return None
     try:
@@ -98,8 +123,8 @@ def title_lines(report, system=None):
     -------
     list of str
     """
-    interface = getattr(report, "interface", None) or {}
-    strain = getattr(report, "strain", None) or {}
+    interface = getattr(report, "interface", None)
+    strain = getattr(report, "strain", None)
     name = Path(str(getattr(report, "file", "") or "")).name or "(no file)"
     system_name = getattr(report, "system", None) or "no known system"
 

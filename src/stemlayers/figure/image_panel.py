@@ -8,7 +8,7 @@ import numpy as np
 
 from ..units import as_number
 
-from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector
+from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector, planes_of
 from .scalebar import add_scale_bar
 
 __all__ = ["draw_image_panel", "plane_segments"]
@@ -141,7 +141,7 @@ def draw_image_panel(ax, report):
     """
     data, px, unit = _image_frame(report)
     xy, plane = _columns(report)
-    layers = list(getattr(report, "layers", None) or [])
+    layers = planes_of(report)
     growth_dir = _unit_vector(getattr(report, "growth_dir", None))
     if data is not None:
         _show_image(ax, data, px)

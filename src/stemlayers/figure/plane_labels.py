@@ -11,7 +11,7 @@ from matplotlib.textpath import TextToPath
 
 from ..units import as_number
 
-from ._style import _LABEL_SIZE, _OUTLINE
+from ._style import _LABEL_SIZE, _OUTLINE, _get
 
 __all__ = ["label_planes"]
 
@@ -116,8 +116,8 @@ def label_planes(ax, segments, layers, growth_dir, scale, colors, obstacles=()):
         The image panel, after the layout is fixed.
     segments : dict
         Plane index -> ((x0, y0), (x1, y1)) in pixels (see ``plane_segments``).
-    layers : list of dict
-        The report's layers (``spacing_to_next_A``).
+    layers : list of AtomicPlane (or their saved dicts)
+        The report's planes (``spacing_to_next_A``).
     growth_dir : (2,) array
         Unit growth direction in pixel (x, y).
     scale : float
@@ -138,7 +138,7 @@ def label_planes(ax, segments, layers, growth_dir, scale, colors, obstacles=()):
     obstacles = list(obstacles)
     placed, written = [], []
     for k in sorted(segments):
-        spacing = as_number(layers[k].get("spacing_to_next_A")) if k < len(layers) else math.nan
+        spacing = as_number(_get(layers[k], "spacing_to_next_A")) if k < len(layers) else math.nan
         if not math.isfinite(spacing):
             continue
         text = f"{spacing:.2f} Å"

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..units import as_number
 
-from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get, format_inplane
+from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get, format_inplane, planes_of
 
 __all__ = ["draw_profile_panel", "draw_strain_panel", "reference_spacings"]
 
@@ -78,11 +78,11 @@ def reference_spacings(system, interface_class=None):
 
 def _layer_table(layers):
     """Arrays (height, height err, spacing, spacing err, material) of the layers."""
-    h = np.array([as_number(L.get("height_A")) for L in layers], dtype=float)
-    he = np.array([as_number(L.get("height_err_A")) for L in layers], dtype=float)
-    s = np.array([as_number(L.get("spacing_to_next_A")) for L in layers], dtype=float)
-    se = np.array([as_number(L.get("spacing_err_A")) for L in layers], dtype=float)
-    mat = [str(L.get("material")) for L in layers]
+    h = np.array([as_number(_get(L, "height_A")) for L in layers], dtype=float)
+    he = np.array([as_number(_get(L, "height_err_A")) for L in layers], dtype=float)
+    s = np.array([as_number(_get(L, "spacing_to_next_A")) for L in layers], dtype=float)
+    se = np.array([as_number(_get(L, "spacing_err_A")) for L in layers], dtype=float)
+    mat = [str(_get(L, "material")) for L in layers]
     return h, he, s, se, mat
 
 
@@ -100,7 +100,7 @@ def draw_profile_panel(ax, report, system):
     list of (Text, float)
         Reference labels and their y values, for de-cluttering after layout.
     """
-    layers = list(getattr(report, "layers", None) or [])
+    layers = planes_of(report)
     h, he, s, se, mat = _layer_table(layers)
     has_point = np.isfinite(h) & np.isfinite(s)
     materials = list(MATERIAL_COLORS) + sorted(set(mat) - set(MATERIAL_COLORS))
@@ -231,7 +231,7 @@ def draw_strain_panel(ax, report, system):
     report : Report-like
     system : MaterialSystem or None
     """
-    strain = getattr(report, "strain", None) or {}
+    strain = getattr(report, "strain", None)
     per_plane = list(_get(strain, "per_plane") or [])
     ref = as_number(_get(strain, "reference_A"))
     if not math.isfinite(ref) and system is not None:
@@ -239,9 +239,9 @@ def draw_strain_panel(ax, report, system):
     threshold = system.strain.threshold_pct if system is not None else 1.0
     sub = system.substrate.name if system is not None else "TiN"
 
-    h = np.array([as_number(p.get("height_A")) for p in per_plane], dtype=float)
-    a = np.array([as_number(p.get("tin_inplane_A")) for p in per_plane], dtype=float)
-    e = np.array([as_number(p.get("tin_inplane_err_A")) for p in per_plane], dtype=float)
+    h = np.array([as_number(_get(p, "height_A")) for p in per_plane], dtype=float)
+    a = np.array([as_number(_get(p, "tin_inplane_A")) for p in per_plane], dtype=float)
+    e = np.array([as_number(_get(p, "tin_inplane_err_A")) for p in per_plane], dtype=float)
     ok = np.isfinite(h) & np.isfinite(a)
     values = []
     if math.isfinite(ref):

@@ -94,7 +94,7 @@ def columns_layer_data(report, like, name) -> tuple:
     colour; features from the columns table."""
     table = columns_table(report)
     plane = table["plane"].to_numpy()
-    colors = np.array(plane_colors(max(len(report.layers), 1)), float)
+    colors = np.array(plane_colors(max(len(report.planes), 1)), float)
     edge = np.where((plane >= 0)[:, None], colors[np.clip(plane, 0, None) % len(colors)], _NO_PLANE_RGBA)
     size = column_ring_sizes(report, table)
     if not len(table):  # napari takes no empty colour array: one colour, one size for the points added later
@@ -116,17 +116,17 @@ def planes_layer_data(report, like, name) -> tuple:
     segments = plane_segments(xy, plane, report.growth_dir, report.origin_xy)
     keys = sorted(segments)
     lines = [np.array([[p0[1], p0[0]], [p1[1], p1[0]]]) for p0, p1 in (segments[k] for k in keys)]
-    layers = [report.layers[k] for k in keys]
-    colors = np.array(plane_colors(max(len(report.layers), 1)), float)
+    planes = [report.planes[k] for k in keys]
+    colors = np.array(plane_colors(max(len(report.planes), 1)), float)
     features = pd.DataFrame({
         "plane": np.array(keys, int),
-        "height_A": [L["height_A"] for L in layers],
-        "spacing_to_next_A": [np.nan if L["spacing_to_next_A"] is None else L["spacing_to_next_A"] for L in layers],
-        "material": [L["material"] for L in layers],
-        "element": [L["element"] or "" for L in layers],
+        "height_A": [p.height_A for p in planes],
+        "spacing_to_next_A": [np.nan if p.spacing_to_next_A is None else p.spacing_to_next_A for p in planes],
+        "material": [p.material for p in planes],
+        "element": [p.element or "" for p in planes],
         # the label: spacing to the next plane up, with its 1σ uncertainty
-        "label": [format_pm(L["spacing_to_next_A"], L["spacing_err_A"]) if L["spacing_to_next_A"] is not None
-                  else "" for L in layers],
+        "label": [format_pm(p.spacing_to_next_A, p.spacing_err_A) if p.spacing_to_next_A is not None
+                  else "" for p in planes],
     })
     return (lines, {
         "name": name, "shape_type": "line", "features": features,

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from stemlayers.figure import draw_profiles, reference_spacings
+from stemlayers.figure import draw_profiles, reference_spacings, system_of
 
 #: Type sizes (points) of the docked plot.
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, REFERENCE_SIZE = 8.0, 7.5, 7.0, 6.5
@@ -89,17 +89,6 @@ def text_extent(label, renderer=None):
     return Text.get_window_extent(label, renderer)
 
 
-def _system_of(report):
-    """The report's MaterialSystem, or None (no system, or not loadable: no reference lines then)."""
-    from stemlayers.materials import load_system
-
-    name = getattr(report, "system", None)
-    try:
-        return load_system(name) if name else None
-    except Exception:  # noqa: BLE001 - a plot never fails for want of reference labels
-        return None
-
-
 def _move_references_to_margin(ax, report) -> list:
     """Replace the reference labels inside `ax` (text on its y-axis transform, one per line or one per group
     of close lines) by one label per reference line in its right margin.
@@ -111,9 +100,9 @@ def _move_references_to_margin(ax, report) -> list:
         return []
     for text in inside:
         text.remove()
-    interface = getattr(report, "interface", None) or {}
+    interface = getattr(report, "interface", None)
     moved = []
-    for label, value in reference_spacings(_system_of(report), interface.get("class")):
+    for label, value in reference_spacings(system_of(report), getattr(interface, "interface_class", None)):
         moved.append(ax.annotate(
             re.sub(r"\s*Å$", "", label),  # the axis is in Å
             xy=(1.0, value), xycoords=ax.get_yaxis_transform(), xytext=(_MARGIN_PT, 0.0),

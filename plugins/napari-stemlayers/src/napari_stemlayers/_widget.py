@@ -265,7 +265,7 @@ class AnalysisWidget(Container):
             return None
         self.report = result
         self._show(result)
-        self.status.value = f"done in {result.seconds:.1f} s: {result.n_columns} columns, {len(result.layers)} planes"
+        self.status.value = f"done in {result.seconds:.1f} s: {result.n_columns} columns, {len(result.planes)} planes"
         return result
 
     # ------------------------------------------------------------------ showing
@@ -291,7 +291,7 @@ class AnalysisWidget(Container):
         from stemlayers.figure import summary_lines
 
         self.summary.value = "\n".join(summary_lines(report))
-        warning = (report.calibration or {}).get("warning")
+        warning = report.calibration.warning() if report.calibration is not None else None
         if warning:  # a calibration several % off is worth a notification, not only a line in the text
             show_warning(f"{like.name}: {warning}")
         for button, *_ in self._exports:
