@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from .classify import Interface, classify, structure_cues
 from .columns import Columns, find_columns, lattice_scale
 from .errors import InputError
 from .io import Image, load
-from .layers import AtomicPlane, LayerSet, group_layers
+from .layers import AtomicPlane, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .identify import system_score
 from .orient import growth_axes
@@ -250,6 +250,44 @@ def run_to_end(stages):
             return finished.value
 
 
+def _candidate_systems(system) -> list:
+    """The MaterialSystems to try: the one given (object, name or TOML path), or every known one for "auto"."""
+    if isinstance(system, MaterialSystem):
+        return [system]
+    if system == "auto":
+        return [load_system(name) for name in list_systems()]
+    return [load_system(system)]
+
+
+def _image_notes(image) -> list:
+    """What the image says about itself before any analysis: an implausible scale, an unusual unit spelling."""
+    notes = []
+    hint = scale_hint(lattice_scale(image.data)[1], image.pixel_size_A)
+    if hint:
+        notes.append(hint)
+    if image.metadata.get("units_read_as"):
+        notes.append(image.metadata["units_read_as"])
+    return notes
+
+
+def _planes_and_system(image, columns, candidates):
+    """(columns, LayerSets per system name, the system the field shows or None).
+
+    The column finder tells N satellites and probe-tail overlaps from real
+    columns by their distance in Å: with the file's pixel size more than
+    RECALIBRATE_ABOVE off what the film implies, the columns are found again
+    at the film's scale (and keep the file's pixel size).
+    """
+    px = image.pixel_size_A
+    periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
+    layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
+    scale = layersets[found.name].calibration.inplane_scale if found else None
+    if scale and abs(scale - 1.0) > RECALIBRATE_ABOVE:
+        columns = replace(find_columns(image, pixel_size=px / scale), pixel_size_A=px)
+        layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
+    return columns, layersets, found
+
+
 def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=None):
     """:func:`analyze` one stage at a time, for viewers that show progress and can stop.
 
@@ -273,32 +311,16 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     px = image.pixel_size_A
     yield STAGES[1]
     columns = find_columns(image)
-    hint = scale_hint(lattice_scale(image.data)[1], px)
-    if isinstance(system, MaterialSystem):
-        candidates = [system]
-    elif system == "auto":
-        candidates = [load_system(name) for name in list_systems()]
-    else:
-        candidates = [load_system(system)]
-    messages = [hint] if hint else []
-    if image.metadata.get("units_read_as"):
-        messages.append(image.metadata["units_read_as"])
+    candidates = _candidate_systems(system)
+    messages = _image_notes(image)
     yield STAGES[2]
     layerset = found = None
     chosen = candidates[0]
     if len(columns) < 3:
         messages.append("fewer than three atomic columns found: nothing to analyse")
     else:
-        periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A,
-                                                           s.film.projected_period_A)})
         yield STAGES[3]
-        layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
-        scale = layersets[found.name].calibration.inplane_scale if found else None
-        if scale and abs(scale - 1.0) > RECALIBRATE_ABOVE:
-            # the column finder tells N satellites and probe-tail overlaps from real columns by their
-            # distance in Å: with the file's pixel size several % off, look again at the film's scale
-            columns = replace(find_columns(image, pixel_size=px / scale), pixel_size_A=px)
-            layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
+        columns, layersets, found = _planes_and_system(image, columns, candidates)
         chosen = found or candidates[0]
         layerset = layersets[chosen.name]
         messages.extend(layerset.messages)

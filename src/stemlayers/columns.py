@@ -352,6 +352,35 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
     return found.select(inside)
 
 
+def _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio):
+    """Columns the first fit missed, found in what is left once the found columns are taken away.
+
+    A dim column pressed against a bright one is only a shoulder in the
+    image, but a peak in the residual. Returns the fit with them added and
+    the model image of all columns.
+    """
+    model = render_gaussians(fit.xy, fit.amplitude, fit.sigma, data.shape, reach=4.0, dtype=np.float32)
+    more, height, level = detect_candidates(data - model, sigma, max(1.0, 0.5 * sigma))
+    # in the residual no bright neighbour skews the cheap estimate: screen at the full threshold
+    passed = _screen(height, level, sigma, fit.noise, min_significance)
+    more, height = more[passed], height[passed]
+    if len(fit.xy) and len(more):
+        distance, nearest = cKDTree(fit.xy).query(more)
+        # not on a found column, and not an N satellite of one (height is about half the amplitude)
+        satellite = (distance < close) & (fit.amplitude[nearest] > satellite_ratio * 2 * height)
+        more = more[(distance > 1.5 * sigma) & ~satellite]
+    if not len(more):
+        return fit, model
+    # fitted against the found columns held fixed, so that they cannot share a found column's flux
+    extra = _fit_and_select(data - model, more, sigma, radius, separation, min_significance, n_rounds=1,
+                            sigma_prior=0.08)
+    if len(fit.xy) and len(extra.xy):
+        extra = extra.select(cKDTree(fit.xy).query(extra.xy)[0] > 1.2 * sigma)
+    model = model + render_gaussians(extra.xy, extra.amplitude, extra.sigma, data.shape, reach=4.0,
+                                     dtype=np.float32)
+    return fit.concat(extra), model
+
+
 def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite_ratio, separation=None):
     """The pipeline of :func:`find_columns` on one (possibly binned) image."""
     sigma = min(sigma, rough_separation / 3)
@@ -382,28 +411,8 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
     # under a wide probe), or that neighbour never shows in the residual
     fit = _fit_and_select(data, candidates, sigma, radius, separation, min_significance, sigma_prior=0.08,
                           n_rounds=1)
-    # second look: a dim column pressed against a bright one is only a shoulder in the image, but a
-    # peak in what is left once the found columns are taken away
-    model = render_gaussians(fit.xy, fit.amplitude, fit.sigma, data.shape, reach=4.0, dtype=np.float32)
-    more, height, level = detect_candidates(data - model, sigma, max(1.0, 0.5 * sigma))
-    # in the residual no bright neighbour skews the cheap estimate: screen at the full threshold
-    passed = _screen(height, level, sigma, fit.noise, min_significance)
-    more, height = more[passed], height[passed]
     close = SATELLITE_DISTANCE_A / pixel_size if pixel_size else 0.75 * separation
-    if len(fit.xy) and len(more):
-        distance, nearest = cKDTree(fit.xy).query(more)
-        # not on a found column, and not an N satellite of one (height is about half the amplitude)
-        satellite = (distance < close) & (fit.amplitude[nearest] > satellite_ratio * 2 * height)
-        more = more[(distance > 1.5 * sigma) & ~satellite]
-    if len(more):
-        # fitted against the found columns held fixed, so that they cannot share a found column's flux
-        extra = _fit_and_select(data - model, more, sigma, radius, separation, min_significance, n_rounds=1,
-                                sigma_prior=0.08)
-        if len(fit.xy) and len(extra.xy):
-            extra = extra.select(cKDTree(fit.xy).query(extra.xy)[0] > 1.2 * sigma)
-        model = model + render_gaussians(extra.xy, extra.amplitude, extra.sigma, data.shape, reach=4.0,
-                                         dtype=np.float32)
-        fit = fit.concat(extra)
+    fit, model = _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio)
     # the final round: every column with its neighbours as now known, widths freer
     start = np.column_stack([fit.amplitude, fit.sigma, fit.background])
     fit = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1,

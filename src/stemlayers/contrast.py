@@ -1,4 +1,4 @@
-"""Which film planes are Bi, read from the image's own brightness, and where the quintuple layers are.
+"""Which planes are Bi (or N), read from the image's own brightness, and where the quintuple layers are.
 
 HAADF contrast depends on the detector angles, the thickness and channelling:
 a Bi/Te column ratio anywhere from ~1.4 to ~3 and Bi/Se from ~2 to ~6. So the
@@ -17,11 +17,14 @@ Everything there is a ratio along one axis, so a calibration error cancels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["Clusters", "QuintupleLayer", "brightness_clusters", "find_quintuple_layers", "flat_brightness"]
+from .materials import MaterialSystem
+
+__all__ = ["Clusters", "QuintupleLayer", "assign_elements", "brightness_clusters", "find_quintuple_layers",
+           "flat_brightness", "label_anions", "with_brightness"]
 
 
 def flat_brightness(u, volume, groups, min_columns=4):
@@ -277,3 +280,111 @@ def find_quintuple_layers(heights, is_film, p_bi, ql_spacings, vdw_gap, ratio_to
         else:
             i += 1
     return found
+
+
+def label_anions(planes, system: MaterialSystem, prior_sd=0.7, min_log_ratio=np.log(1.6)):
+    """Substrate planes much dimmer than the others are its anion (N) planes, which low detector angles show.
+
+    The substrate planes' integrated intensities are split into two
+    brightness groups (:func:`~stemlayers.contrast.brightness_clusters`, the
+    file's metal/anion ratio as a weak prior); when they stand apart by at
+    least `min_log_ratio`, hold about half of the planes each and alternate
+    (neighbouring planes about half a metal-metal spacing apart, as in rock
+    salt), the dim group is labelled "anion".
+
+    Returns
+    -------
+    tuple of Plane
+    """
+    substrate = [i for i, p in enumerate(planes) if p.kind == "substrate"]
+    if len(substrate) < 3:
+        return planes
+    metal, anion = system.substrate.metal, system.substrate.anion
+    prior = np.log(system.intensity(metal) / system.intensity(anion))
+    clusters = brightness_clusters([_brightness(planes[i]) for i in substrate], prior, prior_sd, bright_fraction=0.5,
+                                   min_log_ratio=min_log_ratio)
+    # in rock salt, metal and anion planes alternate: about as many of each, or it is not that
+    share = float(np.mean(clusters.p_bright > 0.5))
+    if not clusters.separated or not 0.35 <= share <= 0.65:
+        return planes
+    if not _alternate([planes[i].height_A for i in substrate], clusters.p_bright >= 0.5):
+        return planes
+    dim = {i: 1.0 - p for i, p in zip(substrate, clusters.p_bright) if p < 0.5}
+    return tuple(replace(p, kind="anion", element=anion, element_probability=round(float(dim[i]), 4))
+                 if i in dim else p for i, p in enumerate(planes))
+
+
+def _alternate(heights, bright, min_share=0.8, midway_tolerance=0.15):
+    """Whether bright and dim planes alternate as metal and anion planes do in rock salt.
+
+    Neighbours (by height) must differ in brightness for at least `min_share`
+    of the pairs, and a dim plane between two bright ones must sit about
+    halfway between them.
+
+    Examples
+    --------
+    >>> _alternate([0, 1.2, 2.45, 3.7, 4.9], np.array([1, 0, 1, 0, 1], bool))
+    True
+    >>> _alternate([0, 2.45, 4.9, 7.35, 9.8], np.array([1, 0, 0, 1, 1], bool))
+    False
+    """
+    order = np.argsort(heights)
+    h, b = np.asarray(heights, float)[order], np.asarray(bright, bool)[order]
+    if len(h) < 3 or np.mean(b[1:] != b[:-1]) < min_share:
+        return False
+    inner = np.flatnonzero(~b[1:-1] & b[:-2] & b[2:]) + 1
+    if not len(inner):
+        return False
+    where = (h[inner] - h[inner - 1]) / (h[inner + 1] - h[inner - 1])
+    return bool(np.mean(np.abs(where - 0.5) < midway_tolerance) >= min_share)
+
+
+def _brightness(plane):
+    """What elements are told apart by: the trend-corrected brightness when measured, else the raw volume."""
+    return plane.brightness if plane.brightness is not None else plane.volume
+
+
+def with_brightness(planes, u, volume):
+    """Planes with their brightness corrected for a thickness wedge along the planes."""
+    flat = flat_brightness(u, volume, [p.members for p in planes])
+    return tuple(replace(p, brightness=float(b)) for p, b in zip(planes, flat))
+
+
+def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=0.15, min_occupancy=0.85):
+    """Elements from the image's own brightness: the substrate metal, or Bi / the chalcogen by clusters.
+
+    The two groups are fitted on the complete film planes only (at least
+    four columns and `min_occupancy` x the film's median occupancy): partial
+    planes of an intermixed band are a third, dimmer population that would
+    otherwise pull one group onto itself. Every film plane is then assigned.
+
+    Returns
+    -------
+    (tuple of Plane, Clusters or None)
+    """
+    chalcogen = system.film.ql_elements[0]
+    film = [i for i, p in enumerate(planes) if p.kind == "film"]
+    clusters = None
+    p_bi = {}
+    if film:
+        prior = np.log(system.intensity("Bi") / system.intensity(chalcogen))
+        # fitted on planes with enough columns: a fragment of a few columns (a band's remnant) is no group
+        n = np.array([planes[i].n_columns for i in film])
+        occupancy = np.array([planes[i].occupancy for i in film])
+        complete = (n >= max(4, 0.3 * np.median(n))) & (occupancy >= min_occupancy * np.median(occupancy))
+        clusters = brightness_clusters([_brightness(planes[i]) for i in film], prior, prior_sd,
+                                       min_log_ratio=min_log_ratio, fit_mask=complete)
+        p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))
+    out = []
+    for i, p in enumerate(planes):
+        if p.kind == "substrate":
+            out.append(replace(p, element=system.substrate.metal, element_probability=1.0))
+        elif p.kind == "anion":
+            out.append(p)
+        elif i in p_bi:
+            bi = p_bi[i] > 0.5
+            out.append(replace(p, element="Bi" if bi else chalcogen,
+                               element_probability=round(float(p_bi[i] if bi else 1 - p_bi[i]), 4)))
+        else:
+            out.append(replace(p, element=None, element_probability=None))
+    return tuple(out), clusters

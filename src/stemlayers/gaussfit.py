@@ -276,6 +276,37 @@ def noise_model(model, residual):
     return max(float(a), floor), float(b)
 
 
+def _starting_params(image, xy, sigma, radius, start=None):
+    """(K, 5) starting parameters (x, y, amplitude, width, background) and the amplitude floor.
+
+    The background is the mean of each patch's rim, the amplitude the
+    patch's Gaussian-weighted mean above it (robust to a noisy centre
+    pixel); `start` (amplitude, width, background per column) replaces them.
+    """
+    px, py, valid = _patches(xy, radius, image.shape)
+    values = image[py, px]
+    rim = valid & ((px - np.round(xy[:, :1])) ** 2 + (py - np.round(xy[:, 1:])) ** 2 > (0.7 * radius) ** 2)
+    bg0 = np.sum(values * rim, axis=1) / np.maximum(rim.sum(axis=1), 1)
+    g0 = unit_gaussian(px - xy[:, :1], py - xy[:, 1:], sigma) * valid
+    amp0 = np.sum(g0 * (values - bg0[:, None]), axis=1) / np.maximum(np.sum(g0**2, axis=1), 1e-12)
+    floor = 1e-3 * max(float(np.std(image[::4, ::4])), 1e-12)
+    params = np.column_stack([xy, np.maximum(amp0, floor), np.full(len(xy), sigma), bg0])
+    if start is not None:
+        params[:, 2:] = start
+    return params, floor
+
+
+def _parameter_errors(jac, weight, chi2):
+    """1σ errors of every column's parameters from its weighted Jacobian, scaled up by a reduced χ² over 1."""
+    jtj = ((jac * weight[..., None]).transpose(0, 2, 1) @ jac).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # relative ridge for conditioning, absolute floor for a column left with no pixels
+        ridge = (1e-12 * np.trace(jtj, axis1=1, axis2=2)[:, None, None] + 1e-20) * np.eye(_N_PARAMS)
+        cov = np.linalg.solve(jtj + ridge, np.broadcast_to(np.eye(_N_PARAMS), jtj.shape))
+        var = np.diagonal(cov, axis1=1, axis2=2) * np.maximum(chi2, 1.0)[:, None]
+    return np.sqrt(np.clip(var, 0, None))
+
+
 def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=(0.4, 2.5), sigma_prior=np.inf,
                   background_scale=None, start=None, start_model=None):
     """Refine Gaussian columns on `image`, all at once, with neighbour subtraction.
@@ -321,20 +352,8 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         return GaussianFit(np.zeros((0, 2)), empty, empty, empty, np.zeros((0, 2)), empty, empty, empty,
                            empty.astype(int), empty.astype(bool), empty.astype(bool), (1.0, 0.0))
     bounds = (sigma_bounds[0] * sigma, sigma_bounds[1] * sigma)
-    px, py, valid = _patches(xy, radius, image.shape)
-    values = image[py, px]
-    # starting guesses: the mean of the patch's rim as background, the centre pixel above it as amplitude
-    rim = valid & ((px - np.round(xy[:, :1])) ** 2 + (py - np.round(xy[:, 1:])) ** 2 > (0.7 * radius) ** 2)
-    bg0 = np.sum(values * rim, axis=1) / np.maximum(rim.sum(axis=1), 1)
-    # the amplitude guess from the patch's Gaussian-weighted mean, robust to a noisy centre pixel
-    g0 = unit_gaussian(px - xy[:, :1], py - xy[:, 1:], sigma) * valid
-    amp0 = np.sum(g0 * (values - bg0[:, None]), axis=1) / np.maximum(np.sum(g0**2, axis=1), 1e-12)
-    floor = 1e-3 * max(float(np.std(image[::4, ::4])), 1e-12)
-    params = np.column_stack([xy, np.maximum(amp0, floor), np.full(n, sigma), bg0])
-    if start is not None:
-        params[:, 2:] = start
+    params, floor = _starting_params(image, xy, sigma, radius, start)
     start_xy = xy.copy()
-    weight = valid.astype(float)
     noise = (1.0, 0.0)
     for round_ in range(n_rounds):
         px, py, valid = _patches(params[:, :2], radius, image.shape)
@@ -357,7 +376,6 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
                                        (sigma, sigma_prior * sigma), start_xy, radius)
 
     model, _, jac = _model_and_jacobian(params, fpx, fpy)
-    jtj = ((jac * weight[..., None]).transpose(0, 2, 1) @ jac).astype(np.float64)
     n_pix = valid.sum(axis=1)
     cost = np.sum(weight * (data - model) ** 2, axis=1, dtype=np.float64)
     chi2 = cost / np.maximum(n_pix - _N_PARAMS, 1)
@@ -368,12 +386,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         background = _smooth_background(image - everyone, background_scale, py, px)
     significance = (_matched_significance(params, fpx, fpy, data, weight, sigma, background)
                     / np.sqrt(np.maximum(chi2, 1.0)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # relative ridge for conditioning, absolute floor for a column left with no pixels
-        ridge = (1e-12 * np.trace(jtj, axis1=1, axis2=2)[:, None, None] + 1e-20) * np.eye(_N_PARAMS)
-        cov = np.linalg.solve(jtj + ridge, np.broadcast_to(np.eye(_N_PARAMS), jtj.shape))
-        var = np.diagonal(cov, axis1=1, axis2=2) * np.maximum(chi2, 1.0)[:, None]
-    err = np.sqrt(np.clip(var, 0, None))
+    err = _parameter_errors(jac, weight, chi2)
     moved = np.abs(params[:, :2] - start_xy).max(axis=1)
     sane = ((moved < radius) & (n_pix > 2 * _N_PARAMS) & np.isfinite(err).all(axis=1)
             & (params[:, 3] > bounds[0] * 1.001) & (params[:, 3] < bounds[1] * 0.999))

@@ -24,13 +24,13 @@ import numpy as np
 
 from ._json import from_saved
 from .calibration import Calibration, measure_calibration
-from .contrast import Clusters, QuintupleLayer, brightness_clusters, find_quintuple_layers, flat_brightness
+from .contrast import Clusters, assign_elements, find_quintuple_layers, label_anions, with_brightness
 from .materials import MaterialSystem
 from .orient import Orientation
-from .planes import (HEIGHT_TOLERANCE_A, Plane, field_scale, label_kinds, link_planes, measure_planes, registry,
+from .planes import (HEIGHT_TOLERANCE_A, field_scale, label_kinds, link_planes, measure_planes, registry,
                      with_occupancy)
 
-__all__ = ["AtomicPlane", "Layer", "LayerSet", "assign_elements", "find_origin", "group_layers", "substrate_down"]
+__all__ = ["AtomicPlane", "Layer", "LayerSet", "find_origin", "group_layers", "substrate_down"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,17 @@ class AtomicPlane:
 
     @classmethod
     def from_dict(cls, d: dict) -> AtomicPlane:
-        """The record of a saved report's ``layers`` entry."""
+        """The record of a saved report's ``layers`` entry.
+
+        Examples
+        --------
+        >>> saved = {"height_A": 0.0, "height_err_A": 0.004, "spacing_to_next_A": 2.602, "spacing_err_A": 0.004,
+        ...          "material": "TiN", "element": "Ti", "inplane_period_A": 2.596, "inplane_period_err_A": 0.001,
+        ...          "intensity": 61.0, "n_columns": 21, "scatter_A": 0.014, "a_later_key": 1}
+        >>> plane = AtomicPlane.from_dict(saved)
+        >>> plane.material, plane.spacing_to_next_A, plane.occupancy   # an older report: no occupancy
+        ('TiN', 2.602, None)
+        """
         return from_saved(cls, d)
 
 
@@ -146,61 +156,6 @@ def substrate_down(planes, orientation):
     return tuple(sorted(flipped, key=lambda p: p.height_A)), orientation.flipped()
 
 
-def label_anions(planes, system: MaterialSystem, prior_sd=0.7, min_log_ratio=np.log(1.6)):
-    """Substrate planes much dimmer than the others are its anion (N) planes, which low detector angles show.
-
-    The substrate planes' integrated intensities are split into two
-    brightness groups (:func:`~stemlayers.contrast.brightness_clusters`, the
-    file's metal/anion ratio as a weak prior); when they stand apart by at
-    least `min_log_ratio`, hold about half of the planes each and alternate
-    (neighbouring planes about half a metal-metal spacing apart, as in rock
-    salt), the dim group is labelled "anion".
-
-    Returns
-    -------
-    tuple of Plane
-    """
-    substrate = [i for i, p in enumerate(planes) if p.kind == "substrate"]
-    if len(substrate) < 3:
-        return planes
-    metal, anion = system.substrate.metal, system.substrate.anion
-    prior = np.log(system.intensity(metal) / system.intensity(anion))
-    clusters = brightness_clusters([_brightness(planes[i]) for i in substrate], prior, prior_sd, bright_fraction=0.5,
-                                   min_log_ratio=min_log_ratio)
-    # in rock salt, metal and anion planes alternate: about as many of each, or it is not that
-    share = float(np.mean(clusters.p_bright > 0.5))
-    if not clusters.separated or not 0.35 <= share <= 0.65:
-        return planes
-    if not _alternate([planes[i].height_A for i in substrate], clusters.p_bright >= 0.5):
-        return planes
-    dim = {i: 1.0 - p for i, p in zip(substrate, clusters.p_bright) if p < 0.5}
-    return tuple(replace(p, kind="anion", element=anion, element_probability=round(float(dim[i]), 4))
-                 if i in dim else p for i, p in enumerate(planes))
-
-
-def _alternate(heights, bright, min_share=0.8, midway_tolerance=0.15):
-    """Whether bright and dim planes alternate as metal and anion planes do in rock salt.
-
-    Neighbours (by height) must differ in brightness for at least `min_share`
-    of the pairs, and a dim plane between two bright ones must sit about
-    halfway between them.
-
-    Examples
-    --------
-    >>> _alternate([0, 1.2, 2.45, 3.7, 4.9], np.array([1, 0, 1, 0, 1], bool))
-    True
-    >>> _alternate([0, 2.45, 4.9, 7.35, 9.8], np.array([1, 0, 0, 1, 1], bool))
-    False
-    """
-    order = np.argsort(heights)
-    h, b = np.asarray(heights, float)[order], np.asarray(bright, bool)[order]
-    if len(h) < 3 or np.mean(b[1:] != b[:-1]) < min_share:
-        return False
-    inner = np.flatnonzero(~b[1:-1] & b[:-2] & b[2:]) + 1
-    if not len(inner):
-        return False
-    where = (h[inner] - h[inner - 1]) / (h[inner + 1] - h[inner - 1])
-    return bool(np.mean(np.abs(where - 0.5) < midway_tolerance) >= min_share)
 
 
 def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.12, max_film_below=0.1):
@@ -252,55 +207,7 @@ def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.1
     return int(top), relabelled
 
 
-def _brightness(plane):
-    """What elements are told apart by: the trend-corrected brightness when measured, else the raw volume."""
-    return plane.brightness if plane.brightness is not None else plane.volume
 
-
-def _with_brightness(planes, u, volume):
-    """Planes with their brightness corrected for a thickness wedge along the planes."""
-    flat = flat_brightness(u, volume, [p.members for p in planes])
-    return tuple(replace(p, brightness=float(b)) for p, b in zip(planes, flat))
-
-
-def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=0.15, min_occupancy=0.85):
-    """Elements from the image's own brightness: the substrate metal, or Bi / the chalcogen by clusters.
-
-    The two groups are fitted on the complete film planes only (at least
-    four columns and `min_occupancy` x the film's median occupancy): partial
-    planes of an intermixed band are a third, dimmer population that would
-    otherwise pull one group onto itself. Every film plane is then assigned.
-
-    Returns
-    -------
-    (tuple of Plane, Clusters or None)
-    """
-    chalcogen = system.film.ql_elements[0]
-    film = [i for i, p in enumerate(planes) if p.kind == "film"]
-    clusters = None
-    p_bi = {}
-    if film:
-        prior = np.log(system.intensity("Bi") / system.intensity(chalcogen))
-        # fitted on planes with enough columns: a fragment of a few columns (a band's remnant) is no group
-        n = np.array([planes[i].n_columns for i in film])
-        occupancy = np.array([planes[i].occupancy for i in film])
-        complete = (n >= max(4, 0.3 * np.median(n))) & (occupancy >= min_occupancy * np.median(occupancy))
-        clusters = brightness_clusters([_brightness(planes[i]) for i in film], prior, prior_sd,
-                                       min_log_ratio=min_log_ratio, fit_mask=complete)
-        p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))
-    out = []
-    for i, p in enumerate(planes):
-        if p.kind == "substrate":
-            out.append(replace(p, element=system.substrate.metal, element_probability=1.0))
-        elif p.kind == "anion":
-            out.append(p)
-        elif i in p_bi:
-            bi = p_bi[i] > 0.5
-            out.append(replace(p, element="Bi" if bi else chalcogen,
-                               element_probability=round(float(p_bi[i] if bi else 1 - p_bi[i]), 4)))
-        else:
-            out.append(replace(p, element=None, element_probability=None))
-    return tuple(out), clusters
 
 
 def _registry(planes, u, periods):
@@ -345,6 +252,59 @@ def _to_layers(planes, materials, origin_h, height_scale, inplane_scale):
     return tuple(layers)
 
 
+def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_size_A):
+    """Planes linked and measured on the field's own scale: (scale, column labels, planes).
+
+    A first pass on the file's calibration finds the scale that maps the
+    planes' periods onto the system's two (:func:`~stemlayers.planes.field_scale`);
+    the planes are then linked and measured again with lengths divided by it,
+    so that every tolerance in Å (linking, scatter, origin) means the same
+    whatever the file's calibration. The second measurement indexes planes
+    with missing columns right across their gaps (the expected periods), and
+    carries each plane's thickness-corrected brightness.
+    """
+    rules = system.classify
+    g = np.asarray(growth_dir, float)
+    tangent = np.array([-g[1], g[0]])
+    xy_A, err_A = columns.xy * pixel_size_A, columns.xy_err * pixel_size_A
+    h, u = xy_A @ g, xy_A @ tangent
+    h_err, u_err = np.sqrt(err_A**2 @ g**2), np.sqrt(err_A**2 @ tangent**2)
+    volume = columns.amplitude * 2 * np.pi * columns.sigma**2
+    p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
+    max_step = 2.3 * max(p_sub, p_film) * 1.2
+    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
+    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
+    sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
+    scale = field_scale(sizable, p_sub, p_film)
+    h, u, h_err, u_err = h / scale, u / scale, h_err / scale, u_err / scale
+    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
+    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub, p_film))
+    return scale, label, with_brightness(planes, u, volume)
+
+
+def _quintuples_above(planes, top, system: MaterialSystem):
+    """The quintuple layers above the origin plane, indexed into `planes`."""
+    start = (top + 1) if top is not None else 0
+    heights = np.array([p.height_A for p in planes])
+    p_bi = np.array([(p.element_probability if p.element == "Bi" else 1 - p.element_probability)
+                     if p.element_probability is not None else 0.5 for p in planes])
+    is_film = np.array([p.kind == "film" for p in planes])
+    found = find_quintuple_layers(heights[start:], is_film[start:], p_bi[start:], system.film.ql_spacings_A,
+                                  system.film.vdw_gap_A, system.classify.motif_tolerance)
+    return tuple(replace(q, start=q.start + start) for q in found)
+
+
+def _field_messages(planes, system: MaterialSystem) -> tuple:
+    """A note when the field holds only one material (no interface)."""
+    kinds = {p.kind for p in planes}
+    has_sub, has_film = "substrate" in kinds, "film" in kinds
+    if has_sub and has_film:
+        return ()
+    only = (f"{system.substrate.name} planes" if has_sub else f"{system.film.name} planes" if has_film
+            else "disordered columns")
+    return (f"no interface in the field: only {only} were found",)
+
+
 def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixel_size_A: float,
                  shape=None) -> LayerSet:
     """Group columns into atomic planes, name them, and order them from the substrate up.
@@ -367,34 +327,15 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     LayerSet
     """
     rules = system.classify
-    g = orientation.growth_dir
-    tangent = np.array([-g[1], g[0]])
-    xy_A = columns.xy * pixel_size_A
-    h, u = xy_A @ g, xy_A @ tangent
-    err_A = columns.xy_err * pixel_size_A
-    h_err, u_err = np.sqrt(err_A**2 @ g**2), np.sqrt(err_A**2 @ tangent**2)
-    volume = columns.amplitude * 2 * np.pi * columns.sigma**2
     p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
-
-    max_step = 2.3 * max(p_sub, p_film) * 1.2
-    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
-    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
-    sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
-    scale = field_scale(sizable, p_sub, p_film)
-    # from here on lengths are on the field's own scale, so that every tolerance in Å (plane linking, scatter,
-    # origin) means the same whatever the file's calibration; the calibration below is against the file's
+    scale, label, planes = _planes_on_field_scale(columns, orientation.growth_dir, system, pixel_size_A)
     px_field = pixel_size_A / scale
-    h, u, h_err, u_err = h / scale, u / scale, h_err / scale, u_err / scale
-    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
-    # with the expected periods: planes with missing columns are indexed right across their gaps
-    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub, p_film))
-    planes = _with_brightness(planes, u, volume)
     planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A)
     planes = _drop_faint(planes, rules.faint_fraction)
     planes = label_anions(planes, system)
     planes, orientation = substrate_down(planes, orientation)
     tangent = np.array([-orientation.growth_dir[1], orientation.growth_dir[0]])
-    u = xy_A @ tangent / scale
+    u = columns.xy * px_field @ tangent
     planes = with_occupancy(planes, columns.xy, orientation.growth_dir, shape, px_field,
                             expected={"substrate": p_sub, "film": p_film})
     top, planes = find_origin(planes, rules.min_occupancy, rules.origin_scatter_ratio, rules.origin_min_scatter_A)
@@ -405,23 +346,10 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     planes, clusters = assign_elements(planes, system, rules.contrast_prior_sd, rules.min_contrast_log_ratio,
                                        rules.min_occupancy)
 
-    start = (top + 1) if top is not None else 0
-    heights = np.array([p.height_A for p in planes])
-    p_bi = np.array([(p.element_probability if p.element == "Bi" else 1 - p.element_probability)
-                     if p.element_probability is not None else 0.5 for p in planes])
-    is_film = np.array([p.kind == "film" for p in planes])
-    quintuples = tuple(replace(q, start=q.start + start) for q in find_quintuple_layers(
-        heights[start:], is_film[start:], p_bi[start:], system.film.ql_spacings_A, system.film.vdw_gap_A,
-        rules.motif_tolerance))
+    quintuples = _quintuples_above(planes, top, system)
     materials = _materials(planes, top, quintuples)
     calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale)
-
-    messages = []
-    has_sub, has_film = "substrate" in {p.kind for p in planes}, "film" in {p.kind for p in planes}
-    if not (has_sub and has_film):
-        only = (f"{system.substrate.name} planes" if has_sub else f"{system.film.name} planes" if has_film
-                else "disordered columns")
-        messages.append(f"no interface in the field: only {only} were found")
+    messages = _field_messages(planes, system)
     origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
     layers = _to_layers(planes, materials, origin_h, calibration.height_scale / scale,
                         (calibration.inplane_scale or 1.0) / scale)
@@ -429,4 +357,4 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     plane_of_column = np.array([index_of.get(k, -1) for k in label], int)
     origin_xy = columns.xy[plane_of_column == top].mean(axis=0) if top is not None else None
     return LayerSet(layers, plane_of_column, orientation, origin_xy, top, quintuples, clusters, calibration,
-                    tuple(messages))
+                    messages)
