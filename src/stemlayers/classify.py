@@ -241,7 +241,7 @@ def _vdw(c: Cues, s: MaterialSystem) -> bool:
 
 
 def _bilayer(c: Cues, s: MaterialSystem) -> bool:
-    return (c.n_between == 2 and c.first_element == "Bi" and _sure(c.first_probability, s)
+    return (c.n_between == 2 and c.first_element == s.film.metal and _sure(c.first_probability, s)
             and c.second_element == s.film.ql_elements[0] and _sure(c.second_probability, s))
 
 
@@ -325,7 +325,7 @@ def evidence(cues: Cues, system: MaterialSystem, rule: str) -> list:
         bright = c.bright_ratio is not None and c.bright_ratio >= s.classify.bright_ratio
         out.append(f"first plane above {sub} at {format_pm(c.gap_A, c.gap_err_A)} is {c.first_element} "
                    f"(p = {c.first_probability or 0:.2f}), "
-                   f"{'Bi-bright' if bright else 'not Bi-bright'} ({c.bright_ratio or 0:.1f}x the next plane)")
+                   f"{s.film.metal + '-bright' if bright else 'not ' + s.film.metal + '-bright'} ({c.bright_ratio or 0:.1f}x the next plane)")
         if c.bilayer_thickness_A is not None:
             outside = abs(c.bilayer_thickness_A - s.bilayer.spacing_A) > s.bilayer.tolerance_A
             out.append(f"bilayer thickness {format_pm(c.bilayer_thickness_A, c.bilayer_thickness_err_A)} (file: "

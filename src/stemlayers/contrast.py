@@ -367,7 +367,7 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
     clusters = None
     p_bi = {}
     if film:
-        prior = np.log(system.intensity("Bi") / system.intensity(chalcogen))
+        prior = np.log(system.intensity(system.film.metal) / system.intensity(chalcogen))
         # fitted on planes with enough columns: a fragment of a few columns (a band's remnant) is no group
         n = np.array([planes[i].n_columns for i in film])
         occupancy = np.array([planes[i].occupancy for i in film])
@@ -383,7 +383,7 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
             out.append(p)
         elif i in p_bi:
             bi = p_bi[i] > 0.5
-            out.append(replace(p, element="Bi" if bi else chalcogen,
+            out.append(replace(p, element=system.film.metal if bi else chalcogen,
                                element_probability=round(float(p_bi[i] if bi else 1 - p_bi[i]), 4)))
         else:
             out.append(replace(p, element=None, element_probability=None))

@@ -65,7 +65,6 @@ def system_score(layerset: LayerSet, system: MaterialSystem) -> float:
     score += sum((np.log(g / expected_gap) / 0.04) ** 2 for g in gaps)
     clusters = layerset.clusters
     if clusters is not None and clusters.separated:
-        chalcogen = system.film.ql_elements[0]
-        expected = np.log(system.intensity("Bi") / system.intensity(chalcogen))
+        expected = np.log(system.intensity(system.film.metal) / system.intensity(system.film.chalcogen))
         score += ((clusters.log_ratio - expected) / 0.5) ** 2
     return float(score)

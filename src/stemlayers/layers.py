@@ -286,7 +286,7 @@ def _quintuples_above(planes, top, system: MaterialSystem):
     """The quintuple layers above the origin plane, indexed into `planes`."""
     start = (top + 1) if top is not None else 0
     heights = np.array([p.height_A for p in planes])
-    p_bi = np.array([(p.element_probability if p.element == "Bi" else 1 - p.element_probability)
+    p_bi = np.array([(p.element_probability if p.element == system.film.metal else 1 - p.element_probability)
                      if p.element_probability is not None else 0.5 for p in planes])
     is_film = np.array([p.kind == "film" for p in planes])
     found = find_quintuple_layers(heights[start:], is_film[start:], p_bi[start:], system.film.ql_spacings_A,

@@ -77,6 +77,16 @@ class Film:
     vdw_gap_A: float
     ql_period_A: float
 
+    @property
+    def metal(self) -> str:
+        """The quintuple layer's heavy metal (its 2nd and 4th planes: Bi in Bi2Te3, Sb in Sb2Te3)."""
+        return self.ql_elements[1]
+
+    @property
+    def chalcogen(self) -> str:
+        """The quintuple layer's outer element (Te, Se)."""
+        return self.ql_elements[0]
+
 
 @dataclass(frozen=True)
 class Bilayer:
