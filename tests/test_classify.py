@@ -52,8 +52,13 @@ def test_tin_inplane_parameter_over_the_grid(grid):
     assert np.median(np.abs(errors)) <= 0.3
 
 
-def test_confidence_is_a_probability(grid):
-    assert all(0.0 <= r.interface.confidence <= 1.0 for _, r in grid)
+def test_confidence_ranks_the_verdicts(grid):
+    """Decided verdicts carry more confidence than "not decidable" (which carries none) and are right."""
+    decided = [(p, r) for p, r in grid if r.interface.interface_class is not None]
+    undecided = [r for _, r in grid if r.interface.interface_class is None]
+    assert decided and all(r.interface.confidence >= 0.5 for _, r in decided)
+    assert all(r.interface.confidence == 0.0 for r in undecided)
+    assert all(r.interface.interface_class == p.interface for p, r in decided)
 
 
 @pytest.mark.parametrize("strain", [-1.3, -0.7, 0.7, 1.3])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from stemlayers.figure import format_inplane, format_pm, plot_report, reference_spacings, title_lines
+from stemlayers.figure import format_inplane, format_value, plot_report, reference_spacings, title_lines
 from stemlayers.figure.scalebar import SCALE_BAR_GID, scale_bar_label, scale_bar_length
 from stemlayers.materials import load_system
 from stemlayers.simulate import simulate
@@ -308,7 +308,7 @@ def test_plane_labels_inside_the_axes_and_apart(reports_by_class):
 
 
 def test_format_pm():
-    assert format_pm(2.6123, 0.02) == "2.61 ± 0.02 Å"
-    assert format_pm(2.9981, 0.004) == "2.998 ± 0.004 Å"
-    assert format_pm(None, 0.1) == "n/a"
-    assert format_pm(2.5, float("nan")) == "2.500 Å"
+    assert format_value(2.6123, 0.02) == "2.61 ± 0.02 Å"
+    assert format_value(2.9981, 0.004) == "2.998 ± 0.004 Å"
+    assert format_value(None, 0.1) == "n/a"
+    assert format_value(2.5, float("nan")) == "2.500 Å"

@@ -212,3 +212,55 @@ def test_calibration_says_how_far_the_file_is_off():
     bare = measure_calibration([], [], [], TE, 0.1)
     assert bare.standard == "file calibration" and bare.warning() is None
     assert "file's calibration" in bare.to_dict()["note"]
+
+
+# ------------------------------------------------------------------ orientation and elements
+
+
+def _abc_lattice(angle_deg, n_planes=8, n_columns=14, spacing_A=2.448, period_A=2.596, pixel_size_A=0.1):
+    """Column positions (px) of ABC-stacked planes whose normal points along `angle_deg` (x towards y)."""
+    k, j = np.meshgrid(np.arange(n_planes), np.arange(n_columns), indexing="ij")
+    u = (j + k / 3.0) * period_A
+    h = k * spacing_A
+    theta = np.deg2rad(angle_deg)
+    normal, along = np.array([np.cos(theta), np.sin(theta)]), np.array([-np.sin(theta), np.cos(theta)])
+    xy_A = h.ravel()[:, None] * normal + u.ravel()[:, None] * along
+    return xy_A / pixel_size_A + 200.0
+
+
+@pytest.mark.parametrize("angle", [90.0, 17.0, 143.5])
+def test_growth_axis_of_a_point_lattice(angle):
+    from stemlayers.orient import growth_axes
+
+    xy = _abc_lattice(angle)
+    best = growth_axes(xy, np.ones(len(xy)), 0.1, periods_A=[2.596, 3.798])[0]
+    found = np.degrees(np.arctan2(best.growth_dir[1], best.growth_dir[0])) % 180.0
+    assert min(abs(found - angle % 180.0), 180.0 - abs(found - angle % 180.0)) < 0.3
+
+
+def _sub_plane(label, height, volume, n=20):
+    return Plane(label, np.arange(n), height, 0.005, 0.02, volume, volume, 2.596, 1e-3, kind="substrate")
+
+
+def test_anion_planes_only_when_bright_and_dim_planes_alternate():
+    from stemlayers.contrast import label_anions
+
+    # rock salt at a low detector angle: dim N planes halfway between the Ti planes
+    alternating = tuple(_sub_plane(k, 1.224 * k, 100.0 if k % 2 == 0 else 14.0) for k in range(8))
+    kinds = [p.kind for p in label_anions(alternating, TE)]
+    assert kinds == ["substrate", "anion"] * 4
+    # Ti planes whose brightness varies (a wedge, a patchy fit) but does not alternate stay Ti
+    uneven = tuple(_sub_plane(k, 2.448 * k, v) for k, v in enumerate([190, 100, 90, 95, 150, 115, 70, 140.0]))
+    assert {p.kind for p in label_anions(uneven, TE)} == {"substrate"}
+
+
+def test_film_elements_from_the_planes_own_brightness():
+    from stemlayers.contrast import assign_elements
+
+    heights, is_bi = _qls(TE)
+    film = tuple(Plane(k, np.arange(12), h, 0.005, 0.01, 1.0, 1.8 if bi else 1.0, 3.798, 1e-3, kind="film")
+                 for k, (h, bi) in enumerate(zip(heights, is_bi)))
+    named, clusters = assign_elements(film, TE)
+    assert [p.element for p in named] == ["Bi" if bi else "Te" for bi in is_bi]
+    assert clusters.separated and min(p.element_probability for p in named) > 0.9
+    assert clusters.log_ratio == pytest.approx(np.log(1.8), abs=0.05)  # read from the image, not the file's 2.2

@@ -26,7 +26,7 @@ from ._json import from_saved
 from .calibration import weighted_mean
 from .layers import LayerSet
 from .materials import MaterialSystem
-from .units import format_pm
+from .units import format_value
 
 __all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "stacking_fraction",
            "structure_cues"]
@@ -319,16 +319,16 @@ def evidence(cues: Cues, system: MaterialSystem, rule: str) -> list:
                    "the first ordered quintuple layer: no gap is defined")
     elif c.n_between == 0 and c.gap_A is not None:
         out.append(f"the first QL's {c.first_element} plane (p = {c.first_probability or 0:.2f}) sits on {sub} "
-                   f"across a gap of {format_pm(c.gap_A, c.gap_err_A)} (file: {s.vdw.tin_gap_A:.2f} ± "
+                   f"across a gap of {format_value(c.gap_A, c.gap_err_A)} (file: {s.vdw.tin_gap_A:.2f} ± "
                    f"{s.vdw.tolerance_A:.2f} Å for a vdW contact)")
     elif c.n_between >= 2 and c.gap_A is not None:
         bright = c.bright_ratio is not None and c.bright_ratio >= s.classify.bright_ratio
-        out.append(f"first plane above {sub} at {format_pm(c.gap_A, c.gap_err_A)} is {c.first_element} "
+        out.append(f"first plane above {sub} at {format_value(c.gap_A, c.gap_err_A)} is {c.first_element} "
                    f"(p = {c.first_probability or 0:.2f}), "
                    f"{s.film.metal + '-bright' if bright else 'not ' + s.film.metal + '-bright'} ({c.bright_ratio or 0:.1f}x the next plane)")
         if c.bilayer_thickness_A is not None:
             outside = abs(c.bilayer_thickness_A - s.bilayer.spacing_A) > s.bilayer.tolerance_A
-            out.append(f"bilayer thickness {format_pm(c.bilayer_thickness_A, c.bilayer_thickness_err_A)} (file: "
+            out.append(f"bilayer thickness {format_value(c.bilayer_thickness_A, c.bilayer_thickness_err_A)} (file: "
                        f"{s.bilayer.spacing_A:.2f} ± {s.bilayer.tolerance_A:.2f} Å" + (", outside" if outside else "")
                        + ")")
     return out

@@ -21,7 +21,7 @@ import typer
 
 from .cli_tables import batch_summary_table, console, dry_run_table, err_console, info_table, print_report
 from .errors import InputError
-from .units import format_pm
+from .units import format_value
 
 app = typer.Typer(
     name="stemlayers",
@@ -161,7 +161,7 @@ def _reference_from_image(reference_image, system):
 
     value, err = reference_from_image(reference_image, system=system)
     name = getattr(reference_image, "path", None) or reference_image
-    console.print(f"reference: TiN in-plane a = {format_pm(value, err)} from {name}", highlight=False)
+    console.print(f"reference: TiN in-plane a = {format_value(value, err)} from {name}", highlight=False)
     return value
 
 

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import InputError, MissingCalibration
-from .units import format_pm
+from .units import format_value
 
 __all__ = ["batch_summary_table", "dry_run_table", "info_table", "print_report"]
 
@@ -44,9 +44,9 @@ def _verdict_rows(report) -> list:
     """(label, text) rows of the interface and strain verdicts, with units and uncertainties."""
     i, s = report.interface, report.strain
     if i.interface_class == "deteriorated":
-        where = f"band {format_pm(i.band_thickness_A)} thick, no gap"
+        where = f"band {format_value(i.band_thickness_A)} thick, no gap"
     else:
-        where = f"gap {format_pm(i.gap_A, i.gap_err_A)}"
+        where = f"gap {format_value(i.gap_A, i.gap_err_A)}"
     rows = [("interface", f"{i.interface_class or 'not decidable'}"
              + (f" (confidence {i.confidence:.2f}); {where}" if i.interface_class else ""))]
     if s.tin_inplane_A is not None:
@@ -55,13 +55,13 @@ def _verdict_rows(report) -> list:
         if s.tin_inplane_sys_err_A:  # the film standard's own uncertainty, beside the measurement's
             parts = (f"; 1σ {1000 * s.tin_inplane_stat_err_A:.1f} pm statistical, "
                      f"{1000 * s.tin_inplane_sys_err_A:.1f} pm systematic")
-        rows.append(("TiN in-plane a", f"{format_pm(s.tin_inplane_A, s.tin_inplane_err_A)} ({s.deviation_pct:+.2f} "
+        rows.append(("TiN in-plane a", f"{format_value(s.tin_inplane_A, s.tin_inplane_err_A)} ({s.deviation_pct:+.2f} "
                      f"%, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s.reference_A:.3f} Å" + parts))
     verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
                "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.strain_verdict, "no verdict")
     rows.append((f"strain < {s.threshold_pct:g} %", verdict))
     if s.tin_over_ti_ratio is not None:
-        rows.append(("TiN/TI in-plane ratio", format_pm(s.tin_over_ti_ratio, s.tin_over_ti_ratio_err, "")))
+        rows.append(("TiN/TI in-plane ratio", format_value(s.tin_over_ti_ratio, s.tin_over_ti_ratio_err, "")))
     return rows
 
 
@@ -92,8 +92,8 @@ def print_report(report) -> None:
                  "scatter (pm)"):
         profile.add_column(name, justify="right")
     for p in report.planes:
-        profile.add_row(format_pm(p.height_A, p.height_err_A, ""), format_pm(p.spacing_to_next_A, p.spacing_err_A, ""),
-                        p.material, p.element or "-", format_pm(p.inplane_period_A, p.inplane_period_err_A, ""),
+        profile.add_row(format_value(p.height_A, p.height_err_A, ""), format_value(p.spacing_to_next_A, p.spacing_err_A, ""),
+                        p.material, p.element or "-", format_value(p.inplane_period_A, p.inplane_period_err_A, ""),
                         str(p.n_columns), f"{100 * p.scatter_A:.1f}")
     console.print(profile)
 

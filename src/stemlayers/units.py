@@ -10,7 +10,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = ["PIXEL_SIZE_RANGE_A", "as_number", "canonical_unit", "checked_pixel_size", "decimals_for", "format_pm",
-           "is_number", "unit_to_angstrom", "units_unset"]
+           "format_value", "is_number", "unit_to_angstrom", "units_unset"]
 
 #: Plausible pixel sizes (Å/px) for atomic-resolution HAADF-STEM.
 PIXEL_SIZE_RANGE_A = (0.005, 1.0)
@@ -81,8 +81,8 @@ def decimals_for(err, lo=2, hi=4):
     return int(np.clip(-math.floor(math.log10(err)), lo, hi))
 
 
-def format_pm(value, err=None, unit="Å", decimals=None):
-    """Format ``value ± err unit``, e.g. ``"2.61 ± 0.02 Å"``.
+def format_value(value, err=None, unit="Å", decimals=None):
+    """Format ``value ± err unit``, e.g. ``"2.61 ± 0.02 Å"`` (Å unless `unit` says otherwise).
 
     Parameters
     ----------
@@ -123,3 +123,8 @@ def checked_pixel_size(name: str, pixel_size, check_range: bool = True) -> float
         raise InputError(f"{name}: pixel size {value:.5g} Å/px is outside the plausible range "
                          f"{lo}-{hi} Å/px for atomic-resolution HAADF-STEM (it is in Å, not nm)")
     return value
+
+
+#: The earlier name of :func:`format_value` (it formats in Å by default, not pm).
+format_pm = format_value
+

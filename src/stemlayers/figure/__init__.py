@@ -14,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..units import format_pm
+from ..units import format_value
 from ._style import MATERIAL_COLORS, _get, calibration_warning, format_inplane, system_of, title_lines
 from .image_panel import _plane_colors as plane_colors, draw_image_panel, plane_segments
 from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
 
-__all__ = ["MATERIAL_COLORS", "draw_profiles", "format_inplane", "format_pm", "plane_colors",
+__all__ = ["MATERIAL_COLORS", "draw_profiles", "format_inplane", "format_value", "plane_colors",
            "plane_segments", "plot_report", "reference_spacings", "summary_lines", "system_of", "title_lines"]
 
 # page geometry of the summary figure, inches

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib import patheffects
 
-from ..units import decimals_for, is_number, as_number, format_pm
+from ..units import decimals_for, is_number, as_number, format_value
 
-__all__ = ["MATERIAL_COLORS", "format_inplane", "format_pm"]
+__all__ = ["MATERIAL_COLORS", "format_inplane", "format_value"]
 
 #: Colour of each plane material in the spacing profile.
 MATERIAL_COLORS = {
@@ -102,7 +102,7 @@ def format_inplane(strain):
     value = _get(strain, "tin_inplane_A")
     stat, sys_ = _get(strain, "tin_inplane_stat_err_A"), _get(strain, "tin_inplane_sys_err_A")
     if not (is_number(value) and is_number(stat) and is_number(sys_)):
-        return format_pm(value, _get(strain, "tin_inplane_err_A"))
+        return format_value(value, _get(strain, "tin_inplane_err_A"))
     stat, sys_ = abs(as_number(stat)), abs(as_number(sys_))
     positive = [e for e in (stat, sys_) if e > 0]
     d = decimals_for(min(positive)) if positive else 3
@@ -136,9 +136,9 @@ def title_lines(report, system=None):
         if is_number(_get(interface, "confidence")):
             verdict += f" (confidence {as_number(_get(interface, 'confidence')):.2f})"
     if klass == "deteriorated":
-        gap = f"band {format_pm(_get(interface, 'band_thickness_A'))}, no gap"
+        gap = f"band {format_value(_get(interface, 'band_thickness_A'))}, no gap"
     else:
-        gap = f"gap {format_pm(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
+        gap = f"gap {format_value(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
     first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
 
     a = format_inplane(strain)

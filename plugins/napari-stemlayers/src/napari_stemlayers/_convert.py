@@ -109,7 +109,7 @@ def planes_layer_data(report, like, name) -> tuple:
     """A Shapes ``LayerData``: one line along each atomic plane, labelled with its spacing to the next."""
     import pandas as pd
 
-    from stemlayers.units import format_pm
+    from stemlayers.units import format_value
 
     xy = np.zeros((0, 2)) if report.columns is None else report.columns.xy
     plane = np.asarray(report.plane_of_column if report.plane_of_column is not None else [], int)
@@ -125,7 +125,7 @@ def planes_layer_data(report, like, name) -> tuple:
         "material": [p.material for p in planes],
         "element": [p.element or "" for p in planes],
         # the label: spacing to the next plane up, with its 1σ uncertainty
-        "label": [format_pm(p.spacing_to_next_A, p.spacing_err_A) if p.spacing_to_next_A is not None
+        "label": [format_value(p.spacing_to_next_A, p.spacing_err_A) if p.spacing_to_next_A is not None
                   else "" for p in planes],
     })
     return (lines, {
