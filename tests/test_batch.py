@@ -183,14 +183,15 @@ def test_hostile_inputs_are_error_rows_and_good_files_still_get_results(tmp_path
     assert result.exit_code == 1 and "Traceback" not in result.output
     rows = {Path(r["file"]).name: r for r in _read(out)}
     expected_errors = {"empty.dm3": "empty", "truncated.hspy": "truncated.hspy", "text.dm3": "text.dm3",
-                       "wrong_format.xyz": "unknown file format", "stack.hspy": "frame", "nan.hspy": "NaN",
+                       "wrong_format.xyz": "unknown file format", "nan.hspy": "NaN",
                        "constant.hspy": "constant", "noise.hspy": "no atomic columns",
                        "uncalibrated.png": "calibration", "huge.hspy": "limit"}
     for name, phrase in expected_errors.items():
         assert rows[name]["status"] == "error", name
         assert phrase in rows[name]["error"] and "\n" not in rows[name]["error"], (name, rows[name]["error"])
-    # the good file in the same batch gets its result
+    # the good file in the same batch gets its result; a stack of frames is registered and analysed
     assert rows["good.hspy"]["status"] == "ok" and rows["good.hspy"]["interface_class"] == "bilayer"
+    assert rows["stack.hspy"]["status"] == "ok"
 
 
 # ----------------------------------------------------------------------------- faults: hangs, Ctrl-C, permissions

@@ -220,7 +220,7 @@ def _bad_file(case: str, folder: Path, image: np.ndarray):
         return path, ["pickled"]
     if case == "stack":
         path = write_hspy(signal2d(np.stack([image] * 5)), folder / "stack.hspy")
-        return path, ["5 frames", "frame=", "--frame"]
+        return path, ["5 frames", "frame=", "load_series"]
     if case == "4d":
         data = np.broadcast_to(image, (3, 4) + image.shape).copy()
         path = write_hspy(signal2d(data), folder / "scan4d.hspy")

@@ -4,7 +4,9 @@ cross-sections of topological-insulator / TiN(111) heterostructures."""
 from .analysis import Report, analyze
 from .columns import Columns, find_columns
 from .errors import InputError
-from .io import Image, load
+from .io import Image, Series, load, load_series
+from .register import register
 
-__all__ = ["Columns", "Image", "InputError", "Report", "analyze", "find_columns", "load"]
+__all__ = ["Columns", "Image", "InputError", "Report", "Series", "analyze", "find_columns", "load", "load_series",
+           "register"]
 __version__ = "0.1.0"

@@ -20,15 +20,16 @@ from ._json import to_jsonable
 from .calibration import Calibration, scale_hint
 from .classify import Interface, classify, structure_cues
 from .columns import Columns, find_columns, lattice_scale
-from .errors import InputError
-from .io import Image, load
+from .errors import InputError, StackError
+from .io import Image, load, load_series
 from .layers import AtomicPlane, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .identify import system_score
 from .orient import growth_axes
 from .strain import Strain, check_strain
+from .register import register
 
-__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "reference_from_image",
+__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "load_or_register", "reference_from_image",
            "run_to_end"]
 
 
@@ -83,6 +84,9 @@ class Report:
         up again by name.
     messages : tuple of str
     n_unassigned : int
+    series : dict or None
+        For a registered stack: frames used and rejected (with the reason),
+        drift per frame (Å), scan distortion corrected, residual.
     image, columns, plane_of_column, growth_dir, origin_xy
         Arrays for figures and viewers (not in the JSON; None in a report
         read back with :meth:`from_dict`).
@@ -100,6 +104,7 @@ class Report:
     material_system: MaterialSystem | None = None
     messages: tuple = ()
     n_unassigned: int = 0
+    series: dict | None = None
     image: Image | None = None
     columns: Columns | None = None
     plane_of_column: np.ndarray | None = None
@@ -122,6 +127,7 @@ class Report:
             "material": material_info(self.material_system) if self.material_system else None,
             "schema_version": SCHEMA_VERSION, "software_version": _software_version(),
             "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
+            **({"series": self.series} if self.series else {}),
         })
 
     @classmethod
@@ -151,7 +157,7 @@ class Report:
             strain=Strain.from_dict(d["strain"]) if d.get("strain") else None,
             calibration=Calibration.from_dict(d["calibration"]) if d.get("calibration") else None,
             material_system=_saved_system(d.get("material") or {}, d.get("system")),
-            messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0),
+            messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0), series=d.get("series"),
             growth_dir=None if growth is None else np.asarray(growth, float))
 
 
@@ -250,6 +256,16 @@ def run_to_end(stages):
             return finished.value
 
 
+def load_or_register(source, pixel_size=None, *, max_mb=None) -> Image:
+    """One image from `source`: loaded, or, for a stack of frames (a time series), registered and averaged."""
+    if isinstance(source, np.ndarray) and source.ndim == 3 and source.dtype.kind in "uif" and source.shape[-1] > 4:
+        return register(load_series(source, pixel_size, max_mb=max_mb))
+    try:
+        return load(source, pixel_size, max_mb=max_mb)
+    except StackError:
+        return register(load_series(source, pixel_size, max_mb=max_mb))
+
+
 def _candidate_systems(system) -> list:
     """The MaterialSystems to try: the one given (object, name or TOML path), or every known one for "auto"."""
     if isinstance(system, MaterialSystem):
@@ -307,7 +323,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     """
     start = time.perf_counter()
     yield STAGES[0]
-    image = load(path_or_image, pixel_size)
+    image = load_or_register(path_or_image, pixel_size)
     px = image.pixel_size_A
     yield STAGES[1]
     columns = find_columns(image)
@@ -349,7 +365,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         file=image.name, system=found.name if found is not None else None,
         pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,
         interface=interface, planes=tuple(layers), strain=strain, calibration=calibration,
-        material_system=chosen, messages=tuple(messages),
+        material_system=chosen, messages=tuple(messages), series=image.metadata.get("series"),
         n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
         columns=columns, plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
         growth_dir=layerset.orientation.growth_dir if layerset else None,

@@ -170,8 +170,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     dict
         A row with the ``CSV_COLUMNS`` keys.
     """
-    from .analysis import analyze
-    from .io import load
+    from .analysis import analyze, load_or_register
 
     start = time.perf_counter()
 
@@ -181,12 +180,12 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     source = "override" if pixel_size is not None else "file"
     try:
         try:
-            image = load(file, pixel_size, max_mb=max_mb)
+            image = load_or_register(file, pixel_size, max_mb=max_mb)
         except MissingCalibration:
             if fallback_pixel_size is None:
                 raise
             source = "fallback"
-            image = load(file, fallback_pixel_size, max_mb=max_mb)
+            image = load_or_register(file, fallback_pixel_size, max_mb=max_mb)
         report = analyze(image, system=system, reference_A=reference_A)
     except InputError as exc:
         return error_row(file, one_line(exc), took())

@@ -126,7 +126,7 @@ def analyze(
     figure: Annotated[Optional[Path], typer.Option("--figure", help="Write a figure (PNG, SVG or PDF).")] = None,
 ) -> None:
     """Columns, atomic planes, the spacing profile and the strain check of one image."""
-    from .analysis import analyze as run
+    from .analysis import analyze as run, load_or_register
     from .io import load
     from .writers import FIGURE_SUFFIXES, check_output
 
@@ -141,7 +141,7 @@ def analyze(
     try:
         if reference_image:
             reference_a = _reference_from_image(load(reference_image, pixel_size, max_mb=max_mb), system)
-        report = run(load(image, pixel_size, max_mb=max_mb), system=system, reference_A=reference_a)
+        report = run(load_or_register(image, pixel_size, max_mb=max_mb), system=system, reference_A=reference_a)
     except InputError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None

@@ -1,6 +1,6 @@
 """Exceptions that reach the user."""
 
-__all__ = ["InputError", "MissingCalibration", "one_line"]
+__all__ = ["InputError", "MissingCalibration", "StackError", "one_line"]
 
 
 class InputError(ValueError):
@@ -13,6 +13,10 @@ class InputError(ValueError):
 
 class MissingCalibration(InputError):
     """An image without a spatial calibration (a batch may then use its fallback pixel size)."""
+
+
+class StackError(InputError):
+    """A stack of frames where one 2D image was asked for (``load_series`` and ``register`` take it)."""
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from ._json import to_jsonable
-from .errors import InputError, MissingCalibration, one_line
+from .errors import InputError, MissingCalibration, StackError, one_line
 from .units import PIXEL_SIZE_RANGE_A, checked_pixel_size, unit_to_angstrom, units_unset
 
-__all__ = ["Image", "load", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A", "MICROSCOPE_SUFFIXES",
-           "READABLE_SUFFIXES"]
+__all__ = ["Image", "Series", "load", "load_series", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A",
+           "MICROSCOPE_SUFFIXES", "READABLE_SUFFIXES"]
 
 #: Microscope and hyperspy formats, which carry their calibration (the napari plugin's reader takes these).
 MICROSCOPE_SUFFIXES = (".dm3", ".dm4", ".emd", ".ser", ".hspy", ".zspy", ".mrc", ".tif", ".tiff", ".bcf")
@@ -263,8 +263,9 @@ def _pick_frame(name: str, data: np.ndarray, nav_shape: tuple, frame) -> np.ndar
         what = (f"is a stack of {n} frames of {ny}x{nx} images" if len(nav_shape) == 1 else
                 f"is a {len(nav_shape) + 2}D dataset: {ny}x{nx} images at "
                 f"{'x'.join(map(str, nav_shape))} = {n} navigation positions")
-        raise InputError(f"{name}: {what}, not a single 2D image; pick one with frame=N "
-                         f"(CLI --frame N), 0 <= N < {n}")
+        raise StackError(f"{name}: {what}, not a single 2D image; register the frames with "
+                         f"stemlayers.load_series and stemlayers.register (analyze does it), or pick one "
+                         f"with frame=N, 0 <= N < {n}")
     try:
         if isinstance(frame, (tuple, list)):
             index = int(np.ravel_multi_index(tuple(int(f) for f in frame), nav_shape))
@@ -404,6 +405,95 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     if int(np.prod(nav_shape)) > 1:
         md.update(frame=frame, n_frames=int(np.prod(nav_shape)))
     return Image(data=grey, pixel_size_A=float(size), path=name, metadata=to_jsonable(md))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Series:
+    """The frames of a time series of one field, as read (not yet registered).
+
+    Attributes
+    ----------
+    frames : (n, rows, cols) float32 array
+    pixel_size_A : float
+    path : str or None
+    metadata : dict
+        JSON-safe; ``frame_time_s`` when the stack's axis is in time units,
+        ``drift_corrected`` when the microscope registered the frames already
+        (a DCFI series).
+    """
+
+    frames: np.ndarray
+    pixel_size_A: float
+    path: str | None = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name if self.path else "<series>"
+
+
+#: Units and names of a stack axis that is not time: a tilt or focal series is not a series of one view.
+_NOT_TIME = re.compile(r"deg|rad|°|tilt|focus|defocus|angle|energy|ev", re.I)
+_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "min": 60.0}
+
+
+def load_series(source, pixel_size=None, *, max_mb=None) -> Series:
+    """The frames of a time series (a stack of images of one field), calibrated.
+
+    Parameters
+    ----------
+    source : path, hyperspy Signal2D or (n, rows, cols) ndarray (with `pixel_size`)
+    pixel_size : float, optional
+        Å/px, overriding the file's calibration.
+    max_mb : float, optional
+        Largest file read (see :func:`load`).
+
+    Returns
+    -------
+    Series
+
+    Raises
+    ------
+    InputError
+        One line naming the file: a single image, a spectrum image, a 4D
+        scan, a tilt or focal series, too few frames, NaN pixels.
+    """
+    if isinstance(source, np.ndarray):
+        if pixel_size is None:
+            raise MissingCalibration(f"<array>: a bare array has no spatial calibration; {_CALIBRATION_HINT}")
+        name, found, reader = "<array>", [{"data": source}], "array"
+    elif hasattr(source, "axes_manager") and hasattr(source, "data"):
+        name, found, reader = "<signal>", _signal_dicts(source), "hyperspy"
+    else:
+        name, found, reader = _read_path(source, max_mb)
+    stacks = [i for i in _image_candidates(found) if len(_layout(found[i])[3]) >= 1
+              and int(np.prod(_layout(found[i])[3])) > 1]
+    if not stacks:
+        raise InputError(f"{name}: holds no stack of frames (a single image: use stemlayers.load)")
+    d = found[stacks[0]]
+    data, axes, _, nav_shape = _layout(d)
+    if len(nav_shape) != 1:
+        raise InputError(f"{name}: is a {len(nav_shape) + 2}D dataset ({'x'.join(map(str, nav_shape))} positions), "
+                         "not a time series of frames")
+    nav = (axes or [{}])[0]
+    if _NOT_TIME.search(f"{nav.get('name') or ''} {nav.get('units') or ''}"):
+        raise InputError(f"{name}: its stack axis is '{nav.get('name')}' in {nav.get('units')!r}: a tilt, focal or "
+                         "energy series, not frames of one view in time")
+    if nav_shape[0] < 2:
+        raise InputError(f"{name}: a series needs at least 2 frames")
+    if pixel_size is not None:
+        size = checked_pixel_size(name, pixel_size, True)
+    else:
+        size, _, _ = _calibration(name, axes, True)
+    frames = np.ascontiguousarray(data, dtype=np.float32)
+    if not np.isfinite(frames).all():
+        raise InputError(f"{name}: NaN or infinite pixels in the frames; every pixel must be a finite number")
+    md = {"format": reader, **_metadata(d), "n_frames": int(nav_shape[0])}
+    unit = str(nav.get("units") or "").strip()
+    if unit in _TIME_UNITS and nav.get("scale"):
+        md["frame_time_s"] = float(nav["scale"]) * _TIME_UNITS[unit]
+    md["drift_corrected"] = bool(re.search(r"dcfi|drift.?correct", _title(d), re.I))
+    return Series(frames, float(size), None if name.startswith("<") else name, to_jsonable(md))
 
 
 def _load(source, pixel_size, frame, check_range: bool, max_mb=None) -> Image:
