@@ -46,8 +46,8 @@ __all__ = ["frame_shifts", "register", "row_displacements", "screen_frames"]
 MIN_INTENSITY_RATIO = 0.85
 
 
-def _shift(frame, shift):
-    return ndimage.shift(frame, shift, order=3, mode="nearest")
+def _shift(frame, shift, order=3):
+    return ndimage.shift(frame, shift, order=order, mode="nearest")
 
 
 def _small_shift(reference, moving, max_px, upsample):
@@ -64,7 +64,7 @@ def _small_shift(reference, moving, max_px, upsample):
     window = cc[np.ix_(offsets % cc.shape[0], offsets % cc.shape[1])]
     iy, ix = np.unravel_index(np.argmax(window), window.shape)
     coarse = np.array([offsets[iy], offsets[ix]], float)
-    fine = phase_cross_correlation(reference, _shift(moving, coarse), upsample_factor=upsample,
+    fine = phase_cross_correlation(reference, _shift(moving, coarse, order=1), upsample_factor=upsample,
                                    normalization=None)[0]
     return coarse + (fine if np.all(np.abs(fine) <= 1.5) else 0.0)
 
@@ -95,9 +95,10 @@ def frame_shifts(frames, upsample=20, refinements=2, max_step_px=None):
     steps = [_small_shift(frames[k - 1], frames[k], max_step_px, upsample) for k in range(1, len(frames))]
     shifts = np.vstack([[0.0, 0.0], np.cumsum(steps, axis=0)]) if steps else np.zeros((1, 2))
     for _ in range(refinements):
-        mean = np.mean([_shift(f, s) for f, s in zip(frames, shifts)], axis=0)
-        shifts = shifts + np.array([_small_shift(mean, _shift(f, s), max_step_px, upsample)
-                                    for f, s in zip(frames, shifts)])
+        # linear interpolation is enough to measure against (the final frames are shifted with cubic splines)
+        aligned = [_shift(f, s, order=1) for f, s in zip(frames, shifts)]
+        mean = np.mean(aligned, axis=0)
+        shifts = shifts + np.array([_small_shift(mean, a, max_step_px, upsample) for a in aligned])
     return shifts - shifts.mean(axis=0)
 
 
@@ -180,11 +181,12 @@ def screen_frames(aligned, shifts, min_intensity=MIN_INTENSITY_RATIO):
     return keep, reasons
 
 
-def row_displacements(frame, reference, radius, smooth_rows, binning=1):
+def row_displacements(frame, reference, radius, smooth_rows, binning=1, max_columns=320):
     """The scan distortion of `frame` against `reference`: a displacement (dy, dx) per scan row, px.
 
     Optical flow (scikit-image's iterative Lucas-Kanade, coarse to fine)
-    gives a displacement per pixel, on images binned by `binning` for speed;
+    gives a displacement per pixel, on a band of at most `max_columns`
+    columns across the middle, binned by `binning`, for speed;
     its median along each row, smoothed over `smooth_rows` rows, is the
     field: a raster scan distorts a frame row by row, so a field of the row
     alone keeps the noise of single pixels out of the correction.
@@ -195,21 +197,17 @@ def row_displacements(frame, reference, radius, smooth_rows, binning=1):
         ``frame[r + dy[r], c + dx[r]]`` lies on ``reference[r, c]``.
     """
     b = max(int(binning), 1)
-    small_ref, small = (binned(reference, b), binned(frame, b)) if b > 1 else (reference, frame)
-    flow = optical_flow_ilk(small_ref, small, radius=max(int(round(radius / b)), 2))
+    # the field depends on the row alone: a band of columns across the middle measures it as well as all of them
+    lo = max((frame.shape[1] - max_columns) // 2, 0)
+    reference, frame_band = reference[:, lo:lo + max_columns], frame[:, lo:lo + max_columns]
+    small_ref, small = (binned(reference, b), binned(frame_band, b)) if b > 1 else (reference, frame_band)
+    flow = optical_flow_ilk(small_ref, small, radius=max(int(round(radius / b)), 2), num_warp=4)
     per_row = np.stack([np.median(flow[0], axis=1), np.median(flow[1], axis=1)], axis=1) * b
     per_row = ndimage.gaussian_filter1d(per_row, max(smooth_rows / b, 0.5), axis=0, mode="nearest")
     # back to full-resolution rows: binned row i covers rows b*i ... b*i + b - 1
     rows = np.arange(frame.shape[0])
     centres = b * np.arange(len(per_row)) + 0.5 * (b - 1)
     return np.column_stack([np.interp(rows, centres, per_row[:, i]) for i in range(2)])
-
-
-def _helps(frame, displacement, reference):
-    """Whether warping `frame` by `displacement` brings it closer to `reference` (rms, smoothed over noise)."""
-    def distance(image):
-        return float(np.mean(ndimage.gaussian_filter(image - reference, 1.5) ** 2))
-    return distance(_warp_rows(frame, displacement)) < distance(frame)
 
 
 def _warp_rows(frame, displacement):
@@ -225,7 +223,7 @@ def _as_series(frames, pixel_size):
     return load_series(frames, pixel_size)
 
 
-def register(frames, pixel_size=None, *, nonrigid=True, passes=3) -> Image:
+def register(frames, pixel_size=None, *, nonrigid=True, passes=2) -> Image:
     """Register the frames of a series and average them into one image.
 
     Parameters
@@ -271,12 +269,13 @@ def register(frames, pixel_size=None, *, nonrigid=True, passes=3) -> Image:
         # its edges), the next ones against the mean of the corrected frames
         reference = used[len(used) // 2]
         for _ in range(passes):
-            fields = [row_displacements(f, reference, 0.75 * separation, 0.5 * separation, binning) for f in used]
-            # a flow that slipped by a lattice period makes a frame worse: keep a field only where it helps
-            distortion = np.stack([d if _helps(f, d, reference) else np.zeros_like(d) for f, d in zip(used, fields)])
+            distortion = np.stack([row_displacements(f, reference, 0.75 * separation, 0.5 * separation, binning)
+                                   for f in used])
             distortion -= distortion.mean(axis=0)  # the mean frame's geometry is the reference
-            mean = reference = np.mean([_warp_rows(f, d) for f, d in zip(used, distortion)], axis=0)
-    corrected = np.stack([_warp_rows(f, d) for f, d in zip(used, distortion)]) if nonrigid else used
+            corrected = np.stack([_warp_rows(f, d) for f, d in zip(used, distortion)])
+            mean = reference = corrected.mean(axis=0)
+    else:
+        corrected = used
     contrast = float(np.std(mean)) or 1.0
     block = {
         "n_frames": n, "used": np.flatnonzero(keep).tolist(),
