@@ -436,3 +436,124 @@ def test_the_manifest_lists_the_suffixes_the_reader_takes():
     patterns = [p for reader in manifest["contributions"]["readers"] for p in reader["filename_patterns"]]
     assert sorted(p.lstrip("*") for p in patterns) == sorted(MICROSCOPE_SUFFIXES)
     assert get_reader("x.bcf") is not None and get_reader("x.png") is None
+
+
+# ------------------------------------------------------------------ time series: registered, then analysed
+
+
+def _series(n_frames=5, seed=1):
+    from stemlayers.simulate.series import simulate_series
+
+    return simulate_series(n_frames=n_frames, shape=(256, 256), dose=100, seed=seed)
+
+
+def _write_stack(path, frames, pixel_size_A=0.1, axis=("time", "s", 0.5)):
+    """The frames as a hyperspy stack: image axes in Å, the stack axis (name, units, scale) as given."""
+    import hyperspy.api as hs
+
+    signal = hs.signals.Signal2D(frames)
+    nav = signal.axes_manager.navigation_axes[0]
+    nav.name, nav.units, nav.scale = axis
+    for ax in signal.axes_manager.signal_axes:
+        ax.scale, ax.units = pixel_size_A, "Å"
+    signal.save(str(path), overwrite=True)
+    return path
+
+
+def test_reader_opens_a_time_series_as_frames(make_napari_viewer, notifications, tmp_path):
+    """A stack opens as a 3D layer (frame, y, x): one step per frame, the image axes in Å; a tilt series
+    is no time series and gives a one-line error naming the file."""
+    viewer = make_napari_viewer()
+    sim = _series()
+    path = _write_stack(tmp_path / "stack.hspy", sim.frames)
+    (layer,) = viewer.open(path, plugin=PLUGIN)
+    assert layer.name == "stack" and layer.data.shape == sim.frames.shape
+    assert layer.scale == pytest.approx([1.0, 0.1, 0.1])
+    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
+    assert tuple(layer.axis_labels) == ("frame", "y", "x")
+    facts = layer.metadata["stemlayers"]
+    assert facts["path"] == str(path) and facts["n_frames"] == 5 and facts["frame_time_s"] == pytest.approx(0.5)
+
+    tilt = _write_stack(tmp_path / "tilt.hspy", sim.frames, axis=("tilt", "deg", 2.0))
+    assert viewer.open(tilt, plugin=PLUGIN) == []
+    (error,) = [n for n in notifications if n.severity == "error"]
+    assert "tilt.hspy" in str(error.message) and "\n" not in str(error.message)
+    assert len(viewer.layers) == 1
+
+
+def test_widget_registers_a_stack_then_analyses_it(make_napari_viewer, qtbot, tmp_path):
+    """A stack layer is registered in the worker thread; the registered image becomes a 2D layer on the
+    stack's scale, carries the result layers, and the docked plot shows the drift of each frame."""
+    viewer = make_napari_viewer()
+    sim = _series()
+    (stack,) = viewer.open(_write_stack(tmp_path / "stack.hspy", sim.frames), plugin=PLUGIN)
+    widget = _analysis_widget(viewer)
+    worker = widget.run(layer=stack)
+    assert worker.pbar.total == len(STAGES) + 1  # registration is a stage of its own
+    _wait(qtbot, widget)
+    report = widget.report
+    assert report is not None and report.interface.interface_class == sim.truth.interface
+    series = report.series
+    assert series["n_frames"] == 5 and series["used"] == [0, 1, 2, 3, 4] and not series["rejected"]
+
+    registered = viewer.layers["stack registered"]
+    assert registered.ndim == 2 and registered.data.shape == report.image.data.shape
+    assert registered.scale == pytest.approx([0.1, 0.1])
+    assert registered.translate == pytest.approx(0.1 * np.array(series["crop_px"][::-1]))
+    columns = viewer.layers["stack registered columns"]
+    assert "stack registered planes" in viewer.layers
+    assert columns.scale == pytest.approx(registered.scale) and columns.translate == pytest.approx(registered.translate)
+    # the columns, in Å, sit on the simulated field's columns (its drift has mean zero, as the registration's)
+    visible = sim.truth.xy[sim.truth.visible()] * sim.pixel_size_A
+    world = columns.data[:, ::-1] * 0.1 + registered.translate[::-1]
+    found, true = match_points(world, visible, 0.5)
+    assert len(found) >= 0.9 * len(columns.data)
+    assert np.median(np.hypot(*(world[found] - visible[true]).T)) < 0.15
+
+    plot = widget._plot
+    assert not plot.drift_canvas.isHidden()
+    for axis in ("x", "y"):
+        line = plot.drift_lines[axis]
+        assert list(line.get_xdata()) == [0, 1, 2, 3, 4]
+        assert line.get_ydata() == pytest.approx(np.array(series["drift_A"])[:, "xy".index(axis)])
+    assert "rejected" not in plot.drift_lines
+    assert "series: 5 frames, 5 used" in widget.summary.value
+    assert widget.summary.value.splitlines()[0].startswith("stack")  # the verdicts stay on top
+    assert "5 of 5 frames registered" in widget.status.value
+
+    # run again (blocking): the registered layer and its results are replaced, not repeated
+    assert widget.run(layer=stack, blocking=True).series["n_frames"] == 5
+    assert [layer.name for layer in viewer.layers] == ["stack", "stack registered", "stack registered columns",
+                                                       "stack registered planes"]
+    # and a single image afterwards hides the drift panel
+    widget.run(layer=registered, blocking=True)  # the registered layer is a 2D image: analysed as it is
+    assert widget.report.series is not None  # it carries its series' facts
+    viewer.add_image(sim.frames[0], name="one frame", scale=(0.1, 0.1), units=("angstrom", "angstrom"))
+    widget.run(layer=viewer.layers["one frame"], blocking=True)
+    assert plot.drift_canvas.isHidden() and plot.drift_axes is None
+    assert "series:" not in widget.summary.value
+
+
+def test_a_dim_frame_of_an_uncalibrated_stack_is_left_out_and_marked(make_napari_viewer, notifications):
+    """A stack layer without calibration asks for the pixel size; with it entered the stack is registered,
+    the dimmed (beam-damaged) frame left out, marked in the drift plot and named in the result text."""
+    viewer = make_napari_viewer()
+    sim = _series()
+    frames = sim.frames.copy()
+    frames[3] *= 0.7
+    stack = viewer.add_image(frames, name="frames")
+    widget = _analysis_widget(viewer)
+    assert widget.run(layer=stack, blocking=True) is None
+    message = str([n for n in notifications if n.severity == "error"][-1].message)
+    assert "frames" in message and "pixel size" in message
+    widget.pixel_size.value = 0.1
+    report = widget.run(layer=stack, blocking=True)
+    assert report.interface.interface_class == sim.truth.interface
+    assert report.series["used"] == [0, 1, 2, 4]
+    assert [r["frame"] for r in report.series["rejected"]] == [3]
+    assert "frames registered" in viewer.layers
+    plot = widget._plot
+    assert len(plot.drift_lines["x"].get_xdata()) == len(plot.drift_lines["y"].get_xdata()) == 5
+    assert list(plot.drift_lines["rejected"].get_xdata()) == [3, 3]
+    assert "series: 5 frames, 4 used" in widget.summary.value
+    assert "series: frame 3 rejected: intensity 70 %" in widget.summary.value

@@ -169,6 +169,11 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
         center_A=(u_center, v_center), drift_shear=params.drift_shear, drift_stretch=params.drift_stretch)
     if params.scan_drift_nonlinear_px > 0:
         xy = xy + nonlinear_drift_px(xy[:, 1], shape[0], params.scan_drift_nonlinear_px, aux)
+    if params.drift_scale_gradient or params.drift_shear_gradient:
+        # the drift changes during the slow scan: the x scale and the shear vary from the top row to the bottom
+        t = (xy[:, 1] - 0.5 * (shape[0] - 1)) / shape[0]
+        xy = np.column_stack([0.5 * (shape[1] - 1) + (xy[:, 0] - 0.5 * (shape[1] - 1)) * (1 + params.drift_scale_gradient * t)
+                              + params.drift_shear_gradient * t * (xy[:, 1] - 0.5 * (shape[0] - 1)), xy[:, 1]])
 
     weight = structure.weight * (1 + params.weight_jitter * rng.standard_normal(structure.weight.size))
     weight *= 1 + params.thickness_gradient * (structure.u_A - u_center) / radius

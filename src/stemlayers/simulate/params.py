@@ -93,6 +93,12 @@ class SimulationParams:
     scan_drift_nonlinear_px : float
         Peak of a smooth random (x, y) displacement that wanders with the
         scan row (a drift that changes speed during the frame), px.
+    drift_scale_gradient : float
+        Change of the fast-scan (x) scale from the top row to the bottom one
+        (0.02: the bottom rows 2 % wider than the top ones): a drift that
+        changes speed during the slow scan.
+    drift_shear_gradient : float
+        Change of the shear (x px per row) from the top row to the bottom one.
     corrupted_lines : float
         Fraction of scan lines (0-1) glitched: shifted sideways by 2-8 px,
         blanked, or duplicated from the line above.
@@ -136,6 +142,8 @@ class SimulationParams:
     column_ellipticity: float = 1.0
     column_ellipse_angle_deg: float = 0.0
     scan_drift_nonlinear_px: float = 0.0
+    drift_scale_gradient: float = 0.0
+    drift_shear_gradient: float = 0.0
     corrupted_lines: float = 0.0
     field: str = "interface"
     seed: int | None = 0

@@ -3,6 +3,10 @@
 Layers keep pixel coordinates in their data and carry the image's `scale`
 (Å per pixel), `translate` and `units`, so columns, planes and image line up
 in calibrated coordinates and napari's scale bar and cursor read in Å.
+
+A time series of frames is a 3D Image layer (frame, y, x), one step of its
+first axis per frame; its registered image is a 2D layer on the same scale,
+placed over the area every frame covers.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from stemlayers import Image, InputError, load
+from stemlayers import Image, InputError, Series, load, load_series
 from stemlayers.export import columns_table
 from stemlayers.figure import plane_colors, plane_segments
 from stemlayers.units import unit_to_angstrom, units_unset
@@ -19,6 +23,8 @@ from stemlayers.units import unit_to_angstrom, units_unset
 #: Where the reader keeps the facts of the file on ``layer.metadata``.
 METADATA_KEY = "stemlayers"
 _NO_PLANE_RGBA = (0.6, 0.6, 0.6, 1.0)
+#: Axis labels of a series layer: the frame index, then the image's rows and columns.
+SERIES_AXIS_LABELS = ("frame", "y", "x")
 #: A Gaussian's full width at half maximum over its σ.
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
@@ -29,6 +35,41 @@ def image_layer_data(image: Image) -> tuple:
     facts = {**image.metadata, "path": image.path, "pixel_size_A": image.pixel_size_A}
     return (image.data, {"name": name, "scale": (image.pixel_size_A,) * 2, "units": ("angstrom",) * 2,
                          "colormap": "gray", "metadata": {METADATA_KEY: facts}}, "image")
+
+
+def series_layer_data(series: Series) -> tuple:
+    """A napari ``LayerData`` tuple of a loaded time series: a 3D Image layer (frame, y, x), one step per frame
+    along the first axis, the image axes calibrated in Å, the file's facts in metadata."""
+    name = series.name.rsplit(".", 1)[0] if not series.name.startswith("<") else "series"
+    facts = {**series.metadata, "path": series.path, "pixel_size_A": series.pixel_size_A}
+    return (series.frames, {"name": name, "scale": (1.0,) + (series.pixel_size_A,) * 2,
+                            "units": ("pixel",) + ("angstrom",) * 2, "axis_labels": SERIES_AXIS_LABELS,
+                            "colormap": "gray", "metadata": {METADATA_KEY: facts}}, "image")
+
+
+def is_series_layer(layer) -> bool:
+    """Whether an Image layer holds a stack of grey frames (frame, y, x), which is registered before analysis."""
+    data = layer.data[0] if layer.multiscale else layer.data
+    return not layer.rgb and np.ndim(data) == 3
+
+
+def _where(layer) -> tuple:
+    """(the layer's file or its name, how messages name it, the reader's facts)."""
+    facts = layer.metadata.get(METADATA_KEY, {})
+    source = facts.get("path") or getattr(layer.source, "path", None)
+    where = f"{source} (layer '{layer.name}')" if source else f"layer '{layer.name}'"
+    return str(source or layer.name), where, facts
+
+
+def _layer_pixel_size(layer, where) -> float:
+    """Å per pixel from the layer's scale and units along its last two (image) axes."""
+    scale_y, scale_x = (float(s) for s in layer.scale[-2:])
+    units = [str(u) for u in layer.units[-2:]]
+    per_unit = unit_to_angstrom(units[-1])
+    if any(units_unset(u) for u in units) or per_unit is None or not np.isclose(scale_x, scale_y, rtol=1e-3):
+        raise InputError(f"{where}: no spatial calibration (scale "
+                         f"{scale_y:g} x {scale_x:g} {units[-1]}); enter the pixel size in Å")
+    return scale_x * per_unit
 
 
 def image_from_layer(layer, pixel_size_A=None) -> Image:
@@ -47,27 +88,87 @@ def image_from_layer(layer, pixel_size_A=None) -> Image:
         Named after the layer (and its file): not 2D, or no calibration and
         no `pixel_size_A`, or an implausible pixel size.
     """
-    facts = layer.metadata.get(METADATA_KEY, {})
-    source = facts.get("path") or getattr(layer.source, "path", None)
-    where = f"{source} (layer '{layer.name}')" if source else f"layer '{layer.name}'"
-    source = source or layer.name
+    source, where, facts = _where(layer)
     data = layer.data[0] if layer.multiscale else layer.data
     if layer.rgb or np.ndim(data) != 2:
         raise InputError(f"{where}: not a 2D grey image (shape "
                          f"{'x'.join(map(str, np.shape(data)))}); pick one frame first")
     if pixel_size_A is None:
-        scale_y, scale_x = (float(s) for s in layer.scale[-2:])
-        units = [str(u) for u in layer.units[-2:]]
-        per_unit = unit_to_angstrom(units[-1])
-        if any(units_unset(u) for u in units) or per_unit is None or not np.isclose(scale_x, scale_y, rtol=1e-3):
-            raise InputError(f"{where}: no spatial calibration (scale "
-                             f"{scale_y:g} x {scale_x:g} {units[-1]}); enter the pixel size in Å")
-        pixel_size_A = scale_x * per_unit
+        pixel_size_A = _layer_pixel_size(layer, where)
     try:
         image = load(np.asarray(data), pixel_size=pixel_size_A)
     except InputError as exc:
         raise InputError(str(exc).replace("<array>", where, 1)) from None
-    return dataclasses.replace(image, path=str(source), metadata={**image.metadata, **facts})
+    return dataclasses.replace(image, path=source, metadata={**image.metadata, **facts})
+
+
+def series_from_layer(layer, pixel_size_A=None) -> Series:
+    """The :class:`stemlayers.Series` a 3D Image layer (frame, y, x) shows, for :func:`stemlayers.register`.
+
+    Parameters
+    ----------
+    layer : napari.layers.Image
+        A stack of grey frames of one field.
+    pixel_size_A : float, optional
+        Å per pixel; by default the layer's scale in its units along its
+        last two axes.
+
+    Raises
+    ------
+    InputError
+        Named after the layer (and its file): not a stack of grey frames, no
+        calibration and no `pixel_size_A`, an implausible pixel size, too
+        few frames.
+    """
+    source, where, facts = _where(layer)
+    data = layer.data[0] if layer.multiscale else layer.data
+    if not is_series_layer(layer):
+        raise InputError(f"{where}: not a stack of grey frames (shape {'x'.join(map(str, np.shape(data)))})")
+    if pixel_size_A is None:
+        pixel_size_A = _layer_pixel_size(layer, where)
+    try:
+        series = load_series(np.asarray(data), pixel_size=pixel_size_A)
+    except InputError as exc:
+        raise InputError(str(exc).replace("<array>", where, 1)) from None
+    # the file's facts (a microscope's drift-corrected series is averaged as it is) over the array's
+    return dataclasses.replace(series, path=source, metadata={**series.metadata, **facts})
+
+
+def registered_layer_data(image: Image, like, name) -> tuple:
+    """A 2D Image ``LayerData`` of a series' registered `image`, on the image axes of the series layer `like`.
+
+    It sits over the area every frame covers (``series["crop_px"]``, the
+    (x, y) offset of the crop), so it lines up with the frames.
+    """
+    frame = _frame(like)
+    crop_x, crop_y = (image.metadata.get("series") or {}).get("crop_px", (0, 0))
+    frame["translate"] = tuple(t + c * s for t, c, s in zip(frame["translate"], (crop_y, crop_x), frame["scale"]))
+    facts = {**image.metadata, "path": image.path, "pixel_size_A": image.pixel_size_A}
+    return (image.data, {"name": name, "colormap": "gray", "metadata": {METADATA_KEY: facts}, **frame}, "image")
+
+
+def series_lines(series) -> list:
+    """The registration of a series as text lines: frames used, drift, corrections, and each rejected frame
+    with its reason (the ``series`` block of a Report)."""
+    if not series:
+        return []
+    n = int(series.get("n_frames", 0))
+    used = series.get("used") or []
+    first = f"series: {n} frames, {len(used)} used"
+    drift = np.asarray(series.get("drift_A") or [], float).reshape(-1, 2)
+    if len(drift):
+        span_x, span_y = np.ptp(drift, axis=0)
+        first += f"; drift {span_x:.2f} Å in x, {span_y:.2f} Å in y over the series"
+    lines = [first]
+    details = [series["method"]] if series.get("method") else []
+    if series.get("scan_distortion_rms_px") is not None:
+        details.append(f"scan distortion {series['scan_distortion_rms_px']:.2f} px rms corrected")
+    if series.get("residual") is not None:
+        details.append(f"residual {series['residual']:.2f} of the image contrast (rms)")
+    if details:
+        lines.append("series: " + "; ".join(details))
+    lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.get("rejected") or []]
+    return lines
 
 
 def _frame(like) -> dict:

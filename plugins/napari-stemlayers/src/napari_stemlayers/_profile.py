@@ -6,6 +6,9 @@ spacings labelled one by one in the right margin, spread apart and joined to the
 inside the panel where close references (vdW gap, TiN d(111), the bilayer gaps) overlap; the legends
 go above and below the panels, where they cover no points. All of it is refitted whenever the dock is
 resized.
+
+For a registered time series a small drift panel sits below them: the drift of each frame in x and y
+(Å) against the frame index, the frames the registration left out marked.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from stemlayers.figure import draw_profiles, reference_spacings, system_of
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, REFERENCE_SIZE = 8.0, 7.5, 7.0, 6.5
 #: Gap between the right edge of the panel and a reference label (points).
 _MARGIN_PT = 9.0
+#: Colours of the drift panel: x, y and the rejected frames.
+DRIFT_COLORS = {"x": "tab:blue", "y": "tab:orange", "rejected": "tab:red"}
 
 
 class ProfilePlot(QWidget):
@@ -37,6 +42,11 @@ class ProfilePlot(QWidget):
         The bulk reference spacings, in the right margin of the profile.
     legends : list of matplotlib.legend.Legend
         The panels' legends, out of the panels: the plane materials above, the TiN panel's below.
+    drift_axes : Axes or None
+        The drift over a registered series (its own canvas, below the profiles); None for a single image.
+    drift_lines : dict
+        ``{"x": Line2D, "y": Line2D}``: the drift of every frame (Å) against its index; ``"rejected"``:
+        the markers on the frames left out (when any).
     """
 
     def __init__(self, parent=None):
@@ -49,6 +59,15 @@ class ProfilePlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.canvas)
+        # the drift of a registered series: a canvas of its own, shown only for a series
+        self.drift_figure = Figure(figsize=(4.2, 1.9), dpi=90, layout="constrained")
+        self.drift_canvas = FigureCanvasQTAgg(self.drift_figure)
+        self.drift_canvas.setMinimumSize(300, 150)
+        self.drift_canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.drift_canvas.setVisible(False)
+        layout.addWidget(self.drift_canvas)
+        self.drift_axes = None
+        self.drift_lines = {}
         self.axes = ()
         self.reference_labels = []
         self.legends = []
@@ -68,6 +87,17 @@ class ProfilePlot(QWidget):
         self._legend_specs = [spec for spec in specs if spec is not None]
         self.legends = []
         self._relayout()
+        self.show_series(getattr(report, "series", None))
+
+    def show_series(self, series) -> None:
+        """Draw the drift of a registered series (``Report.series``), or hide the drift panel (None)."""
+        self.drift_figure.clear()
+        self.drift_axes, self.drift_lines = None, {}
+        if series and series.get("drift_A"):
+            self.drift_axes = self.drift_figure.add_subplot()
+            self.drift_lines = draw_drift(self.drift_axes, series)
+            self.drift_canvas.draw_idle()
+        self.drift_canvas.setVisible(self.drift_axes is not None)
 
     def _relayout(self) -> None:
         """Fit the labels to the current size of the panels, then redraw."""
@@ -82,6 +112,43 @@ class ProfilePlot(QWidget):
         self.figure.draw_without_rendering()
         _spread(self.axes[0], self.reference_labels)
         self.canvas.draw_idle()
+
+
+def draw_drift(ax, series) -> dict:
+    """The drift of each frame of a registered series, x and y in Å against the frame index, on `ax`.
+
+    The frames the registration left out are ringed in red (their reasons are in the result text).
+
+    Returns
+    -------
+    dict
+        ``{"x": Line2D, "y": Line2D}``, and ``"rejected"`` (the rings) when frames were left out.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    drift = np.asarray(series["drift_A"], float).reshape(-1, 2)
+    frame = np.arange(len(drift))
+    lines = {}
+    for i, axis in enumerate(("x", "y")):
+        (lines[axis],) = ax.plot(frame, drift[:, i], marker="o", markersize=3, lw=1.0, color=DRIFT_COLORS[axis],
+                                 label=f"drift {axis}")
+    rejected = sorted({int(r["frame"]) for r in series.get("rejected") or [] if 0 <= int(r["frame"]) < len(drift)})
+    if rejected:
+        (lines["rejected"],) = ax.plot(np.repeat(rejected, 2), drift[rejected].ravel(), ls="none", marker="o",
+                                       markersize=8, markerfacecolor="none", markeredgewidth=1.2,
+                                       color=DRIFT_COLORS["rejected"], label="rejected")
+        for k in rejected:
+            ax.axvline(k, color=DRIFT_COLORS["rejected"], lw=0.6, ls=":", zorder=0)
+    ax.axhline(0.0, color="0.7", lw=0.5, zorder=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("frame", fontsize=LABEL_SIZE)
+    ax.set_ylabel("drift (Å)", fontsize=LABEL_SIZE)
+    n, used = len(drift), len(series.get("used") or [])
+    ax.set_title(f"drift: {n} frames, {used} used", fontsize=TITLE_SIZE)
+    ax.tick_params(labelsize=TICK_SIZE)
+    ax.legend(fontsize=REFERENCE_SIZE, ncols=len(lines), frameon=False, loc="best", handlelength=1.4,
+              columnspacing=1.0)
+    return lines
 
 
 def text_extent(label, renderer=None):

@@ -1,4 +1,5 @@
-"""Open calibrated EM images (dm3, dm4, emd, ser, hspy, zspy, mrc, tif, bcf) with ``stemlayers.load``.
+"""Open calibrated EM images (dm3, dm4, emd, ser, hspy, zspy, mrc, tif, bcf) with ``stemlayers.load``;
+a time series of frames (a stack) with ``stemlayers.load_series``, as a 3D layer (frame, y, x).
 
 The reader is an entry point: it reads ``STEMLAYERS_MAX_MB`` (the largest file
 opened, MB) here and passes it to the library.
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 import os
 
-from stemlayers import InputError, load
+from stemlayers import InputError, load, load_series
+from stemlayers.errors import StackError
 from stemlayers.io import MICROSCOPE_SUFFIXES
 
-from ._convert import image_layer_data
+from ._convert import image_layer_data, series_layer_data
 
 #: The suffixes this reader offers to open: the calibrated formats (the manifest lists the same patterns;
 #: napari's own readers open plain pictures and arrays, which need a pixel size anyway).
@@ -37,9 +39,12 @@ def get_reader(path):
 def read(path, **_):
     """One calibrated Image layer per readable file.
 
-    A file that cannot be analysed (unreadable, no calibration, a stack, not
-    an image, ...) gives a one-line napari error notification naming the
-    file, instead of a traceback; the other files still open.
+    A time series of frames (``stemlayers.load`` raises StackError) opens
+    as a 3D layer (frame, y, x), which the analysis widget registers before
+    it analyses. A file that cannot be analysed (unreadable, no calibration,
+    a tilt or focal series, a 4D scan, not an image, ...) gives a one-line
+    napari error notification naming the file, instead of a traceback; the
+    other files still open.
     """
     from napari.utils.notifications import show_error
 
@@ -47,7 +52,10 @@ def read(path, **_):
     found = []
     for p in paths:
         try:
-            found.append(image_layer_data(load(p, max_mb=_max_mb())))
+            try:
+                found.append(image_layer_data(load(p, max_mb=_max_mb())))
+            except StackError:
+                found.append(series_layer_data(load_series(p, max_mb=_max_mb())))
         except InputError as exc:
             show_error(str(exc))
     # [(None,)] is napari's "read, but nothing to show": no second, generic error on top of ours

@@ -1,4 +1,9 @@
-"""The analysis dock widget: pick an image, run ``stemlayers`` in a thread, show and export the results."""
+"""The analysis dock widget: pick an image, run ``stemlayers`` in a thread, show and export the results.
+
+A stack of frames (a 3D layer: frame, y, x) is registered first, in the same thread
+(``stemlayers.register``); its registered image becomes a 2D layer "<name> registered", which is
+analysed and carries the result layers, and the docked plot shows the drift over the series.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +13,38 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButto
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from stemlayers import InputError
+from stemlayers import InputError, register
 from stemlayers.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
-from ._convert import columns_layer_data, image_from_layer, planes_layer_data
+from ._convert import (columns_layer_data, image_from_layer, is_series_layer, planes_layer_data,
+                       registered_layer_data, series_from_layer, series_lines)
 
 #: Name of the docked profile plot.
 PLOT_NAME = "stemlayers profile"
 #: Where it docks: under the layer list, which leaves the right-hand column to this widget's result text.
 PLOT_AREA = "left"
+#: The stage that registers a series before the analysis, and the suffix of the registered image's layer.
+REGISTER_STAGE = "register frames"
+REGISTERED_SUFFIX = " registered"
 
 
-def _stages(image, system, reference_A, reference_image=None):
+def _stages(image, system, reference_A, reference_image=None, series=None):
     """The analysis, stage by stage; a bad image is returned (not raised) so it needs no traceback.
 
     With a `reference_image` (a bare TiN film), its TiN in-plane a is measured
-    first and is the strain reference.
+    first and is the strain reference. With a `series` (a stemlayers.Series,
+    `image` None), the frames are registered first and their registered image
+    is analysed (``Report.image``; ``Report.series`` tells how).
     """
     try:
         if reference_image is not None:
             yield "reference"
             reference_A, _ = reference_from_image(reference_image, system=system)
+        if series is not None:
+            yield REGISTER_STAGE
+            image = register(series)
         return (yield from analyze_stages(image, system=system, reference_A=reference_A))
     except InputError as exc:
         return exc
@@ -82,7 +96,7 @@ def _grow_text_box(text_edit, lines) -> None:
 
 
 class AnalysisWidget(Container):
-    """Interface analysis of the chosen image layer.
+    """Interface analysis of the chosen image layer; a stack of frames is registered first.
 
     Parameters
     ----------
@@ -107,6 +121,7 @@ class AnalysisWidget(Container):
         self.worker = None
         self._plot = None
         self._layer = None
+        self._series_layer = None
         self.image = create_widget(annotation=napari.layers.Image, label="image")
         self.system = ComboBox(label="system", choices=["auto", *list_systems()], value="auto",
                                tooltip="auto: the material system whose film fits best")
@@ -186,6 +201,9 @@ class AnalysisWidget(Container):
         Parameters
         ----------
         layer : napari.layers.Image, optional
+            A 2D image, or a stack of frames of one field (3D: frame, y, x),
+            which is registered first: its registered image is added as a 2D
+            layer "<name> registered" and analysed.
         reference_layer : napari.layers.Image, optional
             A bare TiN film whose measured in-plane a is the strain reference
             (default: the widget's reference image, else its reference a).
@@ -204,18 +222,23 @@ class AnalysisWidget(Container):
             return None
         if reference_layer is None:
             reference_layer = self.reference_image.value
+        image = series = None
         try:
-            image = image_from_layer(layer, self.pixel_size_A)
+            if is_series_layer(layer):
+                series = series_from_layer(layer, self.pixel_size_A)
+            else:
+                image = image_from_layer(layer, self.pixel_size_A)
             # the reference is calibrated by its own layer, never by this image's pixel size override
             reference = image_from_layer(reference_layer) if reference_layer is not None else None
         except InputError as exc:
             show_error(str(exc))
             return None
         self._layer = layer
-        stages = _stages(image, self.system.value, self.reference_A, reference)
+        self._series_layer = layer if series is not None else None
+        stages = _stages(image, self.system.value, self.reference_A, reference, series)
         if blocking:
             return self._finish(run_to_end(stages))
-        n_stages = len(STAGES) + (reference is not None)
+        n_stages = len(STAGES) + (reference is not None) + (series is not None)
         worker = thread_worker(lambda: (yield from stages),
                                progress={"total": n_stages, "desc": f"stemlayers: {layer.name}"})()
         worker.yielded.connect(self._on_stage)
@@ -264,11 +287,22 @@ class AnalysisWidget(Container):
             self.status.value = "failed: " + one_line(result)
             return None
         self.report = result
+        if self._series_layer is not None:
+            self._layer = self._show_registered(result.image, self._series_layer)
         self._show(result)
         self.status.value = f"done in {result.seconds:.1f} s: {result.n_columns} columns, {len(result.planes)} planes"
+        if result.series:
+            self.status.value += f"; {len(result.series['used'])} of {result.series['n_frames']} frames registered"
         return result
 
     # ------------------------------------------------------------------ showing
+
+    def _show_registered(self, image, series_layer):
+        """Add (or replace) the 2D layer of a series' registered image, on the series' scale; returns it."""
+        data, meta, kind = registered_layer_data(image, series_layer, series_layer.name + REGISTERED_SUFFIX)
+        if meta["name"] in self._viewer.layers:
+            self._viewer.layers.remove(meta["name"])
+        return getattr(self._viewer, f"add_{kind}")(data, **meta)
 
     def _show(self, report) -> None:
         """Replace this image's result layers and update the plot and the summary."""
@@ -288,9 +322,13 @@ class AnalysisWidget(Container):
             self._plot = ProfilePlot()
             viewer.window.add_dock_widget(self._plot, name=PLOT_NAME, area=PLOT_AREA)
         self._plot.show_report(report)
-        from stemlayers.figure import summary_lines
+        from stemlayers.figure import summary_lines, system_of, title_lines
 
-        self.summary.value = "\n".join(summary_lines(report))
+        lines = summary_lines(report)
+        if report.series:  # how the series was registered, after the verdicts and before their evidence
+            at = len(title_lines(report, system_of(report)))
+            lines[at:at] = series_lines(report.series)
+        self.summary.value = "\n".join(lines)
         warning = report.calibration.warning() if report.calibration is not None else None
         if warning:  # a calibration several % off is worth a notification, not only a line in the text
             show_warning(f"{like.name}: {warning}")
