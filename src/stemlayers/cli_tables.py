@@ -81,6 +81,10 @@ def print_report(report) -> None:
     summary.add_row("atomic planes", str(len(report.planes)))
     for label, text in _verdict_rows(report):
         summary.add_row(label, text)
+    from .figure import series_lines
+
+    for line in series_lines(report.series):
+        summary.add_row("series", line.removeprefix("series: "))
     for line in list(report.messages) + list(report.interface.evidence):
         summary.add_row("note", line)
     summary.add_row("time", f"{report.seconds:.2f} s")

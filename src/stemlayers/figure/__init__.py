@@ -15,13 +15,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..units import format_value
-from ._style import MATERIAL_COLORS, _get, calibration_warning, format_inplane, system_of, title_lines
+from ._style import MATERIAL_COLORS, _get, calibration_warning, format_inplane, series_lines, system_of, title_lines
 from .image_panel import _plane_colors as plane_colors, draw_image_panel, plane_segments
 from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
 
 __all__ = ["MATERIAL_COLORS", "draw_profiles", "format_inplane", "format_value", "plane_colors",
-           "plane_segments", "plot_report", "reference_spacings", "summary_lines", "system_of", "title_lines"]
+           "plane_segments", "plot_report", "reference_spacings", "series_lines", "summary_lines", "system_of",
+           "title_lines"]
 
 # page geometry of the summary figure, inches
 _IMAGE_W = 6.6  # width of the image panel: about half the page
@@ -159,7 +160,7 @@ def summary_lines(report):
         in-plane a with its deviation, 95 % CI and the strain verdict; one
         line per piece of evidence; one per message.
     """
-    lines = title_lines(report, system_of(report))
+    lines = title_lines(report, system_of(report)) + series_lines(getattr(report, "series", None))
     warning = calibration_warning(report)
     lines += [f"warning: {warning}"] if warning else []
     lines += [f"evidence: {line}" for line in _get(getattr(report, "interface", None), "evidence") or []]

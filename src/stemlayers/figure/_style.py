@@ -10,7 +10,7 @@ from matplotlib import patheffects
 
 from ..units import decimals_for, is_number, as_number, format_value
 
-__all__ = ["MATERIAL_COLORS", "format_inplane", "format_value"]
+__all__ = ["MATERIAL_COLORS", "format_inplane", "format_value", "series_lines"]
 
 #: Colour of each plane material in the spacing profile.
 MATERIAL_COLORS = {
@@ -157,3 +157,26 @@ def title_lines(report, system=None):
     second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]
 
+
+def series_lines(series) -> list:
+    """The registration of a series as text lines: frames used, drift, corrections, and each rejected frame
+    with its reason (the ``series`` block of a Report)."""
+    if not series:
+        return []
+    n = int(series.get("n_frames", 0))
+    used = series.get("used") or []
+    first = f"series: {n} frames, {len(used)} used"
+    drift = np.asarray(series.get("drift_A") or [], float).reshape(-1, 2)
+    if len(drift):
+        span_x, span_y = np.ptp(drift, axis=0)
+        first += f"; drift {span_x:.2f} Å in x, {span_y:.2f} Å in y over the series"
+    lines = [first]
+    details = [series["method"]] if series.get("method") else []
+    if series.get("scan_distortion_rms_px") is not None:
+        details.append(f"scan distortion {series['scan_distortion_rms_px']:.2f} px rms corrected")
+    if series.get("residual") is not None:
+        details.append(f"residual {series['residual']:.2f} of the image contrast (rms)")
+    if details:
+        lines.append("series: " + "; ".join(details))
+    lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.get("rejected") or []]
+    return lines

@@ -147,30 +147,6 @@ def registered_layer_data(image: Image, like, name) -> tuple:
     return (image.data, {"name": name, "colormap": "gray", "metadata": {METADATA_KEY: facts}, **frame}, "image")
 
 
-def series_lines(series) -> list:
-    """The registration of a series as text lines: frames used, drift, corrections, and each rejected frame
-    with its reason (the ``series`` block of a Report)."""
-    if not series:
-        return []
-    n = int(series.get("n_frames", 0))
-    used = series.get("used") or []
-    first = f"series: {n} frames, {len(used)} used"
-    drift = np.asarray(series.get("drift_A") or [], float).reshape(-1, 2)
-    if len(drift):
-        span_x, span_y = np.ptp(drift, axis=0)
-        first += f"; drift {span_x:.2f} Å in x, {span_y:.2f} Å in y over the series"
-    lines = [first]
-    details = [series["method"]] if series.get("method") else []
-    if series.get("scan_distortion_rms_px") is not None:
-        details.append(f"scan distortion {series['scan_distortion_rms_px']:.2f} px rms corrected")
-    if series.get("residual") is not None:
-        details.append(f"residual {series['residual']:.2f} of the image contrast (rms)")
-    if details:
-        lines.append("series: " + "; ".join(details))
-    lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.get("rejected") or []]
-    return lines
-
-
 def _frame(like) -> dict:
     """The scale, translate and units of the image layer results are drawn on."""
     return {"scale": tuple(like.scale[-2:]), "translate": tuple(like.translate[-2:]),

@@ -19,7 +19,7 @@ from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
 from ._convert import (columns_layer_data, image_from_layer, is_series_layer, planes_layer_data,
-                       registered_layer_data, series_from_layer, series_lines)
+                       registered_layer_data, series_from_layer)
 
 #: Name of the docked profile plot.
 PLOT_NAME = "stemlayers profile"
@@ -322,13 +322,10 @@ class AnalysisWidget(Container):
             self._plot = ProfilePlot()
             viewer.window.add_dock_widget(self._plot, name=PLOT_NAME, area=PLOT_AREA)
         self._plot.show_report(report)
-        from stemlayers.figure import summary_lines, system_of, title_lines
+        from stemlayers.figure import summary_lines
 
-        lines = summary_lines(report)
-        if report.series:  # how the series was registered, after the verdicts and before their evidence
-            at = len(title_lines(report, system_of(report)))
-            lines[at:at] = series_lines(report.series)
-        self.summary.value = "\n".join(lines)
+        # the verdicts, how a series was registered, then the evidence
+        self.summary.value = "\n".join(summary_lines(report))
         warning = report.calibration.warning() if report.calibration is not None else None
         if warning:  # a calibration several % off is worth a notification, not only a line in the text
             show_warning(f"{like.name}: {warning}")
