@@ -58,7 +58,7 @@ def _small_shift(reference, moving, max_px, upsample):
     highest. The drift between fast frames is far below half a lattice
     period, so only shifts that small are considered.
     """
-    cc = np.fft.ifft2(np.fft.fft2(reference) * np.conj(np.fft.fft2(moving))).real
+    cc = np.fft.irfft2(np.fft.rfft2(reference) * np.conj(np.fft.rfft2(moving)), s=reference.shape)
     m = int(max(1, np.floor(max_px)))
     offsets = np.r_[0:m + 1, -m:0]
     window = cc[np.ix_(offsets % cc.shape[0], offsets % cc.shape[1])]
@@ -210,10 +210,10 @@ def row_displacements(frame, reference, radius, smooth_rows, binning=1, max_colu
     return np.column_stack([np.interp(rows, centres, per_row[:, i]) for i in range(2)])
 
 
-def _warp_rows(frame, displacement):
+def _warp_rows(frame, displacement, order=3):
     rows, cols = np.mgrid[0:frame.shape[0], 0:frame.shape[1]].astype(np.float32)
     coords = [rows + displacement[:, :1], cols + displacement[:, 1:]]
-    return ndimage.map_coordinates(frame, coords, order=3, mode="nearest")
+    return ndimage.map_coordinates(frame, coords, order=order, mode="nearest")
 
 
 def _as_series(frames, pixel_size):
@@ -263,16 +263,18 @@ def register(frames, pixel_size=None, *, nonrigid=True, passes=2) -> Image:
     distortion = np.zeros((len(used), used.shape[1], 2), np.float32)
     if nonrigid and not series.metadata.get("drift_corrected"):
         separation = lattice_scale(mean)[1] or 8.0
-        # flow windows of about a column spacing, on images binned to ~4 px per column width
+        # flow windows of about a column spacing, on images binned to keep >= 12 px per column spacing
         binning = max(1, int(separation // 16))
         # the first pass against one sharp frame (a mean of differently sheared frames is blurred at
         # its edges), the next ones against the mean of the corrected frames
         reference = used[len(used) // 2]
-        for _ in range(passes):
+        for k in range(passes):
             distortion = np.stack([row_displacements(f, reference, 0.75 * separation, 0.5 * separation, binning)
                                    for f in used])
             distortion -= distortion.mean(axis=0)  # the mean frame's geometry is the reference
-            corrected = np.stack([_warp_rows(f, d) for f, d in zip(used, distortion)])
+            # linear interpolation for the means measured against, cubic splines for the final one
+            order = 3 if k == passes - 1 else 1
+            corrected = np.stack([_warp_rows(f, d, order) for f, d in zip(used, distortion)])
             mean = reference = corrected.mean(axis=0)
     else:
         corrected = used
