@@ -100,14 +100,15 @@ def test_a_stack_file_is_registered_by_analyze_and_reported(series, tmp_path):
     assert report.to_dict()["series"]["n_frames"] == 8
 
 
-def test_a_tilt_series_is_not_a_time_series(tmp_path):
+@pytest.mark.parametrize("name, units", [("tilt", "deg"), ("E", "eV")])
+def test_a_tilt_or_energy_series_is_not_a_time_series(tmp_path, name, units):
     import hyperspy.api as hs
 
     signal = hs.signals.Signal2D(np.random.default_rng(0).poisson(50, (3, 64, 64)).astype(np.float32))
     for axis in signal.axes_manager.signal_axes:
         axis.scale, axis.units = 0.1, "Å"
     nav = signal.axes_manager.navigation_axes[0]
-    nav.name, nav.units = "tilt", "deg"
-    signal.save(tmp_path / "tilt.hspy")
-    with pytest.raises(InputError, match="tilt"):
-        stemlayers.load_series(tmp_path / "tilt.hspy")
+    nav.name, nav.units = name, units
+    signal.save(tmp_path / "stack.hspy")
+    with pytest.raises(InputError, match="not frames of one view in time"):
+        stemlayers.load_series(tmp_path / "stack.hspy")

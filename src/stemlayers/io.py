@@ -433,7 +433,7 @@ class Series:
 
 
 #: Units and names of a stack axis that is not time: a tilt or focal series is not a series of one view.
-_NOT_TIME = re.compile(r"deg|rad|°|tilt|focus|defocus|angle|energy|ev", re.I)
+_NOT_TIME = re.compile(r"deg|rad|°|tilt|focus|defocus|angle|energy|ev\b", re.I)
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "min": 60.0}
 
 
