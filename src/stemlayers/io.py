@@ -466,12 +466,13 @@ def load_series(source, pixel_size=None, *, max_mb=None) -> Series:
         name, found, reader = "<signal>", _signal_dicts(source), "hyperspy"
     else:
         name, found, reader = _read_path(source, max_mb)
-    stacks = [i for i in _image_candidates(found) if len(_layout(found[i])[3]) >= 1
-              and int(np.prod(_layout(found[i])[3])) > 1]
-    if not stacks:
+    for i in _image_candidates(found):  # the best image that is a stack (a single image's nav shape is ())
+        d = found[i]
+        data, axes, _, nav_shape = _layout(d)
+        if int(np.prod(nav_shape)) > 1:
+            break
+    else:
         raise InputError(f"{name}: holds no stack of frames (a single image: use stemlayers.load)")
-    d = found[stacks[0]]
-    data, axes, _, nav_shape = _layout(d)
     if len(nav_shape) != 1:
         raise InputError(f"{name}: is a {len(nav_shape) + 2}D dataset ({'x'.join(map(str, nav_shape))} positions), "
                          "not a time series of frames")

@@ -163,8 +163,9 @@ def screen_frames(aligned, shifts, min_intensity=MIN_INTENSITY_RATIO):
     n = len(aligned)
     mean = aligned.mean(axis=0)
     centred = mean - mean.mean()
-    corr = np.array([np.corrcoef(centred.ravel(), (f - f.mean()).ravel())[0, 1] for f in aligned])
-    level = np.array([f.mean() for f in aligned]) / np.median([f.mean() for f in aligned])
+    means = aligned.mean(axis=(1, 2))
+    corr = np.array([np.corrcoef(centred.ravel(), (f - m).ravel())[0, 1] for f, m in zip(aligned, means)])
+    level = means / np.median(means)
     reasons = {}
     med = np.median(corr)
     spread = 1.4826 * np.median(np.abs(corr - med))
