@@ -72,6 +72,25 @@ def _layer_pixel_size(layer, where) -> float:
     return scale_x * per_unit
 
 
+def _through_library(layer, pixel_size_A, loader, ndim, what, hint=""):
+    """`loader` (stemlayers.load or load_series) on the layer's data, named after the layer and its file.
+
+    The pixel size is the given one or the layer's; the reader's facts about
+    the file go over the array's metadata; errors name the layer, not ``<array>``.
+    """
+    source, where, facts = _where(layer)
+    data = layer.data[0] if layer.multiscale else layer.data
+    if layer.rgb or np.ndim(data) != ndim:
+        raise InputError(f"{where}: not {what} (shape {'x'.join(map(str, np.shape(data)))}){hint}")
+    if pixel_size_A is None:
+        pixel_size_A = _layer_pixel_size(layer, where)
+    try:
+        result = loader(np.asarray(data), pixel_size=pixel_size_A)
+    except InputError as exc:
+        raise InputError(str(exc).replace("<array>", where, 1)) from None
+    return dataclasses.replace(result, path=source, metadata={**result.metadata, **facts})
+
+
 def image_from_layer(layer, pixel_size_A=None) -> Image:
     """The :class:`stemlayers.Image` an Image layer shows.
 
@@ -88,18 +107,7 @@ def image_from_layer(layer, pixel_size_A=None) -> Image:
         Named after the layer (and its file): not 2D, or no calibration and
         no `pixel_size_A`, or an implausible pixel size.
     """
-    source, where, facts = _where(layer)
-    data = layer.data[0] if layer.multiscale else layer.data
-    if layer.rgb or np.ndim(data) != 2:
-        raise InputError(f"{where}: not a 2D grey image (shape "
-                         f"{'x'.join(map(str, np.shape(data)))}); pick one frame first")
-    if pixel_size_A is None:
-        pixel_size_A = _layer_pixel_size(layer, where)
-    try:
-        image = load(np.asarray(data), pixel_size=pixel_size_A)
-    except InputError as exc:
-        raise InputError(str(exc).replace("<array>", where, 1)) from None
-    return dataclasses.replace(image, path=source, metadata={**image.metadata, **facts})
+    return _through_library(layer, pixel_size_A, load, 2, "a 2D grey image", "; pick one frame first")
 
 
 def series_from_layer(layer, pixel_size_A=None) -> Series:
@@ -120,18 +128,8 @@ def series_from_layer(layer, pixel_size_A=None) -> Series:
         calibration and no `pixel_size_A`, an implausible pixel size, too
         few frames.
     """
-    source, where, facts = _where(layer)
-    data = layer.data[0] if layer.multiscale else layer.data
-    if not is_series_layer(layer):
-        raise InputError(f"{where}: not a stack of grey frames (shape {'x'.join(map(str, np.shape(data)))})")
-    if pixel_size_A is None:
-        pixel_size_A = _layer_pixel_size(layer, where)
-    try:
-        series = load_series(np.asarray(data), pixel_size=pixel_size_A)
-    except InputError as exc:
-        raise InputError(str(exc).replace("<array>", where, 1)) from None
-    # the file's facts (a microscope's drift-corrected series is averaged as it is) over the array's
-    return dataclasses.replace(series, path=source, metadata={**series.metadata, **facts})
+    # the file's facts (a microscope's drift-corrected series is averaged as it is) go over the array's
+    return _through_library(layer, pixel_size_A, load_series, 3, "a stack of grey frames")
 
 
 def registered_layer_data(image: Image, like, name) -> tuple:
