@@ -48,13 +48,7 @@ def _software_version() -> str:
 
 def material_info(system: MaterialSystem) -> dict:
     """Name, file and SHA-256 of the material file a report used (so a result can be traced to its numbers)."""
-    digest = None
-    if system.path:
-        try:
-            digest = hashlib.sha256(Path(system.path).read_bytes()).hexdigest()
-        except OSError:
-            digest = None
-    return {"name": system.name, "file": system.path or None, "sha256": digest}
+    return {"name": system.name, "file": system.path or None, "sha256": system.sha256 or None}
 
 
 @dataclass(frozen=True, eq=False)

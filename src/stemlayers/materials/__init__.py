@@ -16,6 +16,7 @@ the key.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import types
 import typing
@@ -184,6 +185,7 @@ class MaterialSystem:
     aliases: tuple[str, ...] = ()
     description: str = ""
     path: str = ""
+    sha256: str = ""  # of the file as it was read: a report names the exact numbers it used
 
     def intensity(self, element: str) -> float:
         """Relative HAADF intensity of a column of `element` (Ti column = 1)."""
@@ -288,14 +290,14 @@ def load_system(name_or_path: str | os.PathLike) -> MaterialSystem:
             )
         path = matches[0]
     try:
-        with open(path, "rb") as fh:
-            table = tomllib.load(fh)
+        raw = Path(path).read_bytes()
+        table = tomllib.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise MaterialsError(f"{path}: cannot read material file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise MaterialsError(f"{path}: not valid TOML ({exc})") from None
     system = _build(MaterialSystem, table, str(path), prefix="")
-    system = dataclasses.replace(system, path=str(path))
+    system = dataclasses.replace(system, path=str(path), sha256=hashlib.sha256(raw).hexdigest())
     _check_consistency(system)
     return system
 
