@@ -29,7 +29,7 @@ from .summary import write_html_summary, write_summary
 from .writers import write_text_atomic
 
 __all__ = ["BatchInterrupted", "BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs",
-           "default_workers", "estimated_seconds",
+           "default_workers", "estimated_seconds", "with_pixel_size",
            "error_row", "journal_path", "run_batch", "summary_paths", "write_html_summary", "write_summary",
            "write_table"]
 
@@ -43,9 +43,6 @@ CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confiden
                "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report", "strain_verdict",
                "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning",
                "pixel_size_source"]
-
-#: Where a row's pixel size came from: the file, the --pixel-size override, or the fallback for files without one.
-PIXEL_SIZE_SOURCES = ("file", "override", "fallback")
 
 
 @dataclass(frozen=True)
@@ -143,6 +140,25 @@ def _report_stem(file: str, root: str = "") -> str:
     return str(Path(relative).with_suffix("")).replace(os.sep, "__").replace(":", "_").lstrip("._") or "image"
 
 
+def with_pixel_size(read, file, pixel_size=None, fallback_pixel_size=None):
+    """``read(file, pixel_size)`` with the batch's pixel-size rule, and where the pixel size came from.
+
+    `pixel_size` overrides every file's calibration ("override"); otherwise
+    the file's own is used ("file"), and `fallback_pixel_size` only for a
+    file that has none ("fallback").
+
+    Returns
+    -------
+    (result, source)
+    """
+    try:
+        return read(file, pixel_size), ("override" if pixel_size is not None else "file")
+    except MissingCalibration:
+        if fallback_pixel_size is None:
+            raise
+        return read(file, fallback_pixel_size), "fallback"
+
+
 def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
                 root="", fallback_pixel_size=None, max_mb=None) -> dict:
     """Analyse one file into a table row; never raises.
@@ -177,15 +193,9 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     def took():
         return round(time.perf_counter() - start, 3)
 
-    source = "override" if pixel_size is not None else "file"
     try:
-        try:
-            image = load_or_register(file, pixel_size, max_mb=max_mb)
-        except MissingCalibration:
-            if fallback_pixel_size is None:
-                raise
-            source = "fallback"
-            image = load_or_register(file, fallback_pixel_size, max_mb=max_mb)
+        image, source = with_pixel_size(lambda f, px: load_or_register(f, px, max_mb=max_mb), file, pixel_size,
+                                        fallback_pixel_size)
         report = analyze(image, system=system, reference_A=reference_A)
     except InputError as exc:
         return error_row(file, one_line(exc), took())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .errors import InputError, MissingCalibration
+from .errors import InputError
 from .units import format_value
 
 __all__ = ["batch_summary_table", "dry_run_table", "info_table", "print_report"]
@@ -104,6 +104,7 @@ def print_report(report) -> None:
 
 def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
     """Print one line per file (size, pixel size and where it comes from) and the skipped files; the exit code."""
+    from .batch import with_pixel_size
     from .io import describe
 
     table = Table(title=f"{len(files)} image file(s) (dry run: nothing analysed)", title_justify="left")
@@ -111,14 +112,8 @@ def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
         table.add_column(name, justify="left" if name in ("file", "from") else "right")
     unreadable = 0
     for f in files:
-        source = "override" if pixel_size is not None else "file"
         try:
-            try:
-                d = describe(f, pixel_size=pixel_size)
-            except MissingCalibration:
-                if fallback_pixel_size is None:
-                    raise
-                source, d = "fallback", describe(f, pixel_size=fallback_pixel_size)
+            d, source = with_pixel_size(describe, f, pixel_size, fallback_pixel_size)
         except InputError as exc:
             unreadable += 1
             table.add_row(f, "-", "-", f"[red]{exc}[/]", "-")
