@@ -249,10 +249,8 @@ def register(frames, pixel_size=None, *, nonrigid=True, passes=2) -> Image:
     series = _as_series(frames, pixel_size)
     stack = np.asarray(series.frames, np.float32)
     n = len(stack)
-    if series.metadata.get("drift_corrected"):
-        shifts = np.zeros((n, 2))
-    else:
-        shifts = frame_shifts(stack)
+    by_microscope = bool(series.metadata.get("drift_corrected"))  # registered already (DCFI): average only
+    shifts = np.zeros((n, 2)) if by_microscope else frame_shifts(stack)
     rows, cols = _common_area(stack.shape[1:], shifts)
     aligned = np.stack([_shift(f, s)[rows, cols] for f, s in zip(stack, shifts)])
     keep, reasons = screen_frames(aligned, shifts)
@@ -262,9 +260,9 @@ def register(frames, pixel_size=None, *, nonrigid=True, passes=2) -> Image:
     used = aligned[keep]
     mean = used.mean(axis=0)
     distortion = np.zeros((len(used), used.shape[1], 2), np.float32)
-    if nonrigid and not series.metadata.get("drift_corrected"):
+    if nonrigid and not by_microscope:
         separation = lattice_scale(mean)[1] or 8.0
-        # flow windows of about a column spacing, on images binned to keep >= 12 px per column spacing
+        # flow windows of about a column spacing, on images binned to keep >= 16 px per column spacing
         binning = max(1, int(separation // 16))
         # the first pass against one sharp frame (a mean of differently sheared frames is blurred at
         # its edges), the next ones against the mean of the corrected frames
@@ -286,9 +284,9 @@ def register(frames, pixel_size=None, *, nonrigid=True, passes=2) -> Image:
         "drift_A": (shifts[:, ::-1] * -series.pixel_size_A).round(4).tolist(),  # (x, y) of each frame's content
         "scan_distortion_rms_px": float(np.sqrt(np.mean(distortion ** 2))),
         "residual": float(np.sqrt(np.mean((corrected - mean) ** 2)) / contrast),
-        "crop_px": [int(cols.start), int(rows.start)], "registered": not series.metadata.get("drift_corrected"),
-        "method": ("rigid (phase correlation)" + (", non-rigid per scan row (optical flow)" if nonrigid else "")
-                   if not series.metadata.get("drift_corrected") else "averaged as drift-corrected by the microscope"),
+        "crop_px": [int(cols.start), int(rows.start)], "registered": not by_microscope,
+        "method": ("averaged as drift-corrected by the microscope" if by_microscope else
+                   "rigid (phase correlation)" + (", non-rigid per scan row (optical flow)" if nonrigid else "")),
     }
     metadata = {**series.metadata, "calibration": "file" if pixel_size is None else "pixel_size argument",
                 "series": block}
