@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ._json import from_saved
+from .robust import robust_sd
 
 __all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
 
@@ -42,7 +43,7 @@ def weighted_mean(values, errors):
     values, errors = np.asarray(values, float), np.asarray(errors, float)
     if len(values) >= 3:
         centre = np.median(values)
-        spread = 1.4826 * np.median(np.abs(values - centre))
+        spread = robust_sd(values)
         keep = np.abs(values - centre) <= np.maximum(3 * spread, 3 * errors)
         values, errors = values[keep], errors[keep]
     w = 1.0 / errors**2

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .materials import MaterialSystem
+from .robust import robust_sd
 
 __all__ = ["Clusters", "QuintupleLayer", "assign_elements", "brightness_clusters", "find_quintuple_layers",
            "flat_brightness", "label_anions", "with_brightness"]
@@ -85,7 +86,7 @@ def flat_brightness(u, volume, groups, min_columns=4):
             w = np.sqrt(weight)[:, None]
             coef = np.linalg.lstsq(x * w, y * w[:, 0], rcond=None)[0]
             resid = y - x @ coef
-            sd = max(1.4826 * float(np.median(np.abs(resid - np.median(resid)))), 1e-6)
+            sd = max(robust_sd(resid), 1e-6)
             weight = np.clip(2.5 * sd / np.maximum(np.abs(resid), 1e-12), None, 1.0)  # Huber weights
         corrected = log_v - basis @ coef
     return np.array([np.exp(np.median(corrected[np.asarray(g, int)])) for g in groups])

@@ -23,6 +23,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
+from .robust import robust_sd
+
 __all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
            "period_guess", "registry"]
 
@@ -326,7 +328,7 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, expected=None):
         level = h[members] - tilt * (u[members] - u_centre)
         # height and scatter from the columns that sit on the plane: a stray column linked in (a speck, a
         # false detection) must not make an ordered plane look rough
-        robust = 1.4826 * np.median(np.abs(level - np.median(level)))
+        robust = robust_sd(level)
         on = np.abs(level - np.median(level)) <= 3 * robust + 0.1
         level = level[on]
         n = len(level)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .robust import robust_sd
+
 __all__ = ["LatticeNoise", "lattice_noise", "lattice_vectors"]
 
 
@@ -103,7 +105,7 @@ def lattice_noise(xy, vectors=None, tolerance=0.25, n_boot=200, seed=0) -> Latti
 
     def sigma(values):
         flat = values.ravel()
-        return 1.4826 * float(np.median(np.abs(flat - np.median(flat)))) / np.sqrt(6.0)
+        return robust_sd(flat) / np.sqrt(6.0)
 
     rng = np.random.default_rng(seed)
     boot = [sigma(d[rng.integers(0, len(d), len(d))]) for _ in range(n_boot)]

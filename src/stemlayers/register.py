@@ -39,6 +39,7 @@ from .columns import lattice_scale
 from .errors import InputError
 from .io import Image, Series, load_series
 from .pixels import binned
+from .robust import MAD_TO_SD, robust_sd
 
 __all__ = ["frame_shifts", "register", "row_displacements", "screen_frames"]
 
@@ -134,7 +135,7 @@ def _off_smooth_drift(shifts):
         trial = keep.copy()
         trial[worst] = False
         trial_off = residuals(trial)
-        limit = max(1.0, 6 * max(1.4826 * float(np.median(trial_off[trial])), 0.05))
+        limit = max(1.0, 6 * max(MAD_TO_SD * float(np.median(trial_off[trial])), 0.05))
         if trial_off[worst] <= limit:
             break
         keep, off = trial, trial_off
@@ -168,7 +169,7 @@ def screen_frames(aligned, shifts, min_intensity=MIN_INTENSITY_RATIO):
     level = means / np.median(means)
     reasons = {}
     med = np.median(corr)
-    spread = 1.4826 * np.median(np.abs(corr - med))
+    spread = robust_sd(corr)
     for k in np.flatnonzero(corr < med - max(6 * spread, 0.1 * (1 - med) + 0.05)):
         reasons[int(k)] = f"correlation with the mean {corr[k]:.2f} (median {med:.2f})"
     if n >= 5:

@@ -23,6 +23,7 @@ import numpy as np
 from ._json import from_saved
 from .calibration import Calibration, weighted_mean
 from .materials import MaterialSystem
+from .robust import robust_sd
 
 __all__ = ["Strain", "check_strain"]
 
@@ -73,7 +74,7 @@ def _excess_spread(planes):
     if len(periods) < 3:
         return None
     centre = np.median(periods)
-    robust = 1.4826 * np.median(np.abs(periods - centre))
+    robust = robust_sd(periods)
     return float(np.sqrt(max(robust**2 - np.median(errors) ** 2, 0.0)) / centre)
 
 
