@@ -77,6 +77,10 @@ class Calibration:
     growth_scale_err: float | None = None
     n_film_planes: int = 0
     n_quintuple_layers: int = 0
+    row_scale_degree: list | None = None
+    row_scale_top_bottom_pct: list | None = None
+    tin_row_correction_pct: float | None = None
+    tin_row_correction_err_pct: float | None = None
 
     @property
     def standard(self) -> str:
@@ -122,7 +126,8 @@ class Calibration:
         return d
 
 
-def measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale=1.0) -> Calibration:
+def measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale=1.0,
+                        row_scale=None) -> Calibration:
     """The film's in-plane and growth-axis scale against bulk, from its ordered planes.
 
     Parameters
@@ -139,6 +144,11 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
         The planes' lengths are the file's divided by this (the field's own
         scale, see :func:`stemlayers.layers.group_layers`); the result is
         against the file's calibration all the same.
+    row_scale : RowScale, optional
+        How the scale along the planes changes with the image row
+        (:func:`stemlayers.undistort.fit_row_scale`): the planes' periods are
+        already on the film's mean scale; the report gives the change from
+        the top row to the bottom one and the TiN's correction.
 
     Returns
     -------
@@ -160,7 +170,14 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
                            for q in complete])
         mean, err = weighted_mean(thickness, np.maximum(errors, 1e-4))
         growth, growth_err = scale * mean / system.ql_thickness_A, scale * err / system.ql_thickness_A
-    return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete))
+    rows = {}
+    if row_scale is not None:
+        rows = dict(row_scale_degree=[row_scale.degree, row_scale.col_degree],
+                    row_scale_top_bottom_pct=[100.0 * (v - 1.0) for v in row_scale.scale_range],
+                    tin_row_correction_pct=100.0 * (row_scale.substrate_correction - 1.0),
+                    tin_row_correction_err_pct=100.0 * row_scale.substrate_correction_err)
+    return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete),
+                       **rows)
 
 
 #: Shortest distances between the dominant atomic columns of atomic-resolution HAADF images, Å (1-6: the

@@ -27,6 +27,7 @@ from .calibration import Calibration, measure_calibration
 from .contrast import Clusters, assign_elements, find_quintuple_layers, label_anions, with_brightness
 from .materials import MaterialSystem
 from .orient import Orientation
+from .undistort import fit_row_scale
 from .planes import (HEIGHT_TOLERANCE_A, field_scale, label_kinds, link_planes, measure_planes, registry,
                      with_occupancy)
 
@@ -282,6 +283,23 @@ def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_si
     return scale, label, with_brightness(planes, u, volume)
 
 
+def _undistorted(planes, materials, u, xy, label, shape):
+    """The planes with their periods on the film's mean scale along the rows (:mod:`stemlayers.undistort`)."""
+    index_of = {p.label: i for i, p in enumerate(planes)}
+    plane = np.array([index_of.get(k, -1) for k in label], int)
+    periods = np.array([p.period_A or np.nan for p in planes], float)
+    is_film = np.array([m == "TI" for m in materials], bool)
+    is_substrate = np.array([m == "TiN" for m in materials], bool)
+    if shape is None:
+        shape = np.ceil(xy.max(axis=0)[::-1] + 1) if len(xy) else (1, 1)
+    row_scale = fit_row_scale(xy, u, plane, periods, is_film, is_substrate, shape)
+    if row_scale is None or not row_scale.applied:
+        return planes, row_scale
+    planes = tuple(p if p.period_A is None else replace(p, period_A=p.period_A / f, period_err_A=p.period_err_A / f)
+                   for p, f in zip(planes, row_scale.factor))
+    return planes, row_scale
+
+
 def _quintuples_above(planes, top, system: MaterialSystem):
     """The quintuple layers above the origin plane, indexed into `planes`."""
     start = (top + 1) if top is not None else 0
@@ -348,7 +366,8 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
 
     quintuples = _quintuples_above(planes, top, system)
     materials = _materials(planes, top, quintuples)
-    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale)
+    planes, row_scale = _undistorted(planes, materials, u, columns.xy, label, shape)
+    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale, row_scale)
     messages = _field_messages(planes, system)
     origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
     layers = _to_layers(planes, materials, origin_h, calibration.height_scale / scale,

@@ -78,7 +78,7 @@ def _excess_spread(planes):
     return float(np.sqrt(max(robust**2 - np.median(errors) ** 2, 0.0)) / centre)
 
 
-def _standard_systematic(tin, film, film_standard_pct):
+def _standard_systematic(tin, film, film_standard_pct, row_correction_err_pct=None):
     """Relative systematic error of a TiN a measured against the film standard.
 
     Two parts: the film's own possible deviation from bulk (a number of the
@@ -90,7 +90,8 @@ def _standard_systematic(tin, film, film_standard_pct):
     """
     spreads = [x for x in (_excess_spread(film), _excess_spread(tin)) if x is not None]
     transfer = max(spreads) if spreads else 0.0
-    return float(np.hypot(film_standard_pct / 100.0, transfer))
+    row = (row_correction_err_pct or 0.0) / 100.0
+    return float(np.sqrt((film_standard_pct / 100.0) ** 2 + transfer**2 + row**2))
 
 
 def strain_verdict(ci95_pct, threshold_pct):
@@ -154,7 +155,8 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
         if scale:
             direct = a * scale  # on the file's calibration
             stat = a * float(np.hypot(tin_p[1] / tin_p[0], scale_err / scale))
-            sys = a * _standard_systematic(tin, film, system.strain.film_standard_pct)
+            sys = a * _standard_systematic(tin, film, system.strain.film_standard_pct,
+                                           calibration.tin_row_correction_err_pct)
         else:
             direct, stat, sys = a, tin_p[1] * HEX_PER_PROJECTED, 0.0
         a_err = float(np.hypot(stat, sys))

@@ -126,6 +126,22 @@ def _truth(params, system, structure, xy, growth_dir, weight, u_center, shape, b
     )
 
 
+def _changing_drift(xy, shape, scale_change, shear_change, stretch_change):
+    """Positions under a drift that changes during the slow scan (row = time).
+
+    At the fractional row t (-0.5 at the top, 0.5 at the bottom) the local x
+    scale is 1 + scale_change t, the shear (x px per row) shear_change t and
+    the y scale 1 + stretch_change t: each changes by its value from the top
+    row to the bottom one. The centre of the field does not move.
+    """
+    cx, cy = 0.5 * (shape[1] - 1), 0.5 * (shape[0] - 1)
+    rows = xy[:, 1] - cy
+    t = rows / shape[0]
+    x = cx + (xy[:, 0] - cx) * (1 + scale_change * t) + shear_change * rows * t / 2
+    y = cy + rows + stretch_change * rows * t / 2
+    return np.column_stack([x, y])
+
+
 def simulate(params: SimulationParams | None = None, material: MaterialSystem | None = None,
              noise: bool = True, **overrides) -> SimulatedImage:
     """Simulate a HAADF-STEM cross-section (or a field without one) and its ground truth.
@@ -169,11 +185,9 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
         center_A=(u_center, v_center), drift_shear=params.drift_shear, drift_stretch=params.drift_stretch)
     if params.scan_drift_nonlinear_px > 0:
         xy = xy + nonlinear_drift_px(xy[:, 1], shape[0], params.scan_drift_nonlinear_px, aux)
-    if params.drift_scale_gradient or params.drift_shear_gradient:
-        # the drift changes during the slow scan: the x scale and the shear vary from the top row to the bottom
-        t = (xy[:, 1] - 0.5 * (shape[0] - 1)) / shape[0]
-        xy = np.column_stack([0.5 * (shape[1] - 1) + (xy[:, 0] - 0.5 * (shape[1] - 1)) * (1 + params.drift_scale_gradient * t)
-                              + params.drift_shear_gradient * t * (xy[:, 1] - 0.5 * (shape[0] - 1)), xy[:, 1]])
+    if params.drift_scale_gradient or params.drift_shear_gradient or params.drift_stretch_gradient:
+        xy = _changing_drift(xy, shape, params.drift_scale_gradient, params.drift_shear_gradient,
+                             params.drift_stretch_gradient)
 
     weight = structure.weight * (1 + params.weight_jitter * rng.standard_normal(structure.weight.size))
     weight *= 1 + params.thickness_gradient * (structure.u_A - u_center) / radius

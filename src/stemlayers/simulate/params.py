@@ -95,10 +95,14 @@ class SimulationParams:
         scan row (a drift that changes speed during the frame), px.
     drift_scale_gradient : float
         Change of the fast-scan (x) scale from the top row to the bottom one
-        (0.02: the bottom rows 2 % wider than the top ones): a drift that
-        changes speed during the slow scan.
+        (0.02: the bottom rows 2 % wider than the top ones), about the centre
+        column. Not what a drift does (a drift cannot change the scale along
+        a line): a scan-generator gain that changes during the frame.
     drift_shear_gradient : float
         Change of the shear (x px per row) from the top row to the bottom one.
+    drift_stretch_gradient : float
+        Change of the slow-scan (y) scale from the top row to the bottom one
+        (the row spacing: the drift along y changes speed).
     corrupted_lines : float
         Fraction of scan lines (0-1) glitched: shifted sideways by 2-8 px,
         blanked, or duplicated from the line above.
@@ -144,6 +148,7 @@ class SimulationParams:
     scan_drift_nonlinear_px: float = 0.0
     drift_scale_gradient: float = 0.0
     drift_shear_gradient: float = 0.0
+    drift_stretch_gradient: float = 0.0
     corrupted_lines: float = 0.0
     field: str = "interface"
     seed: int | None = 0
