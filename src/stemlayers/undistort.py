@@ -263,6 +263,10 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
     np.add.at(count, which, 1)
     factor = np.where(count > 0, total / np.maximum(count, 1), 1.0) if applied else np.ones(n_planes)
     ends = legendre.legval(np.array([-1.0, 1.0]), coef[:degree + 1]) - film_mean
+    # a row dependence that is clearly there but that the models do not agree on is not corrected, but its
+    # size is how far the substrate's scale may be from the film's: it goes into the error instead
+    unsure = bool((degree or col_degree) and not agree and abs(correction) > 2 * error)
+    left_err = float(np.hypot(abs(correction), spread)) if unsure else 0.0
     return RowScale(degree, col_degree, factor, float(np.exp(correction)) if applied else 1.0,
-                    total_err if applied else 0.0, tuple(float(v) for v in np.exp(ends)), int(len(which)),
+                    total_err if applied else left_err, tuple(float(v) for v in np.exp(ends)), int(len(which)),
                     applied, float(np.exp(correction)), total_err)
