@@ -352,9 +352,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     calibration = layerset.calibration if layerset is not None else Calibration(px)
     strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable,
                           reason=interface.evidence[0] if interface.evidence else None)
-    warning = calibration.warning()
-    if warning:
-        messages.append(warning)
+    messages.extend(note for note in (calibration.warning(), calibration.distortion_note()) if note)
     return Report(
         file=image.name, system=found.name if found is not None else None,
         pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,

@@ -42,7 +42,7 @@ CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confiden
                "seconds", "interface_gap_err_A", "tin_inplane_err_A", "tin_inplane_ci95_lo_pct",
                "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report", "strain_verdict",
                "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning",
-               "pixel_size_source"]
+               "pixel_size_source", "tin_row_correction_pct"]
 
 
 @dataclass(frozen=True)
@@ -222,6 +222,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                length_standard=d["calibration"].get("standard"),
                file_calibration_error_pct=d["calibration"].get("file_error_pct"),
                calibration_warning=d["calibration"].get("warning"), pixel_size_source=source,
+               tin_row_correction_pct=d["calibration"].get("tin_row_correction_pct"),
                seconds=round(d["seconds"], 3))
     # "seconds" is the analysis (as `analyze` reports it), not the figure drawing nor the queue
     if reports_dir is not None:

@@ -68,6 +68,18 @@ class Calibration:
         The film's measured QL thickness (file calibration) over its bulk value.
     n_film_planes, n_quintuple_layers : int
         What the two rulers rest on.
+    row_scale_degree : [int, int] or None
+        Polynomial degrees (row, column) of the scale along the planes across
+        the field (:mod:`stemlayers.undistort`); None: not measured (no film
+        or no TiN planes).
+    row_scale_top_bottom_pct : [float, float] or None
+        That scale at the top and the bottom row, % from the film's mean.
+    tin_row_correction_pct, tin_row_correction_err_pct : float or None
+        How much larger the TiN's rows' scale is than the film's, %: the TiN a
+        was divided by 1 + this / 100 (0 when not applied), and the 1σ error
+        this adds to its systematic part.
+    row_scale_applied : bool or None
+        Whether the correction was applied (models agree, beyond its error).
     """
 
     file_pixel_size_A: float
@@ -81,6 +93,7 @@ class Calibration:
     row_scale_top_bottom_pct: list | None = None
     tin_row_correction_pct: float | None = None
     tin_row_correction_err_pct: float | None = None
+    row_scale_applied: bool | None = None
 
     @property
     def standard(self) -> str:
@@ -101,6 +114,30 @@ class Calibration:
         """How much larger the file's pixel size is than the film lattice implies, %."""
         return None if self.inplane_scale is None else 100.0 * (self.inplane_scale - 1.0)
 
+    @property
+    def scale_map(self) -> list | None:
+        """The film's measured scale as a 2x2 map in the (along the planes, along the growth axis) frame.
+
+        Diagonal: the two rulers (in-plane period, QL thickness) over bulk, on
+        the file's calibration. The film cannot tell a shear from a rotation
+        of its lattice, so the off-diagonal terms are 0.
+        """
+        if self.inplane_scale is None and self.growth_scale is None:
+            return None
+        return [[self.inplane_scale or 1.0, 0.0], [0.0, self.growth_scale or 1.0]]
+
+    def distortion_note(self) -> str | None:
+        """A sentence on a scale that changes across the field, when one was measured and mattered."""
+        if not self.tin_row_correction_err_pct or self.row_scale_top_bottom_pct is None:
+            return None
+        top, bottom = self.row_scale_top_bottom_pct
+        change = f"the scale along the planes changes by {bottom - top:+.2f} % from the top row to the bottom one"
+        if self.row_scale_applied:
+            return (f"scan distortion: {change}; the TiN a is corrected by {-self.tin_row_correction_pct:+.2f} "
+                    f"± {self.tin_row_correction_err_pct:.2f} % for the TiN's rows")
+        return (f"scan distortion: {change}, but the row models do not agree on it at the TiN's rows: not "
+                f"corrected, the TiN a's CI widened by ±{self.tin_row_correction_err_pct:.2f} % (1σ)")
+
     def warning(self, tolerance_pct: float = 1.0) -> str | None:
         """A sentence for the user when the file's calibration is off by more than `tolerance_pct`."""
         err = self.file_error_pct
@@ -120,7 +157,8 @@ class Calibration:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.update(standard=self.standard, height_standard=self.height_standard,
-                 file_error_pct=self.file_error_pct, warning=self.warning(),
+                 file_error_pct=self.file_error_pct, warning=self.warning(), scale_map=self.scale_map,
+                 distortion_note=self.distortion_note(),
                  note=("in-plane lengths rest on the film's lattice" if self.inplane_scale else
                        "no film lattice in the field: lengths rest on the file's calibration"))
         return d
@@ -175,7 +213,8 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
         rows = dict(row_scale_degree=[row_scale.degree, row_scale.col_degree],
                     row_scale_top_bottom_pct=[100.0 * (v - 1.0) for v in row_scale.scale_range],
                     tin_row_correction_pct=100.0 * (row_scale.substrate_correction - 1.0),
-                    tin_row_correction_err_pct=100.0 * row_scale.substrate_correction_err)
+                    tin_row_correction_err_pct=100.0 * row_scale.substrate_correction_err,
+                    row_scale_applied=row_scale.applied)
     return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete),
                        **rows)
 
