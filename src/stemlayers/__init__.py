@@ -6,7 +6,8 @@ from .columns import Columns, find_columns
 from .errors import InputError
 from .io import Image, Series, load, load_series
 from .register import register
+from .scanpair import orthogonal_pair
 
 __all__ = ["Columns", "Image", "InputError", "Report", "Series", "analyze", "find_columns", "load", "load_series",
-           "register"]
+           "orthogonal_pair", "register"]
 __version__ = "0.1.0"

@@ -124,6 +124,9 @@ def analyze(
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the report as JSON to this path (- for stdout).")] = None,
     figure: Annotated[Optional[Path], typer.Option("--figure", help="Write a figure (PNG, SVG or PDF).")] = None,
+    orthogonal: Annotated[Optional[Path], typer.Option(
+        "--orthogonal", help="A second scan of the same field at 90° scan rotation: the slow-scan drift of "
+                             "both is removed and they are averaged first.")] = None,
 ) -> None:
     """Columns, atomic planes, the spacing profile and the strain check of one image."""
     from .analysis import analyze as run, load_or_register
@@ -141,7 +144,14 @@ def analyze(
     try:
         if reference_image:
             reference_a = _reference_from_image(load(reference_image, pixel_size, max_mb=max_mb), system)
-        report = run(load_or_register(image, pixel_size, max_mb=max_mb), system=system, reference_A=reference_a)
+        if orthogonal:
+            from .scanpair import orthogonal_pair
+
+            source = orthogonal_pair(load(image, pixel_size, max_mb=max_mb),
+                                     load(orthogonal, pixel_size, max_mb=max_mb))
+        else:
+            source = load_or_register(image, pixel_size, max_mb=max_mb)
+        report = run(source, system=system, reference_A=reference_a)
     except InputError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None

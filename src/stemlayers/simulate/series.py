@@ -16,9 +16,10 @@ from scipy import ndimage
 
 from . import simulate
 from .params import SimulationParams
+from .scan import nonlinear_drift_px
 from .truth import Truth
 
-__all__ = ["SimulatedSeries", "affine_residual", "simulate_series"]
+__all__ = ["SimulatedSeries", "affine_residual", "simulate_scan_pair", "simulate_series"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -97,3 +98,54 @@ def affine_residual(found_xy, true_xy, guess_shift=(0.0, 0.0), match_px=3.0, ite
         coef = np.linalg.lstsq(design[ok], found_xy[nearest[ok]], rcond=None)[0]
     residual = found_xy[nearest[ok]] - design[ok] @ coef
     return float(np.sqrt(np.mean(np.sum(residual**2, axis=1)))), int(ok.sum())
+
+
+def _drifting_scan(image, drift_per_row, wander_px, jitter_px, rng):
+    """`image` scanned row by row while the specimen drifts: row r shows it displaced by D(r), px.
+
+    D(r) is a steady drift (`drift_per_row`, x and y px per row, about the middle row) plus a smooth
+    wandering one (:func:`~stemlayers.simulate.scan.nonlinear_drift_px`, peak `wander_px`); each row also
+    jitters along the fast scan (rms `jitter_px`). Returns the scan and D (rows, 2) as (x, y).
+    """
+    rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]].astype(float)
+    r = np.arange(image.shape[0], dtype=float)
+    drift = np.outer(r - 0.5 * (image.shape[0] - 1), drift_per_row)
+    drift += nonlinear_drift_px(r, image.shape[0], wander_px, rng)
+    jitter = rng.normal(0, jitter_px, image.shape[0])
+    coords = [rows - drift[:, 1:2], cols - drift[:, :1] - jitter[:, None]]
+    return ndimage.map_coordinates(image, coords, order=3, mode="nearest"), drift
+
+
+def simulate_scan_pair(params: SimulationParams | None = None, drift_per_row=(0.004, 0.006), wander_px=1.5,
+                       jitter_px=0.3, seed=0, **overrides):
+    """The same field scanned twice, at 0° and at 90° scan rotation, each with its own drift.
+
+    Parameters
+    ----------
+    params : SimulationParams, optional
+    drift_per_row : (float, float)
+        Steady drift (x, y) of the specimen per scan row, px, in each scan's own frame (the second scan
+        gets it turned by its rotation, as one drift of the stage would be).
+    wander_px : float
+        Peak of each scan's own smooth wandering drift, px.
+    jitter_px : float
+        rms line jitter, px.
+    seed : int
+    **overrides
+        Fields of SimulationParams.
+
+    Returns
+    -------
+    (first, second, sim)
+        The two scans as saved (the second turned by a quarter turn: ``numpy.rot90(second)`` is back in
+        the first's frame), counts with Poisson noise, and the noise-free SimulatedImage with the truth
+        in the specimen's (the first scan's undistorted) frame.
+    """
+    params = dataclasses.replace(params or SimulationParams(), **{"seed": seed, **overrides})
+    clean = simulate(params, noise=False)
+    rng = np.random.default_rng([seed, 7])
+    first, _ = _drifting_scan(clean.data, np.asarray(drift_per_row, float), wander_px, jitter_px, rng)
+    turned = np.rot90(clean.data, -1)
+    second, _ = _drifting_scan(turned, np.asarray(drift_per_row, float)[::-1] * [1, -1], wander_px, jitter_px, rng)
+    noisy = [rng.poisson(np.clip(x, 0, None)).astype(np.float32) for x in (first, second)]
+    return noisy[0], noisy[1], clean
