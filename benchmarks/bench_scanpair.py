@@ -18,21 +18,9 @@ import time
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from scipy.spatial import cKDTree
 
 from stemlayers import analyze, find_columns, load, orthogonal_pair
 from stemlayers.simulate.series import affine_residual, simulate_scan_pair
-
-
-def after_translation(found, truth, reach=3.0):
-    """rms distance of the true columns to the found ones after the best translation, px (capped at `reach`)."""
-    offset = np.zeros(2)
-    for _ in range(3):
-        dist, j = cKDTree(found).query(truth + offset)
-        near = dist < reach
-        offset += np.median(found[j[near]] - (truth[near] + offset), axis=0)
-    dist, _ = cKDTree(found).query(truth + offset)
-    return float(np.sqrt(np.mean(np.minimum(dist, reach) ** 2)))
 
 
 def one(seed, size):
@@ -51,8 +39,8 @@ def one(seed, size):
     crop = np.array(pair.metadata["series"]["crop_px"], float)
     found_one, found_pair = find_columns(single).xy, find_columns(pair).xy + crop
     a_true = t.tin_inplane_A
-    return dict(seed=seed, drift=drift, one_t=after_translation(found_one, truth),
-                pair_t=after_translation(found_pair, truth), one_a=affine_residual(found_one, truth, (0, 0))[0],
+    return dict(seed=seed, drift=drift, one_t=affine_residual(found_one, truth, affine=False)[0],
+                pair_t=affine_residual(found_pair, truth, affine=False)[0], one_a=affine_residual(found_one, truth, (0, 0))[0],
                 pair_a=affine_residual(found_pair, truth, (0, 0))[0], seconds=seconds,
                 tin_one=100 * (analyze(single).strain.tin_inplane_A / a_true - 1),
                 tin_pair=100 * (analyze(pair).strain.tin_inplane_A / a_true - 1),

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 from numpy.polynomial import legendre
-from scipy.spatial import cKDTree
 from typer.testing import CliRunner
 
 from stemlayers import analyze, find_columns, load, orthogonal_pair
 from stemlayers.cli import app
 from stemlayers.errors import InputError
 from stemlayers.scanpair import drift_from_pair
-from stemlayers.simulate.series import simulate_scan_pair
+from stemlayers.simulate.series import affine_residual, simulate_scan_pair
 from stemlayers.writers import save
 
 
@@ -19,17 +18,6 @@ def pair():
     """384² px at 0.1 Å/px, field at 20°, a steady drift (0.4 and 0.6 % per row) and a 1.5 px wandering one."""
     return simulate_scan_pair(seed=2, shape=(384, 384), dose=100, pixel_size_A=0.1, tin_strain_pct=0.5,
                               rotation_deg=20)
-
-
-def _error_after_translation(found, truth, reach=3.0):
-    """rms distance of the true columns to the found ones after the best translation alone, px."""
-    offset = np.zeros(2)
-    for _ in range(3):
-        dist, j = cKDTree(found).query(truth + offset)
-        near = dist < reach
-        offset += np.median(found[j[near]] - (truth[near] + offset), axis=0)
-    dist, _ = cKDTree(found).query(truth + offset)
-    return float(np.sqrt(np.mean(np.minimum(dist, reach) ** 2)))
 
 
 def _truth_xy(sim, margin=15):
@@ -64,8 +52,8 @@ def test_the_pair_removes_the_drift_the_single_scan_keeps(pair):
     corrected = find_columns(image).xy + block["crop_px"]
     one_scan = find_columns(load(first, pixel_size=0.1)).xy
     # a steady drift of 0.4-0.6 % per row and a 1.5 px wander: > 1 px off in one scan, a fifth of a px after
-    assert _error_after_translation(one_scan, truth) > 0.8
-    assert _error_after_translation(corrected, truth) < 0.25
+    assert affine_residual(one_scan, truth, affine=False)[0] > 0.8
+    assert affine_residual(corrected, truth, affine=False)[0] < 0.25
     # and the TiN a, which one scan's drift moves by tenths of a percent, within 0.1 %
     assert analyze(image).strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=1e-3)
 

@@ -78,11 +78,13 @@ def simulate_series(params: SimulationParams | None = None, n_frames=10, drift_p
     return SimulatedSeries(frames, base.pixel_size_A, base.truth, drift, shear, stretch)
 
 
-def affine_residual(found_xy, true_xy, guess_shift=(0.0, 0.0), match_px=3.0, iterations=4):
+def affine_residual(found_xy, true_xy, guess_shift=(0.0, 0.0), match_px=3.0, iterations=4, affine=True):
     """rms distance (px) of found points from the true ones after the best affine map, and the matched count.
 
     The map is fitted by least squares on nearest pairs, re-matched each
-    time, starting from a translation `guess_shift` (found - true).
+    time, starting from a translation `guess_shift` (found - true). With
+    ``affine=False`` the map is the best translation alone (a linear drift
+    then counts as an error too).
     """
     from scipy.spatial import cKDTree
 
@@ -95,7 +97,10 @@ def affine_residual(found_xy, true_xy, guess_shift=(0.0, 0.0), match_px=3.0, ite
         predicted = design @ coef
         distance, nearest = tree.query(predicted)
         ok = distance < match_px
-        coef = np.linalg.lstsq(design[ok], found_xy[nearest[ok]], rcond=None)[0]
+        if affine:
+            coef = np.linalg.lstsq(design[ok], found_xy[nearest[ok]], rcond=None)[0]
+        else:
+            coef[2] += np.mean(found_xy[nearest[ok]] - predicted[ok], axis=0)
     residual = found_xy[nearest[ok]] - design[ok] @ coef
     return float(np.sqrt(np.mean(np.sum(residual**2, axis=1)))), int(ok.sum())
 
