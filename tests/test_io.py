@@ -548,3 +548,9 @@ def test_hyperspy_velox_spectrum_image(hyperspy_io_files):
         info = describe(path)
         assert info["pixel_size_A"] == pytest.approx(12.340096287454219, rel=1e-6)
         assert info["metadata"]["title"] == "HAADF" and info["shape"] == [50, 10]
+
+
+def test_velox_scan_rotation_is_read_in_degrees(hyperspy_io_files):
+    # Velox records Scan.ScanRotation in radians: 1.6580628 rad in this file
+    image = load(hyperspy_io_files / "emd_files/fei/fei_emd_image.emd", pixel_size=0.1)
+    assert image.metadata["scan_rotation_deg"] == pytest.approx(95.0, abs=1e-3)

@@ -5,7 +5,7 @@ import pytest
 from numpy.polynomial import legendre
 from typer.testing import CliRunner
 
-from stemlayers import analyze, find_columns, load, orthogonal_pair
+from stemlayers import Image, analyze, find_columns, load, orthogonal_pair
 from stemlayers.cli import app
 from stemlayers.errors import InputError
 from stemlayers.scanpair import drift_from_pair
@@ -63,6 +63,16 @@ def test_scans_of_different_fields_are_refused(pair):
     other = np.random.default_rng(1).poisson(50, first.shape).astype(np.float32)
     with pytest.raises(InputError, match="columns match"):
         orthogonal_pair(first, other, pixel_size=0.1)
+
+
+def test_scans_whose_recorded_rotations_are_not_90_apart_are_refused(pair):
+    first, second, _ = pair
+    a = Image(data=first, pixel_size_A=0.1, path="scan_a.emd", metadata={"scan_rotation_deg": 95.0})
+    b = Image(data=second, pixel_size_A=0.1, path="scan_b.emd", metadata={"scan_rotation_deg": 275.0})
+    with pytest.raises(InputError, match="not a pair of orthogonal scans"):
+        orthogonal_pair(a, b)
+    turned = Image(data=second, pixel_size_A=0.1, path="scan_b.emd", metadata={"scan_rotation_deg": 5.0})
+    assert orthogonal_pair(a, turned).metadata["series"]["quarter_turns"] == 1
 
 
 def test_cli_takes_the_second_scan(pair, tmp_path):

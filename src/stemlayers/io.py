@@ -366,8 +366,18 @@ def _metadata(d: dict) -> dict:
              "camera_length": microscope.get("camera_length"),
              "acquisition_mode": microscope.get("acquisition_mode"),
              "dwell_time_s": microscope.get("dwell_time"),
-             "signal_type": (md.get("Signal") or {}).get("signal_type")}
+             "signal_type": (md.get("Signal") or {}).get("signal_type"),
+             "scan_rotation_deg": _scan_rotation_deg(original)}
     return {k: v for k, v in facts.items() if v not in (None, "", {}, [])}
+
+
+def _scan_rotation_deg(original: dict) -> float | None:
+    """The scan rotation a Velox file records (``Scan.ScanRotation``, radians), in degrees."""
+    scan = original.get("Scan") if isinstance(original, dict) else None
+    try:
+        return round(float(np.degrees(float(scan["ScanRotation"]))), 3)
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:

@@ -37,6 +37,17 @@ __all__ = ["drift_from_pair", "match_columns", "orthogonal_pair"]
 MAX_DEGREE = 8
 
 
+def _check_orthogonal(a, b):
+    """An error when both files record their scan rotation and the two are not 90° apart (either way)."""
+    rotations = [image.metadata.get("scan_rotation_deg") for image in (a, b)]
+    if None in rotations:
+        return
+    apart = (rotations[1] - rotations[0]) % 180.0
+    if abs(apart - 90.0) > 10.0:
+        raise InputError(f"{b.name}: scan rotation {rotations[1]:.1f}° against {rotations[0]:.1f}° in {a.name}: "
+                         f"not a pair of orthogonal scans (90° apart)")
+
+
 def _turned_back(first, second, quarter_turns):
     """`second` turned by the quarter turns (given, or 1 or 3: whichever matches `first` best) and its shift."""
     tries = [quarter_turns] if quarter_turns is not None else [1, 3]
@@ -142,7 +153,9 @@ def orthogonal_pair(first, second, pixel_size=None, *, quarter_turns=None) -> Im
         Å/px, overriding the files' calibration.
     quarter_turns : int, optional
         Quarter turns (``numpy.rot90``) that bring the second scan back to
-        the first's frame; by default 1 or 3, whichever matches better.
+        the first's frame; by default 1 or 3, whichever matches better
+        (microscopes differ in the sense of their scan rotation). When both
+        files record their scan rotation (Velox), it must differ by 90°.
 
     Returns
     -------
@@ -155,13 +168,15 @@ def orthogonal_pair(first, second, pixel_size=None, *, quarter_turns=None) -> Im
     Raises
     ------
     InputError
-        When the scans differ in size or pixel size, or too few columns
-        match (not the same field).
+        When the scans differ in size or pixel size, their recorded scan
+        rotations are not 90° apart, or too few columns match (not the same
+        field).
     """
     a, b = load(first, pixel_size), load(second, pixel_size)
     if abs(a.pixel_size_A / b.pixel_size_A - 1) > 0.02:
         raise InputError(f"{b.name}: pixel size {b.pixel_size_A:.4f} Å differs from {a.name}'s "
                          f"{a.pixel_size_A:.4f} Å: not a pair of scans of one field")
+    _check_orthogonal(a, b)
     data_a = np.asarray(a.data, np.float32)
     k, data_b, shift_yx = _turned_back(data_a, np.asarray(b.data, np.float32), quarter_turns)
     turned = Image(data=data_b, pixel_size_A=a.pixel_size_A, path=b.path, metadata=b.metadata)
