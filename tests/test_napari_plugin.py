@@ -557,3 +557,68 @@ def test_a_dim_frame_of_an_uncalibrated_stack_is_left_out_and_marked(make_napari
     assert list(plot.drift_lines["rejected"].get_xdata()) == [3, 3]
     assert "series: 5 frames, 4 used" in widget.summary.value
     assert "series: frame 3 rejected: intensity 70 %" in widget.summary.value
+
+
+# ------------------------------------------------------------------ orthogonal scan pair: corrected, then analysed
+
+
+def _scan_pair_layers(viewer):
+    """A simulated pair of scans at 0° and 90° as two calibrated image layers; returns (first, second, sim)."""
+    from stemlayers.simulate.series import simulate_scan_pair
+
+    first, second, sim = simulate_scan_pair(seed=2, shape=(320, 320), dose=100, pixel_size_A=0.1,
+                                            tin_strain_pct=0.5, rotation_deg=20)
+    calibrated = {"scale": (0.1, 0.1), "units": ("angstrom", "angstrom")}
+    return (viewer.add_image(first, name="scan 0", **calibrated),
+            viewer.add_image(second, name="scan 90", **calibrated), sim)
+
+
+def test_widget_corrects_a_scan_pair_then_analyses_it(make_napari_viewer, qtbot):
+    """With a second scan (90°) chosen, the pair is drift-corrected in the worker thread; its mean becomes a
+    2D layer "<name> scan pair" on the scans' scale, carries the result layers, and its TiN a is the truth's."""
+    viewer = make_napari_viewer()
+    first, second, sim = _scan_pair_layers(viewer)
+    widget = _analysis_widget(viewer)
+    widget.second_scan.reset_choices()
+    widget.second_scan.value = second
+    worker = widget.run(layer=first)
+    assert worker.pbar.total == len(STAGES) + 1  # the pair's correction is a stage of its own
+    _wait(qtbot, widget)
+    report = widget.report
+    assert report is not None
+    series = report.series
+    assert series["n_frames"] == 2 and series["quarter_turns"] == 1 and series["matched_columns"] >= 30
+    assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.002)
+
+    pair = viewer.layers["scan 0 scan pair"]
+    assert pair.ndim == 2 and pair.data.shape == report.image.data.shape
+    assert pair.scale == pytest.approx([0.1, 0.1])
+    columns = viewer.layers["scan 0 scan pair columns"]
+    assert len(columns.data) == report.n_columns and "scan 0 scan pair planes" in viewer.layers
+    assert columns.scale == pytest.approx(pair.scale) and columns.translate == pytest.approx(pair.translate)
+    assert "series: 2 frames, 2 used" in widget.summary.value
+    assert "orthogonal scan pair" in widget.summary.value
+    assert "scan pair drift-corrected" in widget.status.value
+
+
+def test_unrelated_scans_are_a_shown_error_not_a_crash(make_napari_viewer, notifications):
+    """A scan and a Poisson noise image are no pair: a one-line error, no result layers, and the widget
+    runs again afterwards."""
+    viewer = make_napari_viewer()
+    first, second, _ = _scan_pair_layers(viewer)
+    viewer.layers.remove(second)
+    noise = np.random.default_rng(5).poisson(100, first.data.shape).astype(np.float32)
+    other = viewer.add_image(noise, name="noise", scale=(0.1, 0.1), units=("angstrom", "angstrom"))
+    widget = _analysis_widget(viewer)
+    widget.second_scan.reset_choices()
+    widget.second_scan.value = other
+    assert widget.run(layer=first, blocking=True) is None
+    message = str([n for n in notifications if n.severity == "error"][-1].message)
+    assert "scan 0" in message and "noise" in message and "not two scans of one field" in message
+    assert "\n" not in message and widget.status.value.startswith("failed: ")
+    assert [layer.name for layer in viewer.layers] == ["scan 0", "noise"]
+    assert widget.report is None and widget.worker is None and widget.run_button.enabled
+    # a layer is no second scan of itself: said before anything runs
+    assert widget.run(layer=other, blocking=True) is None
+    message = str([n for n in notifications if n.severity == "error"][-1].message)
+    assert "'noise'" in message and "second scan" in message

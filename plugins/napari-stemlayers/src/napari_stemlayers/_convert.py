@@ -136,7 +136,9 @@ def registered_layer_data(image: Image, like, name) -> tuple:
     """A 2D Image ``LayerData`` of a series' registered `image`, on the image axes of the series layer `like`.
 
     It sits over the area every frame covers (``series["crop_px"]``, the
-    (x, y) offset of the crop), so it lines up with the frames.
+    (x, y) offset of the crop), so it lines up with the frames. The mean of
+    a pair of orthogonal scans (``stemlayers.orthogonal_pair``) is placed
+    the same way on its first scan's layer.
     """
     frame = _frame(like)
     crop_x, crop_y = (image.metadata.get("series") or {}).get("crop_px", (0, 0))

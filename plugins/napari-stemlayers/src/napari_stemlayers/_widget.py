@@ -3,6 +3,10 @@
 A stack of frames (a 3D layer: frame, y, x) is registered first, in the same thread
 (``stemlayers.register``); its registered image becomes a 2D layer "<name> registered", which is
 analysed and carries the result layers, and the docked plot shows the drift over the series.
+
+A pair of orthogonal scans (the analysed image and a "second scan (90°)" layer, each as saved) is
+likewise drift-corrected first (``stemlayers.orthogonal_pair``); its mean becomes a 2D layer
+"<name> scan pair", which is analysed and carries the result layers.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButto
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from stemlayers import InputError, register
+from stemlayers import InputError, orthogonal_pair, register
 from stemlayers.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
@@ -28,15 +32,20 @@ PLOT_AREA = "left"
 #: The stage that registers a series before the analysis, and the suffix of the registered image's layer.
 REGISTER_STAGE = "register frames"
 REGISTERED_SUFFIX = " registered"
+#: The stage that corrects a pair of orthogonal scans before the analysis, and the suffix of their mean's layer.
+PAIR_STAGE = "correct scan pair"
+PAIR_SUFFIX = " scan pair"
 
 
-def _stages(image, system, reference_A, reference_image=None, series=None):
+def _stages(image, system, reference_A, reference_image=None, series=None, second=None):
     """The analysis, stage by stage; a bad image is returned (not raised) so it needs no traceback.
 
     With a `reference_image` (a bare TiN film), its TiN in-plane a is measured
     first and is the strain reference. With a `series` (a stemlayers.Series,
     `image` None), the frames are registered first and their registered image
-    is analysed (``Report.image``; ``Report.series`` tells how).
+    is analysed (``Report.image``; ``Report.series`` tells how). With a
+    `second` scan (an Image, at 90° scan rotation to `image`), the pair is
+    drift-corrected first and their mean is analysed, likewise.
     """
     try:
         if reference_image is not None:
@@ -45,6 +54,9 @@ def _stages(image, system, reference_A, reference_image=None, series=None):
         if series is not None:
             yield REGISTER_STAGE
             image = register(series)
+        if second is not None:
+            yield PAIR_STAGE
+            image = orthogonal_pair(image, second)
         return (yield from analyze_stages(image, system=system, reference_A=reference_A))
     except InputError as exc:
         return exc
@@ -95,8 +107,16 @@ def _grow_text_box(text_edit, lines) -> None:
     fit()
 
 
+def _series_status(series) -> str:
+    """How the analysed image was made from several, for the status line (``Report.series``)."""
+    if "matched_columns" in series:  # only a scan pair's block has it
+        return f"scan pair drift-corrected from {series['matched_columns']} matched columns"
+    return f"{len(series['used'])} of {series['n_frames']} frames registered"
+
+
 class AnalysisWidget(Container):
-    """Interface analysis of the chosen image layer; a stack of frames is registered first.
+    """Interface analysis of the chosen image layer; a stack of frames, or a pair of orthogonal scans, is
+    drift-corrected first.
 
     Parameters
     ----------
@@ -121,7 +141,9 @@ class AnalysisWidget(Container):
         self.worker = None
         self._plot = None
         self._layer = None
-        self._series_layer = None
+        # (layer, suffix) of the layer a series or scan pair was read from; its corrected image's layer is
+        # named after it and carries the results
+        self._derived_from = None
         self.image = create_widget(annotation=napari.layers.Image, label="image")
         self.system = ComboBox(label="system", choices=["auto", *list_systems()], value="auto",
                                tooltip="auto: the material system whose film fits best")
@@ -136,8 +158,13 @@ class AnalysisWidget(Container):
         self.reference_image = create_widget(annotation=napari.layers.Image, label="or reference image",
                                              options={"nullable": True, "value": None,
                                                       "tooltip": "a bare TiN film: its measured a is the reference"})
+        self.second_scan = create_widget(
+            annotation=napari.layers.Image, label="second scan (90°)",
+            options={"nullable": True, "value": None,
+                     "tooltip": "the same field scanned at 90° scan rotation, as saved: the image and this scan "
+                                "are corrected for the scan drift and averaged before the analysis"})
         settings = Container(widgets=[self.image, self.system, self.pixel_size, self.reference,
-                                      self.reference_image], labels=True)
+                                      self.reference_image, self.second_scan], labels=True)
         settings.margins = (0, 0, 0, 0)
         self.run_button = PushButton(text="Run")
         self.cancel_button = PushButton(text="Cancel", enabled=False)
@@ -195,7 +222,7 @@ class AnalysisWidget(Container):
             layer = active if isinstance(active, napari.layers.Image) else (images[-1] if images else None)
         return layer
 
-    def run(self, layer=None, blocking=False, reference_layer=None):
+    def run(self, layer=None, blocking=False, reference_layer=None, second_layer=None):
         """Analyse `layer` (default: the chosen image) with the widget's settings.
 
         Parameters
@@ -207,6 +234,11 @@ class AnalysisWidget(Container):
         reference_layer : napari.layers.Image, optional
             A bare TiN film whose measured in-plane a is the strain reference
             (default: the widget's reference image, else its reference a).
+        second_layer : napari.layers.Image, optional
+            The same field as the 2D `layer`, scanned at 90° scan rotation
+            (default: the widget's second scan, else none). The two are
+            drift-corrected first: their mean is added as a 2D layer
+            "<name> scan pair" and analysed.
         blocking : bool
             True: analyse in this thread, show the results and return the
             Report (None if the image cannot be analysed). False: analyse in
@@ -222,9 +254,13 @@ class AnalysisWidget(Container):
             return None
         if reference_layer is None:
             reference_layer = self.reference_image.value
-        image = series = None
+        if second_layer is None:
+            second_layer = self.second_scan.value
+        image = series = second = None
         try:
-            if is_series_layer(layer):
+            if second_layer is not None:
+                image, second = self._scan_pair(layer, second_layer)
+            elif is_series_layer(layer):
                 series = series_from_layer(layer, self.pixel_size_A)
             else:
                 image = image_from_layer(layer, self.pixel_size_A)
@@ -234,11 +270,12 @@ class AnalysisWidget(Container):
             show_error(str(exc))
             return None
         self._layer = layer
-        self._series_layer = layer if series is not None else None
-        stages = _stages(image, self.system.value, self.reference_A, reference, series)
+        self._derived_from = ((layer, REGISTERED_SUFFIX) if series is not None else
+                              (layer, PAIR_SUFFIX) if second is not None else None)
+        stages = _stages(image, self.system.value, self.reference_A, reference, series, second)
         if blocking:
             return self._finish(run_to_end(stages))
-        n_stages = len(STAGES) + (reference is not None) + (series is not None)
+        n_stages = len(STAGES) + (reference is not None) + (series is not None) + (second is not None)
         worker = thread_worker(lambda: (yield from stages),
                                progress={"total": n_stages, "desc": f"stemlayers: {layer.name}"})()
         worker.yielded.connect(self._on_stage)
@@ -250,6 +287,14 @@ class AnalysisWidget(Container):
         self.status.value = "starting…"
         worker.start()
         return worker
+
+    def _scan_pair(self, layer, second_layer) -> tuple:
+        """The Images of the two 2D scans of a pair, with the widget's pixel size; an InputError if one is
+        not 2D or the second is the analysed layer itself."""
+        if second_layer is layer:
+            raise InputError(f"layer '{layer.name}' is both the image and its second scan (90°): "
+                             f"pick the other scan of the pair as the second scan")
+        return image_from_layer(layer, self.pixel_size_A), image_from_layer(second_layer, self.pixel_size_A)
 
     def cancel(self) -> None:
         """Stop the running analysis at its next stage; no result layers are made."""
@@ -287,19 +332,20 @@ class AnalysisWidget(Container):
             self.status.value = "failed: " + one_line(result)
             return None
         self.report = result
-        if self._series_layer is not None:
-            self._layer = self._show_registered(result.image, self._series_layer)
+        if self._derived_from is not None:
+            self._layer = self._show_registered(result.image, *self._derived_from)
         self._show(result)
         self.status.value = f"done in {result.seconds:.1f} s: {result.n_columns} columns, {len(result.planes)} planes"
         if result.series:
-            self.status.value += f"; {len(result.series['used'])} of {result.series['n_frames']} frames registered"
+            self.status.value += "; " + _series_status(result.series)
         return result
 
     # ------------------------------------------------------------------ showing
 
-    def _show_registered(self, image, series_layer):
-        """Add (or replace) the 2D layer of a series' registered image, on the series' scale; returns it."""
-        data, meta, kind = registered_layer_data(image, series_layer, series_layer.name + REGISTERED_SUFFIX)
+    def _show_registered(self, image, source_layer, suffix):
+        """Add (or replace) the 2D layer "<source name><suffix>" of a series' registered image or a scan
+        pair's mean, on the source layer's scale; returns it."""
+        data, meta, kind = registered_layer_data(image, source_layer, source_layer.name + suffix)
         if meta["name"] in self._viewer.layers:
             self._viewer.layers.remove(meta["name"])
         return getattr(self._viewer, f"add_{kind}")(data, **meta)
