@@ -75,7 +75,8 @@ class RowScale:
         Whether the factors correct anything: a row dependence was found and
         more flexible models agree on the substrate's correction.
     fitted_correction, fitted_correction_err : float
-        The substrate's correction the chosen model gives, applied or not.
+        The substrate's correction the chosen model gives, applied or not,
+        and its error (with the models' spread).
     """
 
     degree: int
@@ -188,19 +189,19 @@ def fit_row_scale(xy, u, plane, periods, is_film, is_substrate, shape, max_degre
     # them: a steady change (degree 1) is all that a gap can carry; shared rows (tilted planes) allow more
     max_degree = max_degree if _row_overlap(row, film, sub) >= MIN_OVERLAP else min(max_degree, 1)
     keep = np.ones(len(target), bool)
-    best = None
-    for _ in range(2):  # outliers (a stray column in a plane) out, then refit
+    for first_pass in (True, False):  # outliers (a stray column in a plane) out, then refit
         fits = [_degree_fit(t, s, target, weight, which, sub, keep, d, e)
                 for d in range(max_degree + 1) for e in range(max_col_degree + 1)]
         best = min(fits, key=lambda f: f["bic"])
-        scatter = robust_sd(best["resid"][keep])
-        keep = np.abs(best["resid"]) <= 4 * scatter + 1e-12
+        if first_pass:
+            keep = np.abs(best["resid"]) <= 4 * robust_sd(best["resid"]) + 1e-12
     # a correction is only as good as the model across the rows without data: the more flexible models, and
     # those with and without the column term, must give the same one, or the scale wanders in a way the
     # rows seen cannot tell
     degree, col_degree = best["degree"]
     alternatives = [(d, col_degree) for d in range(degree + 1, degree + 1 + STABILITY_DEGREES)]
-    alternatives += [(d, 1 - col_degree) for d in range(degree, degree + 1 + STABILITY_DEGREES)] if max_col_degree else []
+    if max_col_degree:
+        alternatives += [(d, 1 - col_degree) for d in range(degree, degree + 1 + STABILITY_DEGREES)]
     flexible = [_degree_fit(t, s, target, weight, which, sub, keep, d, e) for d, e in alternatives]
     return _row_scale(best, flexible, which, film, sub, len(periods))
 
@@ -242,9 +243,10 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
 
     The correction is applied when the more `flexible` fits agree with it
     (within twice their combined errors, 0.1 % or a quarter of the
-    correction) and it is more than twice
-    its error; its error then includes how far they differ. Otherwise every
-    factor is 1 and `applied` is False.
+    correction) and it is more than twice its error; its error then
+    includes how far they differ. Otherwise every factor is 1 and `applied`
+    is False, and when every fit finds a correction of one sign beyond its
+    error, the smallest of them is the error instead.
     """
     (degree, col_degree), coef, basis = fit["degree"], fit["coef"], fit["basis"]
     correction, error = _substrate_log_correction(fit, film, sub)
@@ -263,10 +265,13 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
     np.add.at(count, which, 1)
     factor = np.where(count > 0, total / np.maximum(count, 1), 1.0) if applied else np.ones(n_planes)
     ends = legendre.legval(np.array([-1.0, 1.0]), coef[:degree + 1]) - film_mean
-    # a row dependence that is clearly there but that the models do not agree on is not corrected, but its
-    # size is how far the substrate's scale may be from the film's: it goes into the error instead
-    unsure = bool((degree or col_degree) and not agree and abs(correction) > 2 * error)
-    left_err = float(np.hypot(abs(correction), spread)) if unsure else 0.0
+    # a row dependence that every model finds, on the same side and beyond its error, but whose size they
+    # do not agree on, is not corrected; the least of the sizes is how far the substrate's scale is at least
+    # from the film's, and it goes into the error instead (a wandering drift gives models of either sign)
+    every = [(correction, error)] + others
+    same_side = all(np.sign(c) == np.sign(correction) and abs(c) > 2 * e for c, e in every)
+    unsure = bool((degree or col_degree) and not agree and same_side)
+    left_err = float(min(abs(c) for c, _ in every)) if unsure else 0.0
     return RowScale(degree, col_degree, factor, float(np.exp(correction)) if applied else 1.0,
                     total_err if applied else left_err, tuple(float(v) for v in np.exp(ends)), int(len(which)),
                     applied, float(np.exp(correction)), total_err)
