@@ -101,3 +101,16 @@ def test_a_row_dependence_the_models_disagree_on_widens_the_ci():
     assert lo <= 100 * (sim.truth.tin_inplane_A / report.strain.reference_A - 1) <= hi
     assert not report.calibration.row_scale_applied and report.calibration.tin_row_correction_err_pct > 0.2
     assert report.strain.strain_verdict == "inconclusive"
+
+
+@pytest.mark.parametrize("shear", [0.0, 0.02, -0.03])
+def test_the_shear_is_read_from_the_stacking_of_film_and_tin(shear):
+    # level planes: an image shear of `shear` x px per row shifts each plane along itself by shear x height
+    sim = simulate(SimulationParams(shape=(448, 448), pixel_size_A=0.1, rotation_deg=0, seed=3, drift_shear=shear))
+    calibration = analyze(sim.data, pixel_size=sim.pixel_size_A).calibration
+    expected = np.degrees(np.arctan(shear))
+    for value, err in ((calibration.shear_deg, calibration.shear_err_deg),
+                       (calibration.tin_shear_deg, calibration.tin_shear_err_deg)):
+        assert abs(value) == pytest.approx(abs(expected), abs=max(3 * err, 0.1))
+        assert err < 0.15
+    assert abs(calibration.scale_map[0][1]) == pytest.approx(abs(shear), abs=0.003)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ._json import from_saved
 from .robust import robust_sd
+from .undistort import stacking_shear
 
 __all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
 
@@ -80,6 +81,15 @@ class Calibration:
         this adds to its systematic part.
     row_scale_applied : bool or None
         Whether the correction was applied (models agree, beyond its error).
+    shear_deg, shear_err_deg : float or None
+        The image's shear at the film: how far each film plane's columns
+        sit along the planes beyond the third of a period the ABC stacking
+        puts them (:func:`stemlayers.undistort.stacking_shear`), as an angle
+        from the growth axis, and its 1σ error.
+    tin_shear_deg, tin_shear_err_deg : float or None
+        The same from the TiN planes (a biaxial strain keeps the thirds, so
+        the TiN measures its own rows' shear too): the two differ when the
+        drift changed between their rows.
     """
 
     file_pixel_size_A: float
@@ -94,6 +104,10 @@ class Calibration:
     tin_row_correction_pct: float | None = None
     tin_row_correction_err_pct: float | None = None
     row_scale_applied: bool | None = None
+    shear_deg: float | None = None
+    shear_err_deg: float | None = None
+    tin_shear_deg: float | None = None
+    tin_shear_err_deg: float | None = None
 
     @property
     def standard(self) -> str:
@@ -119,12 +133,13 @@ class Calibration:
         """The film's measured scale as a 2x2 map in the (along the planes, along the growth axis) frame.
 
         Diagonal: the two rulers (in-plane period, QL thickness) over bulk, on
-        the file's calibration. The film cannot tell a shear from a rotation
-        of its lattice, so the off-diagonal terms are 0.
+        the file's calibration; above it the shear (along-plane shift per
+        unit height, from the stacking's registry), 0 when not measured.
         """
         if self.inplane_scale is None and self.growth_scale is None:
             return None
-        return [[self.inplane_scale or 1.0, 0.0], [0.0, self.growth_scale or 1.0]]
+        shear = float(np.tan(np.radians(self.shear_deg))) if self.shear_deg is not None else 0.0
+        return [[self.inplane_scale or 1.0, shear], [0.0, self.growth_scale or 1.0]]
 
     def distortion_note(self) -> str | None:
         """A sentence on a scale that changes across the field, when one was measured and mattered."""
@@ -216,7 +231,24 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
                     tin_row_correction_err_pct=100.0 * row_scale.substrate_correction_err,
                     row_scale_applied=row_scale.applied)
     return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete),
-                       **rows)
+                       **rows, **_shears(planes, materials))
+
+
+def _shears(planes, materials) -> dict:
+    """The image's shear at the film's and at the TiN's planes, in degrees (:func:`stacking_shear`)."""
+    out = {}
+    for name, key in (("TI", "shear"), ("TiN", "tin_shear")):
+        group = [p for p, m in zip(planes, materials) if m == name and p.phase is not None]
+        known = [p.period_A for p in group if p.period_A]
+        if len(group) < 4 or not known:
+            continue
+        found = stacking_shear([p.height_A for p in group], [p.phase for p in group],
+                               [p.period_A or float(np.median(known)) for p in group])
+        if found is not None:
+            shear, err = found
+            out[f"{key}_deg"] = float(np.degrees(np.arctan(shear)))
+            out[f"{key}_err_deg"] = float(np.degrees(err))
+    return out
 
 
 #: Shortest distances between the dominant atomic columns of atomic-resolution HAADF images, Å (1-6: the

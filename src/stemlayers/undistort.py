@@ -31,7 +31,7 @@ from numpy.polynomial import legendre
 from .planes import fit_period, members_of
 from .robust import robust_sd
 
-__all__ = ["RowScale", "fit_row_scale", "plane_segments"]
+__all__ = ["RowScale", "fit_row_scale", "plane_segments", "stacking_shear"]
 
 #: Highest polynomial degrees tried for the row dependence (a drift that wanders up to ~2 cycles per frame)
 #: and for the column dependence (a scale that changes along the fast scan).
@@ -275,3 +275,59 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
     return RowScale(degree, col_degree, factor, float(np.exp(correction)) if applied else 1.0,
                     total_err if applied else left_err, tuple(float(v) for v in np.exp(ends)), int(len(which)),
                     applied, float(np.exp(correction)), total_err)
+
+
+def stacking_shear(heights, registry, periods, max_step=3.2):
+    """The shear of a close-packed stacking in the image, from how each plane's registry steps on.
+
+    In ABC (rhombohedral, rock-salt (111)) stacking seen along a close-packed
+    row, each plane sits a third of a period along from the one below, the
+    same way every time. A shear of the image (a slow-scan drift along the
+    fast axis) adds ``shear x height step / period`` to each step. Either
+    sense of the stacking (a mirrored field) is allowed; a step that is off
+    by a third (a plane not found) is left out.
+
+    Parameters
+    ----------
+    heights : (P,) float array
+        The group's consecutive planes' heights (any length unit).
+    registry : (P,) float array
+        Their registries within one period (0-1, :func:`stemlayers.planes.registry`).
+    periods : (P,) float array
+        Their in-plane periods, in the unit of `heights`.
+    max_step : float
+        Longest height step between neighbouring planes, unit of `heights`.
+
+    Returns
+    -------
+    (float, float) or None
+        The shear (along-plane displacement per unit height) and its 1σ
+        error; None with fewer than 3 usable steps.
+
+    Examples
+    --------
+    >>> h = np.arange(8) * 2.0
+    >>> r = (np.arange(8) / 3 + 0.01 * h / 3.8) % 1.0   # a 1 % shear on a 3.8 period
+    >>> round(stacking_shear(h, r, np.full(8, 3.8))[0], 4)
+    0.01
+    """
+    heights, registry, periods = (np.asarray(x, float) for x in (heights, registry, periods))
+    step = np.diff(heights)
+    near = (step > 0) & (step < max_step)
+    if near.sum() < 3:
+        return None
+    x = (step / (0.5 * (periods[1:] + periods[:-1])))[near]
+    change = np.diff(registry)[near]
+    best = None
+    for sense in (1.0, -1.0):
+        offset = (change - sense / 3.0 + 0.5) % 1.0 - 0.5
+        usable = np.abs(offset) < 0.15
+        if best is None or usable.sum() > best[2].sum():
+            best = (sense, offset, usable)
+    _, offset, usable = best
+    if usable.sum() < 3:
+        return None
+    x, y = x[usable], offset[usable]
+    shear = float(np.sum(x * y) / np.sum(x * x))
+    scatter = np.sqrt(np.sum((y - shear * x) ** 2) / max(len(y) - 1, 1))
+    return shear, float(scatter / np.sqrt(np.sum(x * x)))
