@@ -49,6 +49,10 @@ MIN_OVERLAP = 0.2
 STABLE_WITHIN = 0.001
 STABLE_SHARE = 0.25  # ... or within this share of the correction: applying it then leaves at most that much
 
+#: ... and it must exceed this many of its errors: at 2 a registered series' residual waviness was taken for
+#: a scale change (1 image in 5), at 3 none.
+SIGNIFICANCE = 3.0
+
 
 @dataclass(frozen=True)
 class RowScale:
@@ -243,7 +247,7 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
 
     The correction is applied when the more `flexible` fits agree with it
     (within twice their combined errors, 0.1 % or a quarter of the
-    correction) and it is more than twice its error; its error then
+    correction) and it is more than SIGNIFICANCE times its error; its error then
     includes how far they differ. Otherwise every factor is 1 and `applied`
     is False, and when every fit finds a correction of one sign beyond its
     error, the smallest of them is the error instead.
@@ -256,7 +260,7 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
     agree = all(abs(c - correction) <= max(2 * np.hypot(e, error), tolerance) for c, e in others)
     total_err = float(np.hypot(error, spread))
     # ... and a correction within its own error is no better than none, and widens the CI for nothing
-    applied = bool((degree or col_degree) and agree and abs(correction) > 2 * total_err)
+    applied = bool((degree or col_degree) and agree and abs(correction) > SIGNIFICANCE * total_err)
     shape = basis @ coef[:-1]
     film_mean = shape[film].mean()
     total = np.zeros(n_planes)
