@@ -27,9 +27,9 @@ from .calibration import Calibration, measure_calibration
 from .contrast import Clusters, assign_elements, find_quintuple_layers, label_anions, with_brightness
 from .materials import MaterialSystem
 from .orient import Orientation
-from .undistort import fit_row_scale
 from .planes import (HEIGHT_TOLERANCE_A, field_scale, label_kinds, link_planes, measure_planes, registry,
                      with_occupancy)
+from .undistort import fit_row_scale
 
 __all__ = ["AtomicPlane", "Layer", "LayerSet", "find_origin", "group_layers", "substrate_down"]
 

@@ -81,12 +81,14 @@ def _excess_spread(planes):
 def _standard_systematic(tin, film, film_standard_pct, row_correction_err_pct=None):
     """Relative systematic error of a TiN a measured against the film standard.
 
-    Two parts: the film's own possible deviation from bulk (a number of the
-    material file), and the transfer of the scale from the film's part of the
-    field to the TiN's. A scan that drifts non-linearly changes the scale
-    from place to place; how much it varies between planes of one material
-    (robust spread) says how far the two regions may differ; the planes' own
-    statistical errors are taken out of that spread first.
+    Three parts: the film's own possible deviation from bulk (a number of
+    the material file); the transfer of the scale from the film's part of
+    the field to the TiN's: a scan that drifts non-linearly changes the scale
+    from place to place, and how much it varies between planes of one
+    material (robust spread, the planes' own statistical errors taken out)
+    says how far the two regions may differ; and the error of the row-scale
+    correction (:mod:`stemlayers.undistort`), when one was made or a change
+    was seen but not pinned down (`row_correction_err_pct`, 1σ in %).
     """
     spreads = [x for x in (_excess_spread(film), _excess_spread(tin)) if x is not None]
     transfer = max(spreads) if spreads else 0.0
