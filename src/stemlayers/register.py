@@ -203,7 +203,7 @@ def row_displacements(frame, reference, radius, smooth_rows, binning=1, max_colu
     lo = max((frame.shape[1] - max_columns) // 2, 0)
     reference, frame_band = reference[:, lo:lo + max_columns], frame[:, lo:lo + max_columns]
     small_ref, small = (binned(reference, b), binned(frame_band, b)) if b > 1 else (reference, frame_band)
-    flow = optical_flow_ilk(small_ref, small, radius=max(int(round(radius / b)), 2), num_warp=4)
+    flow = optical_flow_ilk(small_ref, small, radius=max(int(round(radius / b)), 2), num_warp=2)
     per_row = np.stack([np.median(flow[0], axis=1), np.median(flow[1], axis=1)], axis=1) * b
     per_row = ndimage.gaussian_filter1d(per_row, max(smooth_rows / b, 0.5), axis=0, mode="nearest")
     # back to full-resolution rows: binned row i covers rows b*i ... b*i + b - 1
