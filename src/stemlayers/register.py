@@ -41,7 +41,7 @@ from .io import Image, Series, load_series
 from .pixels import binned
 from .robust import MAD_TO_SD, robust_sd
 
-__all__ = ["frame_shifts", "register", "row_displacements", "screen_frames"]
+__all__ = ["frame_shifts", "register", "row_displacements", "screen_frames", "warp_rows"]
 
 #: A frame this much dimmer than the median frame has lost atoms (or the beam): it is left out.
 MIN_INTENSITY_RATIO = 0.85
@@ -212,7 +212,19 @@ def row_displacements(frame, reference, radius, smooth_rows, binning=1, max_colu
     return np.column_stack([np.interp(rows, centres, per_row[:, i]) for i in range(2)])
 
 
-def _warp_rows(frame, displacement, order=3):
+def warp_rows(frame, displacement, order=3):
+    """`frame` resampled with one displacement per row: ``out[r, c] = frame[r + dy[r], c + dx[r]]``.
+
+    Parameters
+    ----------
+    frame : (rows, cols) array
+    displacement : (rows, 2) float array
+        (dy, dx) of each row, px (as :func:`row_displacements` gives it).
+        For one displacement per column, warp the transposed frame with
+        (dx, dy) per column and transpose back.
+    order : int
+        Spline order of the interpolation.
+    """
     rows, cols = np.mgrid[0:frame.shape[0], 0:frame.shape[1]].astype(np.float32)
     coords = [rows + displacement[:, :1], cols + displacement[:, 1:]]
     return ndimage.map_coordinates(frame, coords, order=order, mode="nearest")
@@ -274,7 +286,7 @@ def register(frames, pixel_size=None, *, nonrigid=True, passes=2) -> Image:
             distortion -= distortion.mean(axis=0)  # the mean frame's geometry is the reference
             # linear interpolation for the means measured against, cubic splines for the final one
             order = 3 if k == passes - 1 else 1
-            corrected = np.stack([_warp_rows(f, d, order) for f, d in zip(used, distortion)])
+            corrected = np.stack([warp_rows(f, d, order) for f, d in zip(used, distortion)])
             mean = reference = corrected.mean(axis=0)
     else:
         corrected = used

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.polynomial import legendre
-from scipy import ndimage
 from scipy.spatial import cKDTree
 from skimage.registration import phase_cross_correlation
 
@@ -29,6 +28,7 @@ from ._json import to_jsonable
 from .columns import find_columns, lattice_scale
 from .errors import InputError
 from .io import Image, load
+from .register import warp_rows
 from .robust import robust_sd
 
 __all__ = ["drift_from_pair", "match_columns", "orthogonal_pair"]
@@ -135,13 +135,6 @@ def _displacements(coef, degree, shape):
     return first, second
 
 
-def _resample(image, displacement, along_rows):
-    """`image` in the specimen's frame: output (x, y) read at (x, y) + displacement of its row (or column)."""
-    rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]].astype(np.float32)
-    d = displacement[:, None, :] if along_rows else displacement[None, :, :]
-    return ndimage.map_coordinates(image, [rows + d[..., 1], cols + d[..., 0]], order=3, mode="nearest")
-
-
 def orthogonal_pair(first, second, pixel_size=None, *, quarter_turns=None) -> Image:
     """Two scans of one field, the second at 90° scan rotation, corrected for drift and averaged.
 
@@ -189,7 +182,9 @@ def orthogonal_pair(first, second, pixel_size=None, *, quarter_turns=None) -> Im
                          f"by {k} quarter turn(s): not two scans of one field")
     coef, degree, residual = drift_from_pair(cols_a.xy[i], cols_b.xy[j], data_a.shape)
     drift_a, drift_b = _displacements(coef, degree, data_a.shape)
-    mean = 0.5 * (_resample(data_a, drift_a, along_rows=True) + _resample(data_b, drift_b, along_rows=False))
+    # both in the specimen's frame: the first read at its row's drift (x, y); the second, whose drift is per
+    # column, transposed so that its columns are rows (and its (x, y) drift the (row, column) one)
+    mean = 0.5 * (warp_rows(data_a, drift_a[:, ::-1]) + warp_rows(data_b.T, drift_b).T)
     margin = int(np.ceil(max(np.abs(drift_a).max(), np.abs(drift_b).max()))) + 2
     crop = (slice(margin, data_a.shape[0] - margin), slice(margin, data_a.shape[1] - margin))
     offset = (drift_a.mean(axis=0) - drift_b.mean(axis=0)) * a.pixel_size_A
