@@ -34,13 +34,16 @@ class SimulatedSeries:
     stretch: np.ndarray  # (n,) slow-scan stretch: relative
 
 
-def _scan(image, shift_xy, shear, stretch, jitter):
-    """`image` as a raster scan sees it: row r shows row r + dy(r) at columns c + dx(r)."""
+def _raster(image, dy, dx):
+    """`image` as a raster scan sees it: row r shows row r + dy[r] at columns c + dx[r]."""
     rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]].astype(float)
-    centre = 0.5 * (image.shape[0] - 1)
-    dy = -shift_xy[1] + stretch * (rows - centre)
-    dx = -shift_xy[0] + shear * (rows - centre) + jitter[:, None]
-    return ndimage.map_coordinates(image, [rows + dy, cols + dx], order=3, mode="nearest")
+    return ndimage.map_coordinates(image, [rows + dy[:, None], cols + dx[:, None]], order=3, mode="nearest")
+
+
+def _scan(image, shift_xy, shear, stretch, jitter):
+    """`image` scanned with a shift, a slow-scan shear and stretch, and a line `jitter` per row (:func:`_raster`)."""
+    from_centre = np.arange(image.shape[0], dtype=float) - 0.5 * (image.shape[0] - 1)
+    return _raster(image, -shift_xy[1] + stretch * from_centre, -shift_xy[0] + shear * from_centre + jitter)
 
 
 def simulate_series(params: SimulationParams | None = None, n_frames=10, drift_px=(2.0, 1.5), jitter_px=0.8,
@@ -110,15 +113,13 @@ def _drifting_scan(image, drift_per_row, wander_px, jitter_px, rng):
 
     D(r) is a steady drift (`drift_per_row`, x and y px per row, about the middle row) plus a smooth
     wandering one (:func:`~stemlayers.simulate.scan.nonlinear_drift_px`, peak `wander_px`); each row also
-    jitters along the fast scan (rms `jitter_px`). Returns the scan and D (rows, 2) as (x, y).
+    jitters along the fast scan (rms `jitter_px`).
     """
-    rows, cols = np.mgrid[0:image.shape[0], 0:image.shape[1]].astype(float)
     r = np.arange(image.shape[0], dtype=float)
     drift = np.outer(r - 0.5 * (image.shape[0] - 1), drift_per_row)
     drift += nonlinear_drift_px(r, image.shape[0], wander_px, rng)
     jitter = rng.normal(0, jitter_px, image.shape[0])
-    coords = [rows - drift[:, 1:2], cols - drift[:, :1] - jitter[:, None]]
-    return ndimage.map_coordinates(image, coords, order=3, mode="nearest"), drift
+    return _raster(image, -drift[:, 1], -drift[:, 0] - jitter)
 
 
 def simulate_scan_pair(params: SimulationParams | None = None, drift_per_row=(0.004, 0.006), wander_px=1.5,
@@ -149,8 +150,8 @@ def simulate_scan_pair(params: SimulationParams | None = None, drift_per_row=(0.
     params = dataclasses.replace(params or SimulationParams(), **{"seed": seed, **overrides})
     clean = simulate(params, noise=False)
     rng = np.random.default_rng([seed, 7])
-    first, _ = _drifting_scan(clean.data, np.asarray(drift_per_row, float), wander_px, jitter_px, rng)
+    first = _drifting_scan(clean.data, np.asarray(drift_per_row, float), wander_px, jitter_px, rng)
     turned = np.rot90(clean.data, -1)
-    second, _ = _drifting_scan(turned, np.asarray(drift_per_row, float)[::-1] * [1, -1], wander_px, jitter_px, rng)
+    second = _drifting_scan(turned, np.asarray(drift_per_row, float)[::-1] * [1, -1], wander_px, jitter_px, rng)
     noisy = [rng.poisson(np.clip(x, 0, None)).astype(np.float32) for x in (first, second)]
     return noisy[0], noisy[1], clean
