@@ -69,18 +69,17 @@ class RowScale:
         the plane has no segment). A plane's measured period divided by it is
         on the film's average scale.
     substrate_correction, substrate_correction_err : float
-        The substrate planes' mean factor and its 1σ error (relative, e.g.
-        0.004 = 0.4 %), with the segments grouped by plane.
+        The substrate planes' mean factor (1 when not applied) and its 1σ
+        error (relative, e.g. 0.004 = 0.4 %), with the segments grouped by
+        plane; not applied, the error is the least correction every model
+        finds on one side, or 0.
     scale_range : (float, float)
         The relative scale at the top and the bottom row of the image
         (at the centre column).
-    n_segments : int
     applied : bool
-        Whether the factors correct anything: a row dependence was found and
-        more flexible models agree on the substrate's correction.
-    fitted_correction, fitted_correction_err : float
-        The substrate's correction the chosen model gives, applied or not,
-        and its error (with the models' spread).
+        Whether the factors correct anything: a row dependence was found,
+        more flexible models agree on the substrate's correction, and it is
+        beyond its error.
     """
 
     degree: int
@@ -89,10 +88,7 @@ class RowScale:
     substrate_correction: float = 1.0
     substrate_correction_err: float = 0.0
     scale_range: tuple = (1.0, 1.0)
-    n_segments: int = 0
     applied: bool = False
-    fitted_correction: float = 1.0
-    fitted_correction_err: float = 0.0
 
 
 def plane_segments(u, xy, plane, periods, length=SEGMENT_COLUMNS):
@@ -277,8 +273,7 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
     unsure = bool((degree or col_degree) and not agree and same_side)
     left_err = float(min(abs(c) for c, _ in every)) if unsure else 0.0
     return RowScale(degree, col_degree, factor, float(np.exp(correction)) if applied else 1.0,
-                    total_err if applied else left_err, tuple(float(v) for v in np.exp(ends)), int(len(which)),
-                    applied, float(np.exp(correction)), total_err)
+                    total_err if applied else left_err, tuple(float(v) for v in np.exp(ends)), applied)
 
 
 def stacking_shear(heights, registry, periods, max_step=3.2):
