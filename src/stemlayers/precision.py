@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .planes import members_of
 from .robust import robust_sd
 
 __all__ = ["LatticeNoise", "bravais_vectors", "lattice_noise", "lattice_vectors"]
@@ -147,7 +148,7 @@ def lattice_noise(xy, vectors=None, tolerance=0.25, n_boot=200, seed=0, amplitud
     tolerance : float
         A neighbour must lie within this fraction of |a| of ``x(i) ± a``.
     n_boot : int
-        Bootstrap resamples (over triplets) for the 95 % CI.
+        Bootstrap resamples (over blocks of about three lattice spacings) for the 95 % CI.
     amplitude : (N,) float array, optional
         The columns' brightness (e.g. ``Columns.amplitude``).
 
@@ -185,8 +186,7 @@ def lattice_noise(xy, vectors=None, tolerance=0.25, n_boot=200, seed=0, amplitud
     # blocks of about three lattice spacings, not single triplets (which gives a CI too narrow)
     side = 3.0 * float(np.linalg.norm(vectors, axis=1).max())
     block = np.unique(np.floor(np.concatenate(centres) / side), axis=0, return_inverse=True)[1].ravel()
-    order = np.argsort(block, kind="stable")
-    members = np.split(order, np.flatnonzero(np.diff(block[order])) + 1)
+    members = [indices for _, indices in members_of(block)]
     rng = np.random.default_rng(seed)
     boot = [sigma(d[np.concatenate([members[b] for b in rng.integers(0, len(members), len(members))])])
             for _ in range(n_boot)]
