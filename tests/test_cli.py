@@ -119,7 +119,7 @@ def test_analyze_warns_when_the_file_calibration_is_off_and_batch_records_it(tmp
                         "--seed", "3"])
     result = runner.invoke(app, ["analyze", str(sample), "--pixel-size", "0.107", "--json", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
-    assert "file pixel size 7.0" in result.output and "larger than the film lattice implies" in result.output
+    assert "is 1.070x (+7.0 ± 0.0 %) what the film lattice implies" in result.output
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["interface"]["class"] == "vdw" and d["strain"]["strain_verdict"] == "ok"
     assert d["calibration"]["standard"] == "film" and d["calibration"]["file_error_pct"] == pytest.approx(7.0, abs=0.2)
@@ -131,5 +131,5 @@ def test_analyze_warns_when_the_file_calibration_is_off_and_batch_records_it(tmp
     row = pd.read_csv(table).iloc[0]
     assert row["strain_verdict"] == "ok" and row["length_standard"] == "film"
     assert row["file_calibration_error_pct"] == pytest.approx(7.0, abs=0.2)
-    assert "larger than the film lattice implies" in row["calibration_warning"]
+    assert "(+7.0 ± 0.0 %) what the film lattice implies" in row["calibration_warning"]
     assert "Calibration warnings" in (tmp_path / "results_summary.md").read_text()

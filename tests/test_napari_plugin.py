@@ -282,8 +282,8 @@ def test_a_wrong_pixel_size_is_a_warning_and_changes_no_verdict(make_napari_view
     assert report.interface.interface_class == "vdw" and report.strain.strain_verdict == "ok"
     assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
     warned = [str(n.message) for n in notifications if n.severity == "warning"]
-    assert any("miscalibrated" in m and "smaller than the film lattice implies" in m for m in warned)
-    assert "warning: file pixel size 8." in widget.summary.value
+    assert any("miscalibrated" in m and "is 0.920x (-8.0 ± " in m for m in warned)
+    assert "warning: the pixel size 0.0920 Å/px (--pixel-size) is 0.920x" in widget.summary.value
 
 
 def test_reference_image_layer_sets_the_strain_reference(make_napari_viewer, qtbot):

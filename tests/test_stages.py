@@ -208,7 +208,7 @@ def test_calibration_says_how_far_the_file_is_off():
     c = measure_calibration(planes, ["TI"] * 10, quintuples, TE, 0.1)
     assert c.inplane_scale == pytest.approx(1.052) and c.growth_scale == pytest.approx(1.052)
     assert c.standard == "film" and c.height_standard == "film QL thickness"
-    assert c.warning().startswith("file pixel size 5.2 ± 0.0 % larger than the film lattice implies")
+    assert c.warning().startswith("the pixel size 0.1000 Å/px (file) is 1.052x (+5.2 ± 0.0 %) what the film lattice implies")
     bare = measure_calibration([], [], [], TE, 0.1)
     assert bare.standard == "file calibration" and bare.warning() is None
     assert "file's calibration" in bare.to_dict()["note"]

@@ -18,7 +18,7 @@ def bilayer_te():
                                      tin_strain_pct=0.4, rotation_deg=23))
 
 
-@pytest.mark.parametrize("scale", [0.86, 0.93, 1.07, 1.14])
+@pytest.mark.parametrize("scale", [0.5, 0.67, 0.86, 0.93, 1.07, 1.14, 1.5, 2.0])
 def test_a_wrong_calibration_changes_no_verdict(bilayer_te, scale):
     truth = bilayer_te.truth
     report = _analyze(bilayer_te, scale)
@@ -29,8 +29,9 @@ def test_a_wrong_calibration_changes_no_verdict(bilayer_te, scale):
     cal = d["calibration"]
     assert cal["standard"] == "film" and cal["height_standard"] == "film QL thickness"
     assert cal["file_error_pct"] == pytest.approx(100 * (scale - 1), abs=0.3)
-    assert cal["warning"].startswith(f"file pixel size {abs(100 * (scale - 1)):.1f}")
-    assert any(m.startswith("file pixel size") for m in d["messages"])
+    assert f"is {cal['file_factor']:.3f}x ({cal['file_error_pct']:+.1f} ± " in cal["warning"]
+    assert cal["pixel_size_source"] == "--pixel-size" and cal["file_factor"] == pytest.approx(scale, abs=0.003)
+    assert any(m.startswith("the pixel size") for m in d["messages"])
     # heights rest on the film's QL thickness, so the TiN d(111) comes out right whatever the file says
     tin = [L for L in d["layers"] if L["material"] == "TiN"]
     assert np.median([L["spacing_to_next_A"] for L in tin[:-1]]) == pytest.approx(2.448, abs=0.02)

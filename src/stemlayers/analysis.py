@@ -19,13 +19,13 @@ import numpy as np
 from ._json import to_jsonable
 from .calibration import Calibration, scale_hint
 from .classify import Interface, classify, structure_cues
-from .columns import Columns, find_columns, lattice_scale
+from .columns import Columns, find_columns, lattice_scale, signal_to_noise
 from .errors import InputError, StackError
 from .io import Image, load, load_series
 from .layers import AtomicPlane, group_layers
 from .materials import MaterialSystem, list_systems, load_system
 from .identify import system_score
-from .orient import growth_axes
+from .orient import growth_axes, in_plane_step
 from .strain import Strain, check_strain
 from .register import register
 
@@ -81,6 +81,9 @@ class Report:
     series : dict or None
         For a registered stack: frames used and rejected (with the reason),
         drift per frame (Å), scan distortion corrected, residual.
+    lattice : dict or None
+        For a field of no known system: the ordered planes' raw periods and
+        spacings in Å, on the pixel size in use.
     image, columns, plane_of_column, growth_dir, origin_xy
         Arrays for figures and viewers (not in the JSON; None in a report
         read back with :meth:`from_dict`).
@@ -99,6 +102,7 @@ class Report:
     messages: tuple = ()
     n_unassigned: int = 0
     series: dict | None = None
+    lattice: dict | None = None
     image: Image | None = None
     columns: Columns | None = None
     plane_of_column: np.ndarray | None = None
@@ -122,6 +126,7 @@ class Report:
             "schema_version": SCHEMA_VERSION, "software_version": _software_version(),
             "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
             **({"series": self.series} if self.series else {}),
+            **({"lattice": self.lattice} if self.lattice else {}),
         })
 
     @classmethod
@@ -152,6 +157,7 @@ class Report:
             calibration=Calibration.from_dict(d["calibration"]) if d.get("calibration") else None,
             material_system=_saved_system(d.get("material") or {}, d.get("system")),
             messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0), series=d.get("series"),
+            lattice=d.get("lattice"),
             growth_dir=None if growth is None else np.asarray(growth, float))
 
 
@@ -189,7 +195,7 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
     return candidates[best] if np.isfinite(scores[best]) else None
 
 
-def _group_and_identify(columns, candidates, pixel_size_A, shape, periods):
+def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_axes=None):
     """Planes grouped under each candidate growth axis and system; the axis that shows the most structure.
 
     An axis under which the substrate, the film and their period ratio all
@@ -198,12 +204,13 @@ def _group_and_identify(columns, candidates, pixel_size_A, shape, periods):
 
     Returns
     -------
-    (dict, MaterialSystem or None)
-        The LayerSets per system name under the chosen axis, and the system
-        the field shows.
+    (dict, MaterialSystem or None, int)
+        The LayerSets per system name under the chosen axis, the system the
+        field shows, and how much of it shows (0: none; 1 + one each for
+        substrate, film and period ratio: 4 is all of it).
     """
     best = None
-    for orientation in growth_axes(columns.xy, columns.amplitude, pixel_size_A, periods):
+    for orientation in growth_axes(columns.xy, columns.amplitude, pixel_size_A, periods)[:max_axes]:
         layersets = {s.name: group_layers(columns, orientation, s, pixel_size_A, shape) for s in candidates}
         found = detect_system(layersets, candidates)
         strength = 0
@@ -214,7 +221,7 @@ def _group_and_identify(columns, candidates, pixel_size_A, shape, periods):
             best = (strength, layersets, found)
         if strength == 4:
             break
-    return best[1], best[2]
+    return best[1], best[2], best[0]
 
 
 #: The stages :func:`analyze_stages` yields, in order.
@@ -269,10 +276,10 @@ def _candidate_systems(system) -> list:
     return [load_system(system)]
 
 
-def _image_notes(image) -> list:
-    """What the image says about itself before any analysis: an implausible scale, an unusual unit spelling."""
+def _image_notes(image, film_standard=False) -> list:
+    """What the image says about itself: an implausible scale (unless a film measured it), an unusual unit spelling."""
     notes = []
-    hint = scale_hint(lattice_scale(image.data)[1], image.pixel_size_A)
+    hint = None if film_standard else scale_hint(lattice_scale(image.data)[1], image.pixel_size_A)
     if hint:
         notes.append(hint)
     if image.metadata.get("units_read_as"):
@@ -280,22 +287,122 @@ def _image_notes(image) -> list:
     return notes
 
 
-def _planes_and_system(image, columns, candidates):
-    """(columns, LayerSets per system name, the system the field shows or None).
+#: Pixel-size errors the search covers: the file's pixel size may be this many times too small or too large.
+LARGEST_FILE_ERROR = 2.2
 
-    The column finder tells N satellites and probe-tail overlaps from real
-    columns by their distance in Å: with the file's pixel size more than
-    RECALIBRATE_ABOVE off what the film implies, the columns are found again
-    at the film's scale (and keep the file's pixel size).
+
+@dataclass(frozen=True)
+class FieldScale:
+    """The pixel size the planes were grouped at, and the film's verdict on the file's.
+
+    Attributes
+    ----------
+    working_pixel_size_A : float
+        The file's pixel size times the trial factor that showed the system.
+    file_factor : float or None
+        The file's pixel size over the one the film lattice implies (None:
+        no film standard in the field).
+    """
+
+    working_pixel_size_A: float
+    file_factor: float | None
+
+
+#: Largest disagreement (log) of the film's two rulers, in-plane period and QL thickness: more than any scan
+#: distortion, less than a period taken for a whole fraction of itself.
+RULERS_AGREE = 0.15
+
+
+def _film_factor(layerset, trial):
+    """The file's pixel size over the film's, from a grouping at `trial` x the file's.
+
+    None when there is no film standard, or when its in-plane period and its
+    QL thickness disagree about the scale (a grouping that took some other
+    lattice row for the film's).
+    """
+    calibration = layerset.calibration
+    if calibration is None or calibration.inplane_scale is None:
+        return None
+    growth = calibration.growth_scale
+    if growth is not None and abs(np.log(growth / calibration.inplane_scale)) > RULERS_AGREE:
+        return None
+    return calibration.inplane_scale / trial
+
+
+def _scale_trials(columns, pixel_size_A, candidates, n_axes=2):
+    """Factors on the file's pixel size worth a grouping: 1, then those that make a column step a known period.
+
+    Along the lines of each of the first candidate plane normals, the step
+    between neighbouring columns is read in pixels, so it needs no
+    calibration: the step of the bright columns (the film's, where there is
+    a film) against the films' periods, the step of all columns against the
+    substrates'. Each factor that turns a step into a period is where that
+    material would be; factors within 10 % of 1 (the file's own grouping
+    absorbs ±20 %) or of each other are tried once.
+
+    Returns
+    -------
+    list of float
+        1.0 first.
+    """
+    weight = np.clip(columns.amplitude, 0, None)
+    xy_A = columns.xy * pixel_size_A
+    bright = xy_A[weight >= np.median(weight)]
+    films = {s.film.projected_period_A for s in candidates}
+    substrates = {s.substrate.projected_period_A for s in candidates}
+    trials = [1.0]
+    for axis in growth_axes(columns.xy, columns.amplitude, pixel_size_A)[:n_axes]:
+        for points, periods in ((bright, films), (xy_A, substrates)):
+            step_A = in_plane_step(points, axis.angle_deg)
+            if not (np.isfinite(step_A) and step_A > 0):
+                continue
+            for factor in sorted(period / step_A for period in periods):
+                if (abs(np.log(factor)) <= np.log(LARGEST_FILE_ERROR)
+                        and all(abs(np.log(factor / t)) > 0.1 for t in trials)):
+                    trials.append(float(factor))
+    return trials
+
+
+def _planes_and_system(image, columns, candidates):
+    """(columns, LayerSets per system name, the system the field shows or None, FieldScale).
+
+    The system is identified from calibration-free cues at the file's pixel
+    size and, when that shows no system in full or puts the film more than
+    10 % off, at pixel sizes up to 2.2x larger and smaller that make a
+    column step a film's period (:func:`_scale_trials`): a trial other than
+    the file's counts only when the substrate, the film and their period
+    ratio all fit under its first axis, and the film sets the scale. The column finder tells N
+    satellites and probe-tail overlaps from real columns by their distance
+    in Å: with the file's pixel size more than RECALIBRATE_ABOVE off what
+    the film implies, the columns are found again at the film's scale.
     """
     px = image.pixel_size_A
     periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
-    layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
-    scale = layersets[found.name].calibration.inplane_scale if found else None
-    if scale and abs(scale - 1.0) > RECALIBRATE_ABOVE:
-        columns = replace(find_columns(image, pixel_size=px / scale), pixel_size_A=px)
-        layersets, found = _group_and_identify(columns, candidates, px, image.data.shape, periods)
-    return columns, layersets, found
+    shape = image.data.shape
+    tried = []
+    own_columns = columns
+    for trial in _scale_trials(columns, px, candidates):
+        if trial != 1.0 and columns is own_columns:
+            # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
+            # have dropped real columns: the columns again, with those rules relative to their spacing
+            columns = replace(find_columns(image.data), pixel_size_A=px)
+        # at a trial scale the axis whose column step is a system's period comes first: only it is grouped
+        layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods,
+                                                         max_axes=None if trial == 1.0 else 1)
+        factor = _film_factor(layersets[found.name], trial) if found is not None else None
+        if trial != 1.0 and (strength < 4 or factor is None):
+            continue
+        score = system_score(layersets[found.name], found) if found is not None else np.inf
+        tried.append((strength, factor is not None, -score, -abs(np.log(factor or 1.0)), trial, columns, layersets,
+                      found, factor))
+        if trial == 1.0 and strength == 4 and factor is not None and abs(np.log(factor)) < 0.1:
+            break
+    *_, trial, columns, layersets, found, factor = max(tried, key=lambda t: t[:4])
+    if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
+        columns = replace(find_columns(image, pixel_size=px / factor), pixel_size_A=px)
+        layersets, found, _ = _group_and_identify(columns, candidates, px * trial, shape, periods)
+        factor = _film_factor(layersets[found.name], trial) if found is not None else None
+    return columns, layersets, found, FieldScale(px * trial, factor)
 
 
 def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=None):
@@ -322,47 +429,85 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     yield STAGES[1]
     columns = find_columns(image)
     candidates = _candidate_systems(system)
-    messages = _image_notes(image)
+    messages = []
     yield STAGES[2]
     layerset = found = None
     chosen = candidates[0]
+    scale = FieldScale(px, None)
     if len(columns) < 3:
-        messages.append("fewer than three atomic columns found: nothing to analyse")
+        messages.append(_too_few_columns(image))
     else:
         yield STAGES[3]
-        columns, layersets, found = _planes_and_system(image, columns, candidates)
+        columns, layersets, found, scale = _planes_and_system(image, columns, candidates)
         chosen = found or candidates[0]
         layerset = layersets[chosen.name]
-        messages.extend(layerset.messages)
         if found is None:
             messages.append("the field matches no known material system ("
                             + ", ".join(s.name for s in candidates) + ")")
+        else:
+            messages.extend(layerset.messages)
+    # the film knows the true scale: a guess from the column spacing is for fields without one
+    messages[:0] = _image_notes(image, film_standard=scale.file_factor is not None)
     yield STAGES[4]
-    layers = list(layerset.layers) if layerset else []
-    if layerset is not None:
-        interface = classify(layerset, chosen, columns, px)
+    source = PIXEL_SIZE_SOURCES.get(image.metadata.get("calibration", "file"), "file")
+    calibration = Calibration(px, pixel_size_source=source)
+    if layerset is not None and found is not None:
+        interface = classify(layerset, chosen, columns, scale.working_pixel_size_A)
+        calibration = layerset.calibration.measured_at(scale.working_pixel_size_A / px, px, source)
+    elif layerset is not None:
+        interface = Interface(None, 0.0, [f"not decidable: {messages[-1]}"])
     else:
         interface = Interface(None, 0.0, [f"not decidable: {messages[0]}"])
-    if interface.interface_class != "bilayer":
-        # film-period planes between TiN and the first QL are a bilayer only when the verdict says so;
-        # otherwise they are part of the interface band
-        layers = [replace(L, material="disordered") if L.material == "bilayer" else L for L in layers]
-    # the TiN a is measured whenever TiN is seen; a verdict on it only where the field is the system's
-    decidable = interface.interface_class is not None or interface.decided_by == "unmatched"
-    calibration = layerset.calibration if layerset is not None else Calibration(px)
-    strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable,
-                          reason=interface.evidence[0] if interface.evidence else None)
+    layers = list(layerset.layers) if layerset else []
+    if found is None:
+        # nothing of the field is TiN or a film: planes are planes, and no TiN number is given
+        layers = [replace(L, material="plane" if L.material != "disordered" else L.material, element=None,
+                          element_probability=None) for L in layers]
+        strain = Strain.not_measured(interface.evidence[0])
+    else:
+        if interface.interface_class != "bilayer":
+            # film-period planes between TiN and the first QL are a bilayer only when the verdict says so;
+            # otherwise they are part of the interface band
+            layers = [replace(L, material="disordered") if L.material == "bilayer" else L for L in layers]
+        decidable = interface.interface_class is not None or interface.decided_by == "unmatched"
+        strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable,
+                              reason=interface.evidence[0] if interface.evidence else None)
     messages.extend(note for note in (calibration.warning(), calibration.distortion_note()) if note)
     return Report(
         file=image.name, system=found.name if found is not None else None,
         pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,
         interface=interface, planes=tuple(layers), strain=strain, calibration=calibration,
-        material_system=chosen, messages=tuple(messages), series=image.metadata.get("series"),
+        material_system=chosen if found is not None else None, messages=tuple(messages),
+        series=image.metadata.get("series"), lattice=_raw_lattice(layers) if found is None else None,
         n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
         columns=columns, plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
         growth_dir=layerset.orientation.growth_dir if layerset else None,
         origin_xy=layerset.origin_xy if layerset else None,
     )
+
+
+#: Image.metadata["calibration"] -> the report's pixel_size_source.
+PIXEL_SIZE_SOURCES = {"file": "file", "pixel_size argument": "--pixel-size", "fallback": "fallback"}
+
+
+def _raw_lattice(planes) -> dict | None:
+    """The ordered planes' periods and spacings in Å on the pixel size in use, for a field of no known system."""
+    periods = [p.inplane_period_A for p in planes if p.material != "disordered" and p.inplane_period_A]
+    spacings = [p.spacing_to_next_A for p in planes if p.spacing_to_next_A]
+    if not periods:
+        return None
+    return {"inplane_period_A": float(np.median(periods)), "plane_spacing_A": float(np.median(spacings)) if spacings else None, "n_planes": len(periods),
+            "note": "raw periods along the planes, on the pixel size in use (no known material system)"}
+
+
+def _too_few_columns(image) -> str:
+    """Why fewer than three columns were found, with the image's measured signal-to-noise ratio."""
+    snr = signal_to_noise(image.data)
+    if snr is None:
+        return "fewer than three atomic columns found: nothing to analyse (the image holds no lattice)"
+    return (f"fewer than three atomic columns found: nothing to analyse (the image's signal-to-noise ratio is "
+            f"{snr:.2f}: the contrast at the column width over the pixel noise"
+            + (", too weak to find columns)" if snr < 1.0 else ")"))
 
 
 def reference_from_image(source, system="auto", pixel_size=None) -> tuple[float, float]:

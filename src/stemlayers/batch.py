@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import InputError, MissingCalibration, one_line
@@ -196,6 +196,8 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     try:
         image, source = with_pixel_size(lambda f, px: load_or_register(f, px, max_mb=max_mb), file, pixel_size,
                                         fallback_pixel_size)
+        if source == "fallback":  # the report says the pixel size was the batch's, not the file's
+            image = replace(image, metadata={**image.metadata, "calibration": "fallback"})
         report = analyze(image, system=system, reference_A=reference_A)
     except InputError as exc:
         return error_row(file, one_line(exc), took())

@@ -15,12 +15,13 @@ report says so.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
 from ._json import from_saved
 from .robust import robust_sd
+from .units import signed
 from .undistort import stacking_shear
 
 __all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
@@ -90,6 +91,10 @@ class Calibration:
         The same from the TiN planes (a biaxial strain keeps the thirds, so
         the TiN measures its own rows' shear too): the two differ when the
         drift changed between their rows.
+    pixel_size_source : str
+        Where `file_pixel_size_A` came from: "file" (the file's calibration),
+        "--pixel-size" (given by the user) or "fallback" (a batch's pixel size
+        for files without one).
     """
 
     file_pixel_size_A: float
@@ -108,6 +113,7 @@ class Calibration:
     shear_err_deg: float | None = None
     tin_shear_deg: float | None = None
     tin_shear_err_deg: float | None = None
+    pixel_size_source: str = "file"
 
     @property
     def standard(self) -> str:
@@ -153,16 +159,43 @@ class Calibration:
         return (f"scan distortion: {change}, but the row models do not agree on it at the TiN's rows: not "
                 f"corrected, the TiN a's CI widened by ±{self.tin_row_correction_err_pct:.2f} % (1σ)")
 
+    @property
+    def film_pixel_size_A(self) -> float | None:
+        """The pixel size the film lattice implies, Å/px (None: no film standard)."""
+        return None if self.inplane_scale is None else self.file_pixel_size_A / self.inplane_scale
+
+    def measured_at(self, trial: float, file_pixel_size_A: float, source: str = "file") -> Calibration:
+        """This calibration, measured with `trial` x the file's pixel size, against the file's pixel size.
+
+        Examples
+        --------
+        >>> Calibration(0.2, inplane_scale=1.0, growth_scale=1.01).measured_at(2.0, 0.1).inplane_scale
+        0.5
+        """
+        def per_file(value):
+            return None if value is None else value / trial
+
+        return replace(self, file_pixel_size_A=float(file_pixel_size_A), pixel_size_source=source,
+                       inplane_scale=per_file(self.inplane_scale), inplane_scale_err=per_file(self.inplane_scale_err),
+                       growth_scale=per_file(self.growth_scale), growth_scale_err=per_file(self.growth_scale_err))
+
     def warning(self, tolerance_pct: float = 1.0) -> str | None:
-        """A sentence for the user when the file's calibration is off by more than `tolerance_pct`."""
+        """A sentence when the pixel size in use is off the film lattice's by more than `tolerance_pct` (and 2σ).
+
+        Examples
+        --------
+        >>> Calibration(0.12, inplane_scale=1.2, inplane_scale_err=0.001, pixel_size_source="--pixel-size").warning()
+        'the pixel size 0.1200 Å/px (--pixel-size) is 1.200x (+20.0 ± 0.1 %) what the film lattice implies (0.1000 Å/px); lengths rest on the film'
+        """
         err = self.file_error_pct
         if err is None:
             return None
         sigma = 100.0 * (self.inplane_scale_err or 0.0)
         if abs(err) <= max(tolerance_pct, 2 * sigma):
             return None
-        return (f"file pixel size {abs(err):.1f} ± {sigma:.1f} % {'larger' if err > 0 else 'smaller'} than the "
-                f"film lattice implies (in-plane lengths use the film as standard)")
+        return (f"the pixel size {self.file_pixel_size_A:.4f} Å/px ({self.pixel_size_source}) is "
+                f"{self.inplane_scale:.3f}x ({signed(err, 1)} ± {sigma:.1f} %) what the film lattice implies "
+                f"({self.film_pixel_size_A:.4f} Å/px); lengths rest on the film")
 
     @classmethod
     def from_dict(cls, d: dict) -> Calibration:
@@ -172,7 +205,8 @@ class Calibration:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.update(standard=self.standard, height_standard=self.height_standard,
-                 file_error_pct=self.file_error_pct, warning=self.warning(), scale_map=self.scale_map,
+                 file_error_pct=self.file_error_pct, file_factor=self.inplane_scale,
+                 film_pixel_size_A=self.film_pixel_size_A, warning=self.warning(), scale_map=self.scale_map,
                  distortion_note=self.distortion_note(),
                  note=("in-plane lengths rest on the film's lattice" if self.inplane_scale else
                        "no film lattice in the field: lengths rest on the file's calibration"))

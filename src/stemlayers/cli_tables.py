@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import InputError
-from .units import format_value
+from .units import format_value, signed
 
 __all__ = ["batch_summary_table", "dry_run_table", "info_table", "print_report"]
 
@@ -55,8 +55,15 @@ def _verdict_rows(report) -> list:
         if s.tin_inplane_sys_err_A:  # the film standard's own uncertainty, beside the measurement's
             parts = (f"; 1σ {1000 * s.tin_inplane_stat_err_A:.1f} pm statistical, "
                      f"{1000 * s.tin_inplane_sys_err_A:.1f} pm systematic")
-        rows.append(("TiN in-plane a", f"{format_value(s.tin_inplane_A, s.tin_inplane_err_A)} ({s.deviation_pct:+.2f} "
-                     f"%, 95 % CI [{lo:+.2f}, {hi:+.2f}] %) vs {s.reference_A:.3f} Å" + parts))
+        rows.append(("TiN in-plane a", f"{format_value(s.tin_inplane_A, s.tin_inplane_err_A)} ({signed(s.deviation_pct)} "
+                     f"%, 95 % CI [{signed(lo)}, {signed(hi)}] %) vs {s.reference_A:.3f} Å" + parts))
+    if s.threshold_pct is None:  # no known system: nothing in the field is taken for TiN
+        rows.append(("strain", "not measured (no known material system in the field)"))
+        lattice = report.lattice or {}
+        if lattice.get("inplane_period_A"):
+            rows.append(("lattice", f"period along the planes {lattice['inplane_period_A']:.3f} Å, plane spacing "
+                         f"{format_value(lattice.get('plane_spacing_A'), decimals=3)} (on the pixel size in use)"))
+        return rows
     verdict = {"ok": "ok (within the whole 95 % CI)", "strained": "strained (beyond, whole 95 % CI)",
                "inconclusive": "inconclusive (the 95 % CI straddles the threshold)"}.get(s.strain_verdict, "no verdict")
     rows.append((f"strain < {s.threshold_pct:g} %", verdict))
@@ -71,12 +78,11 @@ def print_report(report) -> None:
     cal = report.calibration
     summary = Table(show_header=False, title=f"{report.file}: {report.system or 'no known material system'}",
                     title_justify="left")
-    source = (report.image.metadata.get("calibration", "file") if report.image is not None else "file")
-    summary.add_row("pixel size", f"{report.pixel_size_A:.4f} Å/px ("
-                    + ("from the file" if source == "file" else "--pixel-size") + ")")
-    summary.add_row("length standard", f"{cal.standard} in-plane, {cal.height_standard} along the growth axis"
-                    + (f"; file pixel size {cal.file_error_pct:+.2f} % from the film lattice's"
-                       if cal.file_error_pct is not None else ""))
+    source = {"file": "from the file"}.get(cal.pixel_size_source, cal.pixel_size_source)
+    summary.add_row("pixel size", f"{report.pixel_size_A:.4f} Å/px ({source})"
+                    + (f"; the film lattice implies {cal.film_pixel_size_A:.4f} Å/px: the pixel size in use is "
+                       f"{cal.inplane_scale:.3f}x ({signed(cal.file_error_pct, 1)} %)" if cal.inplane_scale else ""))
+    summary.add_row("length standard", f"{cal.standard} in-plane, {cal.height_standard} along the growth axis")
     summary.add_row("columns", f"{report.n_columns} ({report.n_unassigned} in no plane)")
     summary.add_row("atomic planes", str(len(report.planes)))
     for label, text in _verdict_rows(report):

@@ -29,7 +29,7 @@ from .gaussfit import fit_gaussians
 from .gaussians import render_gaussians
 from .pixels import binned
 
-__all__ = ["Columns", "detect_candidates", "find_columns", "lattice_scale"]
+__all__ = ["Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns", "lattice_scale", "signal_to_noise"]
 
 # Closest pair of real columns in the bundled systems: Bi2Se3 X1-Bi, 1.96 Å. TiN's N columns sit
 # 1.50 Å from Ti; a fainter column closer than this to a much brighter one is such a satellite.
@@ -193,6 +193,43 @@ def lattice_scale(data, max_size=512):
     return sigma, float(distances[strong].min())
 
 
+def signal_to_noise(data, sigma_px=1.0):
+    """The image's contrast at the column width over its pixel noise, in any intensity units.
+
+    The pixel noise is read from the image's finest scale (the mean absolute
+    response to a kernel blind to planes, Immerkaer 1996); the contrast is the
+    standard deviation of the image smoothed over `sigma_px`, less what noise
+    leaves after that smoothing.
+
+    Parameters
+    ----------
+    data : (M, N) array
+    sigma_px : float
+
+    Returns
+    -------
+    float or None
+        None for an image without noise or contrast.
+
+    Examples
+    --------
+    >>> noise = np.random.default_rng(0).normal(size=(256, 256))
+    >>> round(signal_to_noise(noise), 1)
+    0.0
+    """
+    data = np.asarray(data, float)
+    if min(data.shape) < 8:
+        return None
+    kernel = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+    response = ndimage.convolve(data, kernel, mode="reflect")[1:-1, 1:-1]
+    noise = float(np.sqrt(np.pi / 2) * np.mean(np.abs(response)) / 6.0)
+    if not noise > 0:
+        return None
+    smooth = ndimage.gaussian_filter(data, sigma_px, mode="reflect")
+    signal_var = float(np.var(smooth)) - noise**2 / (4 * np.pi * sigma_px**2)
+    return float(np.sqrt(max(signal_var, 0.0)) / noise)
+
+
 def detect_candidates(data, sigma_px, min_distance_px):
     """Local maxima of the matched-filtered image above its local background.
 
@@ -334,9 +371,88 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
     data, pixel_size = _as_data(image_or_array, pixel_size)
     if not np.isfinite(data).all() or np.ptp(data) == 0:
         return Columns.empty(pixel_size)
-    sigma, auto_separation = lattice_scale(data)
+    offset, unit = contrast_units(data)
+    if unit <= 0:
+        return Columns.empty(pixel_size)
+    standard = (data - offset) / unit
+    sigma, auto_separation = lattice_scale(standard)
     if sigma is None or (separation or auto_separation) is None:
         return Columns.empty(pixel_size)
+    gain = electron_gain(standard, sigma, separation or auto_separation)
+    if not gain:
+        return Columns.empty(pixel_size)
+    found = _find_scaled(standard / gain, sigma, separation, auto_separation, pixel_size, min_significance,
+                         satellite_ratio)
+    # back to the image's own units: only amplitudes and backgrounds carry them
+    return replace(found, amplitude=found.amplitude * unit * gain, background=found.background * unit * gain + offset)
+
+
+def contrast_units(data):
+    """The image's own intensity scale: (offset, unit) with ``(data - offset) / unit`` spanning about 0-1000.
+
+    Column finding works on the image in these units, so that counts,
+    detector units in the millions, 0-1 floats and any offset give the same
+    columns: every tolerance inside the fit is then relative to the image's
+    own contrast, never to an assumption that the values are counts.
+
+    Parameters
+    ----------
+    data : (M, N) array
+
+    Returns
+    -------
+    offset, unit : float
+        The 0.5th percentile, and a thousandth of the 0.5-99.5 percentile
+        range (0 for an image without contrast).
+
+    Examples
+    --------
+    >>> data = np.arange(10000.0).reshape(100, 100)
+    >>> offset, unit = contrast_units(data)
+    >>> bool(np.allclose(contrast_units(3e-5 * data + 7.0), (3e-5 * offset + 7.0, 3e-5 * unit)))
+    True
+    """
+    step = max(1, int(np.sqrt(np.asarray(data).size / 250_000)))  # a regular subsample is plenty
+    low, high = np.percentile(np.asarray(data, float)[::step, ::step], [0.5, 99.5])
+    return float(low), float(high - low) / 1000.0
+
+
+def electron_gain(data, sigma_px, separation_px):
+    """Image units per detected electron, from the image's own noise: ``var = a + gain * level``.
+
+    A quick fit of the brightest columns leaves residuals whose variance,
+    against the fitted level, is shot noise (growing with the level) over a
+    floor (detector noise, the dark level). Divided by the gain, any image
+    is in electron counts again, whatever units its file holds, so the
+    column significance has one meaning on every file. Where the noise does
+    not grow with the level (read noise, a processed image), the image is
+    taken as shot-noise limited at half its bright level.
+
+    Parameters
+    ----------
+    data : (M, N) array
+        In contrast units (:func:`contrast_units`): about 0-1000.
+    sigma_px, separation_px : float
+        Column width and spacing (:func:`lattice_scale`).
+
+    Returns
+    -------
+    float or None
+        None when no column stands out to measure the noise on.
+    """
+    candidates, height, _ = detect_candidates(data, sigma_px, max(1.0, 0.5 * sigma_px))
+    if len(candidates) < 2:
+        return None
+    brightest = candidates[np.argsort(-height)[:300]]
+    radius = float(np.clip(2 * sigma_px, 2.5, 0.5 * separation_px))
+    floor, slope = fit_gaussians(data, brightest, sigma_px, radius, n_rounds=2, n_steps=4).noise
+    bright = float(np.percentile(data[::4, ::4], 99.5))
+    gain = max(slope, (floor + slope * bright) / (2 * bright))
+    return gain if np.isfinite(gain) and gain > 0 else None
+
+
+def _find_scaled(data, sigma, separation, auto_separation, pixel_size, min_significance, satellite_ratio):
+    """:func:`find_columns` on an image in electron counts (:func:`electron_gain`)."""
     # finely sampled columns (wider than ~4 px) are found on a binned image: a column still spans
     # >= 2 binned pixels, which keeps nearly all of its position information, at 1/b^2 of the cost
     b = max(1, int(round(sigma / 2.2)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Orientation", "growth_axes", "growth_axis", "projection_sharpness"]
+__all__ = ["Orientation", "growth_axes", "growth_axis", "in_plane_step", "projection_sharpness"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def projection_sharpness(xy_A, weight, angles_deg, bin_A=0.08, blur_A=0.12):
     return out
 
 
-def _in_plane_step(xy_A, angle_deg):
+def in_plane_step(xy_A, angle_deg):
     """Typical distance between neighbouring columns along the lines perpendicular to a direction."""
     n = _direction(angle_deg)
     h, u = xy_A @ n, xy_A @ np.array([-n[1], n[0]])
@@ -135,7 +135,7 @@ def growth_axes(xy, amplitude, pixel_size_A, periods_A=None, step_deg=0.5, n_can
         bright = xy_A[weight >= np.median(weight)]
 
         def mismatch(points, angle):
-            step = _in_plane_step(points, angle)
+            step = in_plane_step(points, angle)
             return min(abs(np.log(step / p)) for p in periods_A) if np.isfinite(step) else np.inf
         near = [min(mismatch(bright, coarse[k]), 0.08 + mismatch(xy_A, coarse[k])) for k in peaks]
         rank = [0 if m < 0.08 else 1 if m < 0.28 else 2 for m in near]

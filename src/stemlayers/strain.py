@@ -36,11 +36,11 @@ class Strain:
 
     tin_inplane_A: float | None
     tin_inplane_err_A: float | None
-    reference_A: float
+    reference_A: float | None
     deviation_pct: float | None
     ci95_pct: list | None
     strain_ok: bool | None
-    threshold_pct: float
+    threshold_pct: float | None
     ti_inplane_A: float | None
     ti_inplane_err_A: float | None
     tin_over_ti_ratio: float | None
@@ -48,7 +48,7 @@ class Strain:
     per_plane: list = field(default_factory=list)
     tin_inplane_direct_A: float | None = None  # from the pixel size alone
     scale_check_pct: float | None = None  # film period vs bulk: calibration + drift along the planes
-    calibrated_on: str = "pixel size"  # "film" when the film's period sets the length scale
+    calibrated_on: str | None = "pixel size"  # "film" when the film's period sets the length scale
     strain_verdict: str | None = None  # "ok" | "strained" | "inconclusive" (the 95 % CI straddles the threshold)
     tin_inplane_stat_err_A: float | None = None  # from the planes' scatter and the columns' position errors
     tin_inplane_sys_err_A: float | None = None  # the film standard's own deviation and its transfer to the TiN
@@ -56,6 +56,12 @@ class Strain:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def not_measured(cls, reason: str) -> Strain:
+        """No TiN number: the field shows no known system, so nothing in it is taken for TiN."""
+        return cls(None, None, None, None, None, None, None, None, None, None, None, [], calibrated_on=None,
+                   verdict_note=reason)
 
     @classmethod
     def from_dict(cls, d: dict) -> Strain:

@@ -195,6 +195,8 @@ def fit_row_scale(xy, u, plane, periods, is_film, is_substrate, shape, max_degre
         best = min(fits, key=lambda f: f["bic"])
         if first_pass:
             keep = np.abs(best["resid"]) <= 4 * robust_sd(best["resid"]) + 1e-12
+            if len(np.unique(which[keep & film])) < 2 or len(np.unique(which[keep & sub])) < 2:
+                return None  # too few segments agree to tell a scale change from stray columns
     # a correction is only as good as the model across the rows without data: the more flexible models, and
     # those with and without the column term, must give the same one, or the scale wanders in a way the
     # rows seen cannot tell

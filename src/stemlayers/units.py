@@ -81,6 +81,18 @@ def decimals_for(err, lo=2, hi=4):
     return int(np.clip(-math.floor(math.log10(err)), lo, hi))
 
 
+def signed(value, decimals=2):
+    """`value` with its sign, never a negative zero: ``signed(-0.001)`` is ``"+0.00"``.
+
+    Examples
+    --------
+    >>> signed(-0.001), signed(-0.02), signed(1.234, 1)
+    ('+0.00', '-0.02', '+1.2')
+    """
+    rounded = round(as_number(value), decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return f"{rounded:+.{decimals}f}"
+
+
 def format_value(value, err=None, unit="Å", decimals=None):
     """Format ``value ± err unit``, e.g. ``"2.61 ± 0.02 Å"`` (Å unless `unit` says otherwise).
 
