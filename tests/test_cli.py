@@ -76,7 +76,8 @@ def test_info_json_is_machine_readable(tmp_path):
 def test_info_accepts_pixel_size_for_uncalibrated_files(tmp_path):
     raw = tmp_path / "raw.npy"
     np.save(raw, np.random.default_rng(0).random((64, 64)).astype(np.float32))
-    assert runner.invoke(app, ["info", str(raw)]).exit_code == 1
+    described = runner.invoke(app, ["info", "--json", str(raw)])  # described, with no pixel size
+    assert described.exit_code == 0 and json.loads(described.output)["pixel_size_A"] is None
     result = runner.invoke(app, ["info", "--json", "--pixel-size", "0.1", str(raw)])
     assert result.exit_code == 0 and json.loads(result.output)["pixel_size_A"] == 0.1
 

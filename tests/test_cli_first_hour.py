@@ -138,6 +138,9 @@ def test_batch_fallback_pixel_size_only_for_files_without_calibration(mixed_fold
     # the analysis time, not the figure nor the queue: the JSON report's own seconds
     report = json.loads(open(rows["calibrated.hspy"]["report"]).read())
     assert float(rows["calibrated.hspy"]["seconds"]) == pytest.approx(report["seconds"], abs=2e-3)
+    # the report says where its pixel size came from too
+    assert report["calibration"]["pixel_size_source"] == "file"
+    assert json.loads(open(rows["bare.npy"]["report"]).read())["calibration"]["pixel_size_source"] == "fallback"
 
 
 def test_batch_without_fallback_makes_the_bare_file_an_error_row_naming_the_flag(mixed_folder, tmp_path):
@@ -164,3 +167,50 @@ def test_small_batches_run_in_one_process():
     assert default_workers(["a.hspy"] * 8, figures=True, cores=2) == 1  # ~12 s serial: a cluster costs more
     assert default_workers(["a.hspy"] * 200, figures=True, cores=2) == 2
     assert estimated_seconds(["missing.hspy"], figures=False) > 0
+
+
+def test_info_describes_a_file_without_calibration(mixed_folder):
+    result = runner.invoke(app, ["info", str(mixed_folder / "bare.npy")], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "320 x 320 px" in result.output and "float32" in result.output
+    assert "none in the file: give it with --pixel-size" in result.output
+    described = runner.invoke(app, ["info", str(mixed_folder / "bare.npy"), "--json"])
+    d = json.loads(described.output)
+    assert d["pixel_size_A"] is None and d["shape"] == [320, 320] and "no spatial calibration" in (
+        d["metadata"]["calibration_note"])
+
+
+def test_analyze_and_batch_agree_on_an_image_without_columns(tmp_path):
+    """Noise has no columns: the same sentence (with the measured signal-to-noise ratio) and exit 1 in both."""
+    noise = tmp_path / "noise.hspy"
+    save(np.random.default_rng(0).normal(100.0, 10.0, size=(128, 128)), noise, 0.1)
+    single = runner.invoke(app, ["analyze", str(noise)], terminal_width=200)
+    assert single.exit_code == 1
+    said = "fewer than three atomic columns found: nothing to analyse (the image's signal-to-noise ratio is"
+    assert said in single.output
+    out = tmp_path / "t.csv"
+    many = runner.invoke(app, ["batch", str(noise), "--out", str(out), "--no-figures"])
+    assert many.exit_code == 1
+    row = next(csv.DictReader(open(out)))
+    assert row["status"] == "error" and said in row["error"] and "too weak" in row["error"]
+
+
+def test_batch_creates_a_missing_output_folder(image, tmp_path):
+    out = tmp_path / "new" / "deeper" / "t.csv"
+    result = runner.invoke(app, ["batch", str(image), "--out", str(out), "--no-figures"])
+    assert result.exit_code == 0, result.output
+    assert next(csv.DictReader(open(out)))["status"] == "ok"
+
+
+def test_to_atomap_raises_no_deprecation_warnings(image):
+    import warnings
+
+    from stemlayers import find_columns
+
+    img = load(image)
+    columns = find_columns(img)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sublattice = columns.to_atomap(img)
+    assert len(sublattice.atom_list) == len(columns)
+    assert not [w for w in caught if "deprecat" in str(w.message).lower()]

@@ -30,3 +30,10 @@ def test_no_verdict_on_foreign_micrograph(foreign_micrographs, name):
     head, _, reason = evidence[0].partition(":")
     assert head.strip().lower() == "not decidable", said
     assert len(reason.strip()) >= 10, said
+    # nothing names TiN or a film: no TiN number, no TiN/TI planes, no message about a film that is not there
+    assert all(value in (None, []) for key, value in strain.items() if key != "verdict_note"), said
+    assert not {L["material"] for L in report["layers"]} & {"TiN", "TI", "bilayer"}, said
+    assert all(L["element"] is None for L in report["layers"]), said
+    assert report["calibration"]["warning"] is None and report["calibration"]["file_error_pct"] is None, said
+    assert not any("film" in m or "TiN" in m.replace("Bi2Se3/TiN", "").replace("Bi2Te3/TiN", "")
+                   for m in report["messages"]), said

@@ -36,6 +36,9 @@ __all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "lo
 #: A file calibration further than this from the film lattice's has its columns found again at the film's scale.
 RECALIBRATE_ABOVE = 0.04
 
+#: How the sentence begins that says an image had too few columns to analyse.
+TOO_FEW_COLUMNS = "fewer than three atomic columns found"
+
 #: Version of the report's JSON layout: 2 added calibration, material, strain_verdict and null verdicts.
 SCHEMA_VERSION = 2
 
@@ -108,6 +111,16 @@ class Report:
     plane_of_column: np.ndarray | None = None
     growth_dir: np.ndarray | None = None
     origin_xy: np.ndarray | None = None
+
+    @property
+    def unanalysable(self) -> str | None:
+        """Why nothing could be analysed (fewer than three columns, with the image's signal-to-noise ratio), or None.
+
+        The command line exits with 1 and a batch writes an error row with
+        this sentence: an image without columns is a file that could not be
+        analysed, not a verdict.
+        """
+        return next((m for m in self.messages if m.startswith(TOO_FEW_COLUMNS)), None)
 
     @property
     def columns_xy(self):
@@ -504,8 +517,8 @@ def _too_few_columns(image) -> str:
     """Why fewer than three columns were found, with the image's measured signal-to-noise ratio."""
     snr = signal_to_noise(image.data)
     if snr is None:
-        return "fewer than three atomic columns found: nothing to analyse (the image holds no lattice)"
-    return (f"fewer than three atomic columns found: nothing to analyse (the image's signal-to-noise ratio is "
+        return f"{TOO_FEW_COLUMNS}: nothing to analyse (the image holds no lattice)"
+    return (f"{TOO_FEW_COLUMNS}: nothing to analyse (the image's signal-to-noise ratio is "
             f"{snr:.2f}: the contrast at the column width over the pixel noise"
             + (", too weak to find columns)" if snr < 1.0 else ")"))
 

@@ -206,9 +206,8 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     except Exception as exc:  # noqa: BLE001 - one image's failure must not stop the batch
         return error_row(file, f"{file}: analysis failed ({type(exc).__name__}: {one_line(exc)})", took())
     d = report.to_dict()
-    if d["n_columns"] < 3:
-        return error_row(file, f"{file}: no atomic columns found (no lattice in the image: noise, "
-                               "a blank frame or the wrong detector?)", took())
+    if report.unanalysable:  # the same sentence and exit code as `stemlayers analyze`
+        return error_row(file, f"{file}: {report.unanalysable}", took())
     row = dict.fromkeys(CSV_COLUMNS, "")
     row["file"] = str(file)
     s, i = d["strain"], d["interface"]

@@ -46,6 +46,7 @@ class Interface:
     band_thickness_A: float | None = None
     gap_note: str | None = None
     decided_by: str | None = None  # the rule of the decision table that gave the verdict
+    band_thickness_err_A: float | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -91,6 +92,7 @@ class Cues:
     bilayer_thickness_A: float | None = None
     bilayer_thickness_err_A: float | None = None
     band_thickness_A: float | None = None
+    band_thickness_err_A: float | None = None
 
 
 def _agreement(value, expected, tolerance):
@@ -213,7 +215,8 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
         bright_ratio=(first.integrated_intensity / second.integrated_intensity
                       if second and first.integrated_intensity and second.integrated_intensity else None),
         bilayer_thickness_A=thickness, bilayer_thickness_err_A=first.spacing_err_A if thickness else None,
-        band_thickness_A=float(high - layers[top].height_A))
+        band_thickness_A=float(high - layers[top].height_A),
+        band_thickness_err_A=float(np.hypot(layers[first_ql].height_err_A, layers[top].height_err_A)))
 
 
 # ----------------------------------------------------------------------------- the decision table
@@ -315,7 +318,7 @@ def evidence(cues: Cues, system: MaterialSystem, rule: str) -> list:
                    + (f" ({c.top_scatter_A / max(c.below_scatter_A, 1e-6):.1f}x the {sub} planes below)"
                       if c.below_scatter_A else ""))
     if rule == "deteriorated":
-        out.append(f"a disordered band {c.band_thickness_A:.2f} Å thick between the top complete {sub} plane and "
+        out.append(f"a disordered band {format_value(c.band_thickness_A, c.band_thickness_err_A)} thick between the top complete {sub} plane and "
                    "the first ordered quintuple layer: no gap is defined")
     elif c.n_between == 0 and c.gap_A is not None:
         out.append(f"the first QL's {c.first_element} plane (p = {c.first_probability or 0:.2f}) sits on {sub} "
@@ -358,10 +361,10 @@ def classify(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_siz
         messages = "; ".join(layerset.messages)
         return Interface(None, 0.0, [f"not decidable: {reason}" + (f" ({messages})" if messages else "")]
                          + sentences, cues.gap_A, cues.gap_err_A, cues.n_between if cues.first_ql else None,
-                         cues.unassigned_fraction, cues.band_thickness_A, None, rule)
+                         cues.unassigned_fraction, cues.band_thickness_A, None, rule, cues.band_thickness_err_A)
     gap, gap_err, note = cues.gap_A, cues.gap_err_A, None
     if klass == "deteriorated":
         gap = gap_err = None
         note = "no gap: a disordered band separates the substrate from the film (see band_thickness_A)"
     return Interface(klass, round(_confidence(rule, cues, system), 3), sentences, gap, gap_err, cues.n_between,
-                     cues.unassigned_fraction, cues.band_thickness_A, note, rule)
+                     cues.unassigned_fraction, cues.band_thickness_A, note, rule, cues.band_thickness_err_A)

@@ -163,6 +163,9 @@ def analyze(
         plot_report(report, figure)
     if json_out != "-":
         print_report(report)
+    if report.unanalysable:  # as a batch's error row: the file could not be analysed
+        _fail(f"{report.image.path or report.file}: {report.unanalysable}")
+        raise typer.Exit(1)
 
 
 def _reference_from_image(reference_image, system):

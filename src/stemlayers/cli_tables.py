@@ -21,18 +21,24 @@ def _wide() -> Console:
 
 def info_table(d: dict) -> Table:
     """A file's description for people: every length with its unit."""
-    width, height = d["field_of_view_A"]
     rows = [
         ("format", f"{d['format']} ({d['dtype']})"),
         ("size", f"{d['shape'][1]} x {d['shape'][0]} px"),
-        ("pixel size", f"{d['pixel_size_A']:.5g} Å/px"
-         + ("" if d["pixel_size_plausible"] else "  [implausible for atomic resolution]")),
-        ("calibration in file", f"{d['original_scale']:.6g} {d['original_units']}/px"
-         if d.get("original_units") else "none"),
-        ("field of view", f"{width:.1f} x {height:.1f} Å ({width / 10:.2f} x {height / 10:.2f} nm)"),
-        ("intensity", f"min {d['min']:.4g}, max {d['max']:.4g}, mean {d['mean']:.4g}, std {d['std']:.4g} counts"),
     ]
-    skip = {"format", "dtype", "original_units", "original_scale", "calibration"}
+    if d["pixel_size_A"] is None:
+        rows.append(("pixel size", "none in the file: give it with --pixel-size (Å/px) to analyse"))
+    else:
+        width, height = d["field_of_view_A"]
+        rows += [
+            ("pixel size", f"{d['pixel_size_A']:.5g} Å/px"
+             + ("" if d["pixel_size_plausible"] else "  [implausible for atomic resolution]")),
+            ("calibration in file", f"{d['original_scale']:.6g} {d['original_units']}/px"
+             if d.get("original_units") else "none"),
+            ("field of view", f"{width:.1f} x {height:.1f} Å ({width / 10:.2f} x {height / 10:.2f} nm)"),
+        ]
+    rows.append(("intensity", f"min {d['min']:.4g}, max {d['max']:.4g}, mean {d['mean']:.4g}, "
+                 f"std {d['std']:.4g} (the file's units)"))
+    skip = {"format", "dtype", "original_units", "original_scale", "calibration", "calibration_note"}
     rows += [(key.replace("_", " "), str(value)) for key, value in d["metadata"].items() if key not in skip]
     table = Table(show_header=False)
     for key, value in rows:
@@ -97,7 +103,11 @@ def print_report(report) -> None:
     console.print(summary)
     if cal.warning():
         err_console.print(f"[bold yellow]warning:[/] {report.file}: {cal.warning()}", highlight=False, soft_wrap=True)
-    profile = Table(title="spacing profile (from the substrate up; 0 = top TiN plane)", title_justify="left")
+    if not report.planes:
+        return
+    profile = Table(title="spacing profile (from the substrate up; 0 = top TiN plane)" if report.system else
+                    "spacing profile (planes in order along the growth axis; no known material system)",
+                    title_justify="left")
     for name in ("height (Å)", "spacing to next (Å)", "material", "element", "in-plane period (Å)", "columns",
                  "scatter (pm)"):
         profile.add_column(name, justify="right")
@@ -111,7 +121,14 @@ def print_report(report) -> None:
 def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
     """Print one line per file (size, pixel size and where it comes from) and the skipped files; the exit code."""
     from .batch import with_pixel_size
+    from .errors import MissingCalibration
     from .io import describe
+
+    def calibrated(file, px):
+        d = describe(file, px)
+        if d["pixel_size_A"] is None:  # as the batch will find it: the fallback, or the file's error
+            raise MissingCalibration(d["metadata"]["calibration_note"])
+        return d
 
     table = Table(title=f"{len(files)} image file(s) (dry run: nothing analysed)", title_justify="left")
     for name in ("file", "size (px)", "pixel size (Å/px)", "from", "field (nm)"):
@@ -119,7 +136,7 @@ def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
     unreadable = 0
     for f in files:
         try:
-            d, source = with_pixel_size(describe, f, pixel_size, fallback_pixel_size)
+            d, source = with_pixel_size(calibrated, f, pixel_size, fallback_pixel_size)
         except InputError as exc:
             unreadable += 1
             table.add_row(f, "-", "-", f"[red]{exc}[/]", "-")

@@ -18,6 +18,8 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
@@ -109,12 +111,13 @@ class Columns:
         Each atom keeps its fitted position, width (``sigma_x = sigma_y``) and
         amplitude, so a user can go on with atomap's own tools.
         """
-        import atomap.api as am  # atomap.sublattice alone hits a circular import
-
         data = getattr(image, "data", image)
         pixel_size = getattr(image, "pixel_size_A", None) or self.pixel_size_A
         kwargs = {"pixel_size": pixel_size, "units": "Å"} if pixel_size else {}
-        sublattice = am.Sublattice(self.xy.copy(), np.asarray(data), name=name, **kwargs)
+        with quiet_atomap():
+            import atomap.api as am  # atomap.sublattice alone hits a circular import
+
+            sublattice = am.Sublattice(self.xy.copy(), np.asarray(data), name=name, **kwargs)
         for atom, sigma, amplitude in zip(sublattice.atom_list, self.sigma, self.amplitude):
             atom.sigma_x = atom.sigma_y = float(sigma)
             atom.amplitude_gaussian = float(amplitude)
@@ -132,6 +135,18 @@ class Columns:
         return cls(xy, amplitude, sigma, np.zeros(n), np.full((n, 2), np.nan), np.full(n, np.nan),
                    np.full(n, np.nan), np.ones(n, bool),
                    float(pixel_size) if pixel_size not in (None, 1, 1.0) else None)
+
+
+@contextmanager
+def quiet_atomap():
+    """Silence the deprecation warnings atomap's own use of hyperspy raises (importing it, building a Sublattice).
+
+    They concern atomap's code, not the user's, and say nothing a user can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"Importing .* is deprecated")  # hyperspy's, a UserWarning
+        yield
 
 
 def lattice_scale(data, max_size=512):

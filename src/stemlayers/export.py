@@ -118,8 +118,10 @@ def write_sublattice(report, path) -> Path:
     Read it back with ``atomap.api.load_atom_lattice_from_hdf5(path)``: one
     sublattice holds every column with its fitted position, width and amplitude.
     """
-    import atomap.api as am
+    from .columns import quiet_atomap
 
+    with quiet_atomap():
+        import atomap.api as am
     if report.columns is None or report.image is None:
         raise ValueError("the report holds no columns or image to export")
     path = Path(path)

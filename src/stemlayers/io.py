@@ -568,18 +568,29 @@ def describe(source, pixel_size=None, *, frame=None, max_mb=None) -> dict:
     Keys: file, format, shape, dtype, pixel_size_A, pixel_size_plausible,
     original_units, original_scale, field_of_view_A and _nm ([width, height]),
     min, max, mean, std, metadata. Unlike :func:`load`, an implausible pixel
-    size is reported rather than raised.
+    size is reported rather than raised, and a file without calibration is
+    described all the same (pixel size and field of view None, the reason in
+    ``metadata["calibration_note"]``).
     """
-    image = _load(source, pixel_size, frame, check_range=False, max_mb=max_mb)
-    data, size, md = image.data, image.pixel_size_A, image.metadata
-    width, height = image.field_of_view_A
+    try:
+        image = _load(source, pixel_size, frame, check_range=False, max_mb=max_mb)
+        uncalibrated = None
+    except MissingCalibration as exc:  # what the file holds is still worth showing
+        image = _load(source, 1.0, frame, check_range=False, max_mb=max_mb)
+        uncalibrated = str(exc)
+    data, md = image.data, image.metadata
+    size = None if uncalibrated else image.pixel_size_A
+    width, height = (None, None) if uncalibrated else image.field_of_view_A
     lo, hi = PIXEL_SIZE_RANGE_A
+    if uncalibrated:
+        md = {**md, "calibration": "none", "calibration_note": uncalibrated}
     return to_jsonable({
         "file": image.path, "format": md.get("format"), "shape": list(data.shape),
         "dtype": md.get("dtype", str(data.dtype)), "pixel_size_A": size,
-        "pixel_size_plausible": lo <= size <= hi, "original_units": md.get("original_units"),
-        "original_scale": md.get("original_scale"), "field_of_view_A": [width, height],
-        "field_of_view_nm": [width / 10, height / 10], "min": float(data.min()),
+        "pixel_size_plausible": None if size is None else lo <= size <= hi,
+        "original_units": md.get("original_units"), "original_scale": md.get("original_scale"),
+        "field_of_view_A": None if size is None else [width, height],
+        "field_of_view_nm": None if size is None else [width / 10, height / 10], "min": float(data.min()),
         "max": float(data.max()), "mean": float(data.mean()), "std": float(data.std()),
         "metadata": md,
     })

@@ -11,6 +11,8 @@ figure is made without pyplot, a GUI toolkit or a display.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -71,10 +73,11 @@ def _write_titles(fig, report, system):
     fig.text(0.5, 1 - 0.42 / height, lines[1], ha="center", va="top", fontsize=10)
     messages = [str(m) for m in (getattr(report, "messages", None) or [])]
     if messages:
-        text = "; ".join(messages)
-        if len(text) > 220:
-            text = text[:217] + "..."
-        fig.text(0.5, 1 - 0.7 / height, text, ha="center", va="top", fontsize=7.5,
+        # two lines at most, each as wide as the figure holds at this size: the note is never cut at the edge
+        width = int(fig.get_figwidth() * 72 / (0.5 * 7.5))
+        lines = textwrap.wrap("; ".join(messages), width)
+        text = "\n".join(lines[:2]) + (" ..." if len(lines) > 2 else "")
+        fig.text(0.5, 1 - 0.62 / height, text, ha="center", va="top", fontsize=7.5, linespacing=1.1,
                  color="firebrick", style="italic")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib import patheffects
 
-from ..units import decimals_for, is_number, as_number, format_value
+from ..units import as_number, decimals_for, format_value, is_number, signed
 
 __all__ = ["MATERIAL_COLORS", "format_inplane", "format_value", "series_lines"]
 
@@ -136,7 +136,7 @@ def title_lines(report, system=None):
         if is_number(_get(interface, "confidence")):
             verdict += f" (confidence {as_number(_get(interface, 'confidence')):.2f})"
     if klass == "deteriorated":
-        gap = f"band {format_value(_get(interface, 'band_thickness_A'))}, no gap"
+        gap = f"band {format_value(_get(interface, 'band_thickness_A'), _get(interface, 'band_thickness_err_A'))}, no gap"
     else:
         gap = f"gap {format_value(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
     first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
@@ -144,16 +144,21 @@ def title_lines(report, system=None):
     a = format_inplane(strain)
     parts = []
     if is_number(_get(strain, "deviation_pct")):
-        parts.append(f"{as_number(_get(strain, 'deviation_pct')):+.2f} %")
+        parts.append(f"{signed(_get(strain, 'deviation_pct'))} %")
     ci = _get(strain, "ci95_pct")
     if ci is not None and len(ci) == 2 and is_number(ci[0]) and is_number(ci[1]):
-        parts.append(f"95 % CI [{as_number(ci[0]):+.2f}, {as_number(ci[1]):+.2f}] %")
+        parts.append(f"95 % CI [{signed(ci[0])}, {signed(ci[1])}] %")
     if parts:
         a += f" ({', '.join(parts)})"
-    threshold = system.strain.threshold_pct if system is not None else 1.0
+    if system is None:  # nothing in the field is taken for TiN
+        lattice = getattr(report, "lattice", None) or {}
+        period = lattice.get("inplane_period_A")
+        return [first, "no strain check: the field matches no known material system"
+                + (f"  |  period along the planes {period:.3f} Å (pixel size in use)" if period else "")]
+    threshold = system.strain.threshold_pct
     ok = _get(strain, "strain_ok")
     ok_text = _get(strain, "strain_verdict") or ("no verdict" if ok is None else ("yes" if ok else "no"))
-    sub = system.substrate.name if system is not None else "TiN"
+    sub = system.substrate.name
     second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]
 

@@ -15,10 +15,17 @@ __all__ = ["draw_image_panel", "plane_segments"]
 
 
 def _image_frame(report):
-    """Image array, pixel size (Å, 1 if unknown) and unit of the image panel."""
+    """Image array, pixel size (Å, 1 if unknown) and unit of the image panel.
+
+    Where the film measured the true pixel size, the axes and the scale bar
+    use it, not a file calibration the film contradicts.
+    """
     image = getattr(report, "image", None)
     data = None if image is None else getattr(image, "data", None)
-    px = as_number(None if image is None else getattr(image, "pixel_size_A", None))
+    calibration = getattr(report, "calibration", None)
+    px = as_number(getattr(calibration, "film_pixel_size_A", None))
+    if not (math.isfinite(px) and px > 0):
+        px = as_number(None if image is None else getattr(image, "pixel_size_A", None))
     if not (math.isfinite(px) and px > 0):
         px = as_number(getattr(report, "pixel_size_A", None))
     if math.isfinite(px) and px > 0:

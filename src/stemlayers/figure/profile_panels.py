@@ -14,9 +14,31 @@ __all__ = ["draw_profile_panel", "draw_strain_panel", "reference_spacings"]
 
 
 def _ref_value(value):
-    """A reference spacing in Å with the decimals its source gives (2 or 3)."""
-    text = f"{value:.3f}"
-    return (text[:-1] if text.endswith("0") else text) + " Å"
+    """A reference spacing in Å, always to the pm."""
+    return f"{value:.3f} Å"
+
+
+def _joined_references(refs, within_A=0.01):
+    """References whose lines nearly coincide joined into one label: names of equal values share the value.
+
+    Examples
+    --------
+    >>> _joined_references([("a", 2.6), ("b", 2.598), ("c", 2.6), ("d", 2.448)])
+    [('b 2.598 Å; a, c 2.600 Å', 2.598), ('d 2.448 Å', 2.448)]
+    """
+    groups = []
+    for name, value in sorted(refs, key=lambda r: r[1]):
+        if groups and value - groups[-1][-1][1] < within_A:
+            groups[-1].append((name, value))
+        else:
+            groups.append([(name, value)])
+    joined = []
+    for group in groups:
+        values = sorted({round(v, 3) for _, v in group})
+        text = "; ".join(", ".join(n for n, v in group if round(v, 3) == value) + f" {_ref_value(value)}"
+                         for value in values)
+        joined.append((text, group[0][1]))
+    return sorted(joined, key=lambda r: -r[1])
 
 
 def _film_references(system):
@@ -32,8 +54,8 @@ def _film_references(system):
         a, b = elements[i], elements[i + 1]
         a = f"{a}1" if i == 0 else (f"{a}2" if a != elements[1] else a)
         b = f"{b}2" if b != elements[1] else b
-        refs.append((f"QL {a}–{b} {_ref_value(spacing)}", spacing))
-    refs.append((f"vdW gap between QLs {_ref_value(film.vdw_gap_A)}", film.vdw_gap_A))
+        refs.append((f"QL {a}–{b}", spacing))
+    refs.append(("vdW gap between QLs", film.vdw_gap_A))
     return refs
 
 
@@ -43,11 +65,10 @@ def _interface_references(system, interface_class):
     if interface_class == "bilayer":
         b = system.bilayer
         pair = "–".join(b.elements)
-        return [(f"{sub}–bilayer gap {_ref_value(b.tin_gap_A)}", b.tin_gap_A),
-                (f"bilayer {pair} {_ref_value(b.spacing_A)}", b.spacing_A),
-                (f"bilayer–QL gap {_ref_value(b.ql_gap_A)}", b.ql_gap_A)]
+        return [(f"{sub}–bilayer gap", b.tin_gap_A), (f"bilayer {pair}", b.spacing_A),
+                ("bilayer–QL gap", b.ql_gap_A)]
     if interface_class == "vdw":
-        return [(f"{sub}–QL vdW contact {_ref_value(system.vdw.tin_gap_A)}", system.vdw.tin_gap_A)]
+        return [(f"{sub}–QL vdW contact", system.vdw.tin_gap_A)]
     return []  # deteriorated: a disordered band, no gap; no class: nothing to compare with
 
 
@@ -66,14 +87,15 @@ def reference_spacings(system, interface_class=None):
     -------
     list of (str, float)
         The substrate's d(111), the distinct QL spacings (named after the QL
-        elements), the vdW gap between QLs, then the interface spacings of
-        the class; empty if `system` is None. Labels carry the value in Å.
+        elements), the vdW gap between QLs and the interface spacings of the
+        class, from the largest down; empty if `system` is None. Labels carry
+        the value in Å; lines within 0.01 Å of each other share one label.
     """
     if system is None:
         return []
     sub = system.substrate
-    refs = [(f"{sub.name} d(111) {_ref_value(sub.plane_spacing_A)}", sub.plane_spacing_A)]
-    return refs + _film_references(system) + _interface_references(system, interface_class)
+    refs = [(f"{sub.name} d(111)", sub.plane_spacing_A)]
+    return _joined_references(refs + _film_references(system) + _interface_references(system, interface_class))
 
 
 def _layer_table(layers):
@@ -120,12 +142,13 @@ def draw_profile_panel(ax, report, system):
                         va="bottom", fontsize=6.5, color="0.25", clip_on=True)
         label.set_in_layout(False)
         labels.append((label, value))
-    ax.axvline(0.0, color="0.2", lw=0.8, zorder=1)
-    sub = system.substrate.name if system is not None else "TiN"
-    top = ax.annotate(f"top {sub} plane", xy=(0.0, 0.98), xycoords=ax.get_xaxis_transform(),
-                      xytext=(-4, 0), textcoords="offset points", rotation=90, ha="right",
-                      va="top", fontsize=_LABEL_SIZE, color="0.2")
-    top.set_in_layout(False)
+    sub = system.substrate.name if system is not None else None
+    if sub is not None:  # without a known system no plane is the substrate's
+        ax.axvline(0.0, color="0.2", lw=0.8, zorder=1)
+        top = ax.annotate(f"top {sub} plane", xy=(0.0, 0.98), xycoords=ax.get_xaxis_transform(),
+                          xytext=(-4, 0), textcoords="offset points", rotation=90, ha="right",
+                          va="top", fontsize=_LABEL_SIZE, color="0.2")
+        top.set_in_layout(False)
 
     values = [v for v in s[has_point]] + [v for _, v in refs]
     if values:
@@ -143,7 +166,7 @@ def draw_profile_panel(ax, report, system):
         ax.set_xlim(-5, 5)
         ax.text(0.5, 0.5, "no atomic planes", transform=ax.transAxes, ha="center", va="center",
                 color="0.4", bbox={"fc": "white", "ec": "none"}, zorder=4)
-    ax.set_xlabel(f"plane height above the top {sub} plane (Å)")
+    ax.set_xlabel(f"plane height above the top {sub} plane (Å)" if sub else "plane height (Å)")
     ax.set_ylabel("spacing to the next plane (Å)")
     ax.set_title("interlayer spacing profile (error bars 1σ)", fontsize=9)
     return labels
@@ -232,6 +255,13 @@ def draw_strain_panel(ax, report, system):
     system : MaterialSystem or None
     """
     strain = getattr(report, "strain", None)
+    if system is None:  # nothing in the field is taken for TiN
+        ax.text(0.5, 0.5, "no known material system:\nno substrate lattice parameter", transform=ax.transAxes,
+                ha="center", va="center", color="0.4")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title("substrate in-plane lattice parameter", fontsize=9)
+        return
     per_plane = list(_get(strain, "per_plane") or [])
     ref = as_number(_get(strain, "reference_A"))
     if not math.isfinite(ref) and system is not None:
