@@ -19,7 +19,7 @@
     0.06 Å/px 448 px show 27 Å: TiN, the band and not one whole QL, a field
     no reader can classify).
 (b) Calibration sweep: the first `--calibration` grid images (default all)
-    analysed again with ``pixel_size`` = the file's x 0.85 ... 1.15: is the
+    analysed again with ``pixel_size`` = the file's x 0.5 ... 2.0: is the
     system and the strain verdict unchanged, and how far is TiN a from the
     truth (%)?
 (c) Negative fields: `--negatives` images with no TI/TiN interface (TiN only,
@@ -60,7 +60,7 @@ from stemlayers.simulate.fields import FOREIGN_FIELDS
 CLASSES = ("bilayer", "vdw", "deteriorated")
 SYSTEMS = ("Bi2Te3/TiN", "Bi2Se3/TiN")
 NEGATIVE_FIELDS = ("tin_only", "ti_only", "perovskite", "honeycomb", "amorphous")
-FACTORS = (0.85, 0.9, 0.95, 1.05, 1.1, 1.15)
+FACTORS = (0.5, 0.67, 0.85, 0.93, 1.07, 1.15, 1.5, 2.0)
 CONFIDENCE_BINS = (0.0, 0.5, 0.7, 0.9, 1.0001)
 MATCH_A = 0.5
 

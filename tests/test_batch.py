@@ -184,7 +184,7 @@ def test_hostile_inputs_are_error_rows_and_good_files_still_get_results(tmp_path
     rows = {Path(r["file"]).name: r for r in _read(out)}
     expected_errors = {"empty.dm3": "empty", "truncated.hspy": "truncated.hspy", "text.dm3": "text.dm3",
                        "wrong_format.xyz": "unknown file format", "nan.hspy": "NaN",
-                       "constant.hspy": "constant", "noise.hspy": "no atomic columns",
+                       "constant.hspy": "constant", "noise.hspy": "fewer than three atomic columns found",
                        "uncalibrated.png": "calibration", "huge.hspy": "limit"}
     for name, phrase in expected_errors.items():
         assert rows[name]["status"] == "error", name

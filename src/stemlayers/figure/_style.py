@@ -150,15 +150,15 @@ def title_lines(report, system=None):
         parts.append(f"95 % CI [{signed(ci[0])}, {signed(ci[1])}] %")
     if parts:
         a += f" ({', '.join(parts)})"
-    if system is None:  # nothing in the field is taken for TiN
+    if system is None and not is_number(_get(strain, "tin_inplane_A")):  # no known system: nothing is TiN
         lattice = getattr(report, "lattice", None) or {}
         period = lattice.get("inplane_period_A")
         return [first, "no strain check: the field matches no known material system"
                 + (f"  |  period along the planes {period:.3f} Å (pixel size in use)" if period else "")]
-    threshold = system.strain.threshold_pct
+    threshold = system.strain.threshold_pct if system is not None else 1.0
     ok = _get(strain, "strain_ok")
     ok_text = _get(strain, "strain_verdict") or ("no verdict" if ok is None else ("yes" if ok else "no"))
-    sub = system.substrate.name
+    sub = system.substrate.name if system is not None else "TiN"
     second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]
 

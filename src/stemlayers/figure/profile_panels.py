@@ -19,12 +19,12 @@ def _ref_value(value):
 
 
 def _joined_references(refs, within_A=0.01):
-    """References whose lines nearly coincide joined into one label: names of equal values share the value.
+    r"""References whose lines nearly coincide joined into one label: names of equal values share the value.
 
     Examples
     --------
     >>> _joined_references([("a", 2.6), ("b", 2.598), ("c", 2.6), ("d", 2.448)])
-    [('b 2.598 Å; a, c 2.600 Å', 2.598), ('d 2.448 Å', 2.448)]
+    [('b 2.598 Å\na, c 2.600 Å', 2.598), ('d 2.448 Å', 2.448)]
     """
     groups = []
     for name, value in sorted(refs, key=lambda r: r[1]):
@@ -35,8 +35,8 @@ def _joined_references(refs, within_A=0.01):
     joined = []
     for group in groups:
         values = sorted({round(v, 3) for _, v in group})
-        text = "; ".join(", ".join(n for n, v in group if round(v, 3) == value) + f" {_ref_value(value)}"
-                         for value in values)
+        text = "\n".join(", ".join(n for n, v in group if round(v, 3) == value) + f" {_ref_value(value)}"
+                          for value in values)
         joined.append((text, group[0][1]))
     return sorted(joined, key=lambda r: -r[1])
 
@@ -88,14 +88,15 @@ def reference_spacings(system, interface_class=None):
     list of (str, float)
         The substrate's d(111), the distinct QL spacings (named after the QL
         elements), the vdW gap between QLs and the interface spacings of the
-        class, from the largest down; empty if `system` is None. Labels carry
-        the value in Å; lines within 0.01 Å of each other share one label.
+        class; empty if `system` is None. Labels carry the value in Å, to
+        the pm.
     """
     if system is None:
         return []
     sub = system.substrate
-    refs = [(f"{sub.name} d(111)", sub.plane_spacing_A)]
-    return _joined_references(refs + _film_references(system) + _interface_references(system, interface_class))
+    refs = [(f"{sub.name} d(111)", sub.plane_spacing_A)] + _film_references(system)
+    return [(f"{name} {_ref_value(value)}", value)
+            for name, value in refs + _interface_references(system, interface_class)]
 
 
 def _layer_table(layers):
@@ -135,9 +136,11 @@ def draw_profile_panel(ax, report, system):
                     capsize=1.5, label=name, zorder=3)
 
     refs = reference_spacings(system, _get(getattr(report, "interface", None), "class"))
-    labels = []
-    for text, value in refs:
+    for _, value in refs:
         ax.axhline(value, ls="--", lw=0.8, color="0.45", zorder=1)
+    # lines within 0.01 Å of each other are one line on the plot: one label names them all
+    labels = []
+    for text, value in _joined_references([(t.removesuffix(f" {_ref_value(v)}"), v) for t, v in refs]):
         label = ax.text(0.99, value, text, transform=ax.get_yaxis_transform(), ha="right",
                         va="bottom", fontsize=6.5, color="0.25", clip_on=True)
         label.set_in_layout(False)
@@ -255,7 +258,7 @@ def draw_strain_panel(ax, report, system):
     system : MaterialSystem or None
     """
     strain = getattr(report, "strain", None)
-    if system is None:  # nothing in the field is taken for TiN
+    if system is None and not math.isfinite(as_number(_get(strain, "tin_inplane_A"))):  # no system: no TiN
         ax.text(0.5, 0.5, "no known material system:\nno substrate lattice parameter", transform=ax.transAxes,
                 ha="center", va="center", color="0.4")
         ax.set_xticks([])
