@@ -26,6 +26,10 @@
     TI only, a SrTiO3-like perovskite, a MoS2-like honeycomb, random atoms):
     the share with no class and no strain verdict (and no system for the
     foreign lattices).
+With ``--harsh`` the grid is drawn with ``sample_harsh_params`` instead: on top
+of the wide ranges, a TiN that thins along the interface to 20-70 % (half the
+draws), a TiN film of only 5-10 Ti planes beside vacuum (a third), doses down
+to 25 (a quarter).
 (d) Reliability: the stated confidence of every decided class, binned, against
     how often it was right (negative fields included: any class there is wrong).
 
@@ -53,7 +57,7 @@ from rich.table import Table
 
 from stemlayers import analyze, load
 from stemlayers.materials import load_system
-from stemlayers.simulate import sample_params, simulate
+from stemlayers.simulate import sample_harsh_params, sample_params, sample_wide_params, simulate
 from stemlayers.simulate.contrast import column_weights
 from stemlayers.simulate.fields import FOREIGN_FIELDS
 
@@ -172,13 +176,14 @@ def field_shape(params, size, min_field_A):
     return dataclasses.replace(params, shape=(side, side))
 
 
-def tasks(seed, count, negatives, calibration, size, min_field_A=0.0):
+def tasks(seed, count, negatives, calibration, size, min_field_A=0.0, harsh=False):
     rng = np.random.default_rng(seed)
     out = []
+    draw = sample_harsh_params if harsh else sample_wide_params
     for i in range(count):
         system, klass = SYSTEMS[i % 2], CLASSES[(i // 2) % 3]
-        p = sample_params(rng, wide=True, system=system, interface=klass, shape=(size, size),
-                          interface_offset_A=float(rng.uniform(-4, 4)))
+        p = draw(rng, system=system, interface=klass, shape=(size, size),
+                 interface_offset_A=float(rng.uniform(-4, 4)))
         out.append(dict(kind="grid", params=field_shape(p, size, min_field_A), sweep=i < calibration))
     for i in range(negatives):
         p = sample_params(rng, wide=True, system=SYSTEMS[(i // len(NEGATIVE_FIELDS)) % 2],
@@ -372,12 +377,15 @@ def main(argv=None) -> None:
     parser.add_argument("--min-field", type=float, default=42.0, help="smallest field side, Å")
     parser.add_argument("--margin", type=float, default=0.4, help="strain accuracy outside ±margin %% of 1 %%")
     parser.add_argument("--jobs", type=int, default=1, choices=(1, 2))
+    parser.add_argument("--harsh", action="store_true",
+                        help="grid drawn with sample_harsh_params: TiN wedges, thin TiN beside vacuum, doses from 25")
     args = parser.parse_args(argv)
     console = Console(width=160)
     console.print("$ python benchmarks/bench_trust.py " + shlex.join(sys.argv[1:] if argv is None else argv),
                   highlight=False)
     todo = tasks(args.seed, args.count, args.negatives,
-                 args.count if args.calibration is None else args.calibration, args.size, args.min_field)
+                 args.count if args.calibration is None else args.calibration, args.size, args.min_field,
+                 harsh=args.harsh)
     start = time.perf_counter()
     if args.jobs > 1:
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:

@@ -382,35 +382,44 @@ def _planes_and_system(image, columns, candidates):
     The system is identified from calibration-free cues at the file's pixel
     size and, when that shows no system in full or puts the film more than
     10 % off, at pixel sizes up to 2.2x larger and smaller that make a
-    column step a film's period (:func:`_scale_trials`): a trial other than
+    column step a known period (:func:`_scale_trials`): a trial other than
     the file's counts only when the substrate, the film and their period
-    ratio all fit under its first axis, and the film sets the scale. The column finder tells N
-    satellites and probe-tail overlaps from real columns by their distance
-    in Å: with the file's pixel size more than RECALIBRATE_ABOVE off what
-    the film implies, the columns are found again at the film's scale.
+    ratio all fit under its first axis, and the film sets the scale. The
+    column finder tells N satellites and probe-tail overlaps from real
+    columns by their distance in Å: with the file's pixel size more than
+    RECALIBRATE_ABOVE off what the film implies, the columns are found
+    again at the film's scale.
     """
     px = image.pixel_size_A
     periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
     shape = image.data.shape
-    tried = []
-    own_columns = columns
-    for trial in _scale_trials(columns, px, candidates):
-        if trial != 1.0 and columns is own_columns:
-            # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
-            # have dropped real columns: the columns again, with those rules relative to their spacing
-            columns = replace(find_columns(image.data), pixel_size_A=px)
+
+    def grouped(trial, columns):
         # at a trial scale the axis whose column step is a system's period comes first: only it is grouped
         layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods,
                                                          max_axes=None if trial == 1.0 else 1)
         factor = _film_factor(layersets[found.name], trial) if found is not None else None
-        if trial != 1.0 and (strength < 4 or factor is None):
-            continue
         score = system_score(layersets[found.name], found) if found is not None else np.inf
-        tried.append((strength, factor is not None, -score, -abs(np.log(factor or 1.0)), trial, columns, layersets,
-                      found, factor))
-        if trial == 1.0 and strength == 4 and factor is not None and abs(np.log(factor)) < 0.1:
-            break
-    *_, trial, columns, layersets, found, factor = max(tried, key=lambda t: t[:4])
+        # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
+        rank = (strength, factor is not None, -score, -abs(np.log(factor or 1.0)))
+        return rank, trial, columns, layersets, found, factor
+
+    tried = [grouped(1.0, columns)]
+    strength, has_film = tried[0][0][:2]
+    if not (strength == 4 and has_film and abs(np.log(tried[0][-1])) < 0.1):
+        # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
+        # have dropped real columns: the columns again, with those rules relative to their spacing
+        trials = _scale_trials(columns, px, candidates)[1:]
+        free = replace(find_columns(image.data), pixel_size_A=px) if trials else None
+        for trial in trials:
+            result = grouped(trial, free)
+            if 1 <= result[0][0] < 4:
+                # part of a system shows at this scale: its columns again, with the rules in Å at this scale
+                refound = replace(find_columns(image, pixel_size=px * trial), pixel_size_A=px)
+                result = max(result, grouped(trial, refound), key=lambda r: r[0])
+            if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
+                tried.append(result)
+    _, trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
     if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
         columns = replace(find_columns(image, pixel_size=px / factor), pixel_size_A=px)
         layersets, found, _ = _group_and_identify(columns, candidates, px * trial, shape, periods)
@@ -483,8 +492,17 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
             # otherwise they are part of the interface band
             layers = [replace(L, material="disordered") if L.material == "bilayer" else L for L in layers]
         decidable = interface.interface_class is not None or interface.decided_by == "unmatched"
-        strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable,
-                              reason=interface.evidence[0] if interface.evidence else None)
+        reason = interface.evidence[0] if interface.evidence else None
+        film_seen = any(L.material == "TI" and L.inplane_period_A for L in layers)
+        if film_seen and calibration.inplane_scale is None:
+            # a file calibration the film in the field does not confirm is no ground for a verdict
+            decidable = False
+            reason = ("no strain verdict: the film in the field could not serve as the length standard, and the "
+                      "file's pixel size is not confirmed by it")
+        strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable, reason=reason)
+        if strain.tin_inplane_A is not None and not film_seen:
+            messages.append(f"no film in the field: the TiN a rests on the pixel size {px:.4f} Å/px "
+                            f"({calibration.pixel_size_source}), not on a film standard")
     messages.extend(note for note in (calibration.warning(), calibration.distortion_note()) if note)
     return Report(
         file=image.name, system=found.name if found is not None else None,

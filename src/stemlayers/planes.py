@@ -240,8 +240,6 @@ def fit_period(u, guess, u_err=0.0):
     --------
     >>> fit_period(np.array([0.0, 3.8, 7.6, 15.2]), 3.7)[0]
     3.8
-    >>> fit_period(np.array([0.0, 3.8, 7.6, 15.2]), 1.9)[0]  # a guess half the period
-    3.8
     """
     u = np.sort(np.asarray(u, float))
     if len(u) < MIN_COLUMNS or not guess > 0:
@@ -255,11 +253,7 @@ def fit_period(u, guess, u_err=0.0):
         u = np.delete(u, np.where(off[close] > off[close + 1], close, close + 1))
     if len(u) < MIN_COLUMNS:
         return None, None
-    steps = np.maximum(np.round(np.diff(u) / guess), 1).astype(int)
-    # the plane's own period is the longest that indexes every column: a guess a whole fraction of it (a
-    # pixel size off by 2x) must not pass for it, with every column on every other site
-    steps //= np.gcd.reduce(steps)
-    k = np.concatenate([[0], np.cumsum(steps)])
+    k = np.concatenate([[0], np.cumsum(np.maximum(np.round(np.diff(u) / guess), 1))])
     if np.ptp(k) < 2:
         return None, None
     slope, intercept = np.polyfit(k, u, 1)

@@ -27,7 +27,7 @@ from ..gaussians import render_gaussians
 from ..materials import MaterialSystem, load_system
 from .contrast import column_weights
 from .fields import FIELDS, FOREIGN_FIELDS, foreign_structure, prune_planes
-from .params import SimulationParams, sample_params, sample_wide_params
+from .params import SimulationParams, sample_harsh_params, sample_params, sample_wide_params
 from .render import add_tail, apply_noise, to_image_frame
 from .scan import LINE_FAULTS, corrupt_lines, nonlinear_drift_px
 from .structure import INTERFACES, Structure, build_structure
@@ -41,6 +41,7 @@ __all__ = [
     "Truth",
     "load_truth",
     "sample_params",
+    "sample_harsh_params",
     "sample_wide_params",
     "simulate",
     "truth_path",
@@ -191,6 +192,10 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
 
     weight = structure.weight * (1 + params.weight_jitter * rng.standard_normal(structure.weight.size))
     weight *= 1 + params.thickness_gradient * (structure.u_A - u_center) / radius
+    if params.tin_wedge:
+        tin = np.array([p.material == "TiN" for p in structure.planes])[structure.plane]
+        side = np.clip((structure.u_A - u_center) / (2 * radius) + 0.5, 0, 1)
+        weight = np.where(tin, weight * (1 - params.tin_wedge * side), weight)
     weight = np.clip(weight, 0, None)
     # dose is the expected count at the core of the brightest column type
     if params.field == "interface":

@@ -19,7 +19,7 @@ from ..materials import load_system
 from .contrast import draw_channelling
 from .structure import INTERFACES
 
-__all__ = ["SimulationParams", "sample_params", "sample_wide_params"]
+__all__ = ["SimulationParams", "sample_harsh_params", "sample_params", "sample_wide_params"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,10 @@ class SimulationParams:
         Relative rms scatter of column weights (local thickness, defocus).
     thickness_gradient : float
         Relative change of thickness across the field (a wedge).
+    tin_wedge : float
+        A TiN film that thins along the interface: its columns fall from
+        full weight on one side of the field to ``1 - tin_wedge`` of it on
+        the other (0 = none; 0.8 leaves a fifth).
     background_smooth : float
         A non-linear, smoothly varying background (random, on a ~30 Å scale),
         its rms as a fraction of `dose`.
@@ -139,6 +143,7 @@ class SimulationParams:
     read_noise: float = 0.0
     weight_jitter: float = 0.03
     thickness_gradient: float = 0.0
+    tin_wedge: float = 0.0
     background_smooth: float = 0.0
     amorphous: float = 0.0
     contrast_exponent: float | None = None
@@ -228,3 +233,25 @@ def sample_wide_params(rng: np.random.Generator, **fixed) -> SimulationParams:
     base["shape"] = tuple(base["shape"])
     base.update(fixed)
     return SimulationParams(**base)
+
+
+def sample_harsh_params(rng: np.random.Generator, **fixed) -> SimulationParams:
+    """:func:`sample_wide_params` with what real lamellae add: a thin TiN film beside vacuum, a TiN wedge.
+
+    In half the draws the TiN thins along the interface to 20-70 % of its
+    thickness (``tin_wedge`` 0.3-0.8); in a third it is only 5-10 Ti planes
+    (1.2-2.5 nm) thick, with vacuum below; doses reach down to 25. These
+    are drawn from their own stream (seeded by the draw's seed), so the
+    wide draws stay what they are.
+    """
+    params = sample_wide_params(rng, **fixed)
+    extra = np.random.default_rng([int(params.seed or 0), 2])
+    harsh = {}
+    if extra.random() < 0.5:
+        harsh["tin_wedge"] = float(extra.uniform(0.3, 0.8))
+    if extra.random() < 1 / 3:
+        harsh["n_tin_planes"] = int(extra.integers(5, 11))
+    if extra.random() < 0.25:
+        harsh["dose"] = float(extra.uniform(25, 40))
+    harsh = {k: v for k, v in harsh.items() if k not in fixed}
+    return dataclasses.replace(params, **harsh)
