@@ -1,5 +1,6 @@
 """The simulator's images and truth agree with the physics in the material files."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -448,3 +449,28 @@ def test_wide_sampler_spans_the_harsh_ranges_and_the_plain_one_is_unchanged():
     assert sample_wide_params(rng, interface="vdw").interface == "vdw"
     sim = simulate(sample_params(rng, wide=True, shape=(128, 128)))
     assert sim.data.shape == (128, 128) and np.isfinite(sim.data).all()
+
+
+def test_a_tin_wedge_thins_the_tin_along_the_interface_and_nothing_else():
+    params = SimulationParams(shape=(256, 256), seed=4, pixel_size_A=0.12)
+    flat, wedge = simulate(params), simulate(dataclasses.replace(params, tin_wedge=0.8))
+    t0, t1 = flat.truth, wedge.truth
+    tin = np.isin(t0.element, ["Ti", "N"])
+    ratio = t1.weight[tin] / t0.weight[tin]
+    side = (t0.u_A[tin] - t0.u_A[tin].min()) / np.ptp(t0.u_A[tin])
+    assert np.corrcoef(side, ratio)[0, 1] < -0.99  # thinner and thinner along the interface
+    assert 0.15 < ratio.min() < 0.5 and ratio.max() > 0.8
+    assert np.allclose(t1.weight[~tin], t0.weight[~tin])  # the film keeps its thickness
+
+
+def test_harsh_sampler_adds_wedges_thin_tin_and_low_doses_to_the_wide_draws():
+    from stemlayers.simulate import sample_harsh_params
+
+    wide = [sample_params(np.random.default_rng(k), wide=True) for k in range(60)]
+    harsh = [sample_harsh_params(np.random.default_rng(k)) for k in range(60)]
+    assert all(w.seed == h.seed and w.contrast_exponent == h.contrast_exponent for w, h in zip(wide, harsh))
+    wedges = np.array([h.tin_wedge for h in harsh])
+    assert 0.3 < np.mean(wedges > 0) < 0.7 and wedges.max() <= 0.8
+    thin = [h.n_tin_planes for h in harsh if h.n_tin_planes is not None]
+    assert 10 <= len(thin) <= 30 and min(thin) >= 5 and max(thin) <= 10
+    assert min(h.dose for h in harsh) < 40
