@@ -264,3 +264,16 @@ def test_film_elements_from_the_planes_own_brightness():
     assert [p.element for p in named] == ["Bi" if bi else "Te" for bi in is_bi]
     assert clusters.separated and min(p.element_probability for p in named) > 0.9
     assert clusters.log_ratio == pytest.approx(np.log(1.8), abs=0.05)  # read from the image, not the file's 2.2
+
+
+def test_origin_moves_up_past_planes_a_tin_wedge_leaves_partly_seen():
+    """Every TiN plane seen over part of the field (a wedge), each by a different share: the top one is TiN."""
+    d = 2.448
+    seen = [0.62, 0.7, 0.55, 0.68, 0.66, 0.49]
+    planes = tuple(_plane(i, i * d, "substrate", occupancy=o, scatter=0.06) for i, o in enumerate(seen)) + (
+        _plane(6, 5 * d + 2.9, "film", 3.798), _plane(7, 5 * d + 4.6, "film", 3.798))
+    top, relabelled = find_origin(planes)
+    assert top == 5 and relabelled[5].kind == "substrate"
+    # the same plane roughened (columns displaced) is the interface band
+    rough = planes[:5] + (dataclasses.replace(planes[5], scatter_A=0.2),) + planes[6:]
+    assert find_origin(rough)[0] == 4

@@ -143,7 +143,7 @@ def _report_stem(file: str, root: str = "") -> str:
 def with_pixel_size(read, file, pixel_size=None, fallback_pixel_size=None):
     """``read(file, pixel_size)`` with the batch's pixel-size rule, and where the pixel size came from.
 
-    `pixel_size` overrides every file's calibration ("override"); otherwise
+    `pixel_size` overrides every file's calibration ("--pixel-size"); otherwise
     the file's own is used ("file"), and `fallback_pixel_size` only for a
     file that has none ("fallback").
 
@@ -152,7 +152,7 @@ def with_pixel_size(read, file, pixel_size=None, fallback_pixel_size=None):
     (result, source)
     """
     try:
-        return read(file, pixel_size), ("override" if pixel_size is not None else "file")
+        return read(file, pixel_size), ("--pixel-size" if pixel_size is not None else "file")
     except MissingCalibration:
         if fallback_pixel_size is None:
             raise

@@ -236,7 +236,8 @@ def _matched_significance(params, px, py, data, weight, sigma, background=None):
     """
     g = unit_gaussian(px - params[:, :1], py - params[:, 1:2], sigma)
     if background is None:
-        w_sum = np.maximum(weight.sum(axis=1, keepdims=True), 1e-300)
+        # a column with no pixels left has no significance (NaN), without a warning: 1e-300 is 0 in float32
+        w_sum = np.maximum(weight.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
         g = g - np.sum(weight * g, axis=1, keepdims=True) / w_sum
         data = data - np.sum(weight * data, axis=1, keepdims=True) / w_sum
     else:

@@ -159,6 +159,35 @@ def substrate_down(planes, orientation):
 
 
 
+def _partly_seen_above(planes, top, candidates, max_scatter_ratio=1.5, spacing_tolerance=0.05,
+                       min_seen_ratio=0.7):
+    """The top substrate plane, moved up past planes that are ordered substrate seen as partly as those below.
+
+    A TiN that thins along the interface (a wedge) shows every plane over part
+    of the field only, each by a different share, so the strict occupancy
+    test of :func:`find_origin` can stop below the true top. A plane above
+    it is substrate, not the interface band, when it is as ordered as those
+    below (its scatter at most `max_scatter_ratio` x theirs, where a
+    roughened plane's is many times larger), one substrate spacing above the
+    last (within `spacing_tolerance`), and seen nearly as fully as the last
+    (`min_seen_ratio`): a partial plane on complete ones stays in the band.
+    """
+    below = [p for p in planes[:top + 1] if p.kind == "substrate"]
+    if len(below) < 3:
+        return top
+    heights = np.array([p.height_A for p in below])
+    spacing = float(np.median(np.diff(heights)))
+    scatter = float(np.median([p.scatter_A for p in below]))
+    for i in (c for c in candidates if c > top):
+        step = planes[i].height_A - planes[top].height_A
+        if (abs(step / spacing - 1.0) > spacing_tolerance or planes[i].scatter_A > max_scatter_ratio * scatter
+                or planes[i].occupancy < min_seen_ratio * planes[top].occupancy
+                or any(p.kind == "film" for p in planes[top + 1:i])):
+            break
+        top = i
+    return top
+
+
 def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.12, max_film_below=0.1):
     """The top complete, ordered substrate plane (height 0), and the planes relabelled around it.
 
@@ -202,6 +231,7 @@ def find_origin(planes, min_occupancy=0.85, scatter_ratio=3.0, min_scatter_A=0.1
             break
     if top is None:
         return None, planes
+    top = _partly_seen_above(planes, top, candidates)
     relabelled = tuple(
         replace(p, kind="disordered") if (i > top and p.kind in ("substrate", "anion"))
         or (i < top and p.kind == "film") else p for i, p in enumerate(planes))

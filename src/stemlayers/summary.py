@@ -59,10 +59,10 @@ def pixel_size_sources(rows):
     """One sentence on where the analysed images' pixel sizes came from, naming the files not from their own."""
     ok = [r for r in rows if r["status"] == "ok"]
     counts = Counter(r.get("pixel_size_source") or "file" for r in ok)
-    names = {"file": "from the file", "override": "--pixel-size override", "fallback": "--fallback-pixel-size"}
+    names = {"file": "from the file", "--pixel-size": "--pixel-size override", "fallback": "--fallback-pixel-size"}
     text = ", ".join(f"{names[k]} {counts[k]}" for k in names if counts.get(k))
     others = [f"{r['file']} ({r['pixel_size_source']}, {_number(r['pixel_size_A'], 4)} Å/px)" for r in ok
-              if r.get("pixel_size_source") in ("override", "fallback")]
+              if r.get("pixel_size_source") in ("--pixel-size", "fallback")]
     return text, others
 
 
