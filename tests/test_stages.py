@@ -168,6 +168,9 @@ def _cues(**changes):
     (dict(first_probability=0.6), "unmatched", None),      # an unsure element earns no verdict
     (dict(gap_A=4.5), "unmatched", None),                  # a gap far from any vdW contact
     (dict(n_between=1, first_ql=7, first_element="Bi"), "unmatched", None),
+    # 19 ordered film planes below the first QL found by shape: unrecognised film, not a deteriorated band
+    (dict(n_between=22, n_disordered_between=3, first_ql=28, unassigned_fraction=0.2, n_band_columns=333,
+          band_thickness_A=49.0), "film unrecognised", None),
 ])
 def test_decision_table(changes, rule, klass):
     assert decide(_cues(**changes), TE)[:2] == (rule, klass)

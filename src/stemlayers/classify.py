@@ -258,6 +258,11 @@ RULES = (
      "no ordered {film} quintuple layer above the {substrate}"),
     ("period ratio", lambda c, s: not c.ratio_fits, None,
      "the film/substrate period ratio does not fit {system}"),
+    # an interface band is a few planes, mostly disordered: more ordered planes below the first QL found by
+    # shape than two QLs hold are film whose QLs were not recognised, not evidence of any interface class
+    ("film unrecognised", lambda c, s: c.n_between - c.n_disordered_between > 2 * len(s.film.ql_elements), None,
+     "more ordered planes lie between the {substrate} and the first quintuple layer recognised than two QLs "
+     "hold: the film there is not recognised"),
     ("deteriorated", _disordered, "deteriorated", ""),
     ("vdw", _vdw, "vdw", ""),
     ("bilayer", _bilayer, "bilayer", ""),
