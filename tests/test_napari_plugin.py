@@ -624,3 +624,16 @@ def test_unrelated_scans_are_a_shown_error_not_a_crash(make_napari_viewer, notif
     assert widget.run(layer=other, blocking=True) is None
     message = str([n for n in notifications if n.severity == "error"][-1].message)
     assert "'noise'" in message and "second scan" in message
+
+
+def test_a_field_of_no_known_system_shows_no_tin(make_napari_viewer):
+    """A perovskite field: the run ends with neutral planes, no TiN number and no strain check in the dock."""
+    viewer = make_napari_viewer()
+    sim = simulate(shape=(256, 256), pixel_size_A=0.1, field="perovskite", seed=3)
+    viewer.add_image(sim.data, name="perovskite", scale=(0.1, 0.1))
+    widget = _analysis_widget(viewer)
+    widget.pixel_size.value = 0.1
+    report = widget.run(blocking=True)
+    assert report.system is None and report.strain.tin_inplane_A is None
+    assert not {p.material for p in report.planes} & {"TiN", "TI", "bilayer"}
+    assert "no strain check" in widget.summary.value and "TiN in-plane a" not in widget.summary.value
