@@ -323,7 +323,8 @@ def evidence(cues: Cues, system: MaterialSystem, rule: str) -> list:
                    + (f" ({c.top_scatter_A / max(c.below_scatter_A, 1e-6):.1f}x the {sub} planes below)"
                       if c.below_scatter_A else ""))
     if rule == "deteriorated":
-        out.append(f"a disordered band {format_value(c.band_thickness_A, c.band_thickness_err_A)} thick between the top complete {sub} plane and "
+        band = format_value(c.band_thickness_A, c.band_thickness_err_A)
+        out.append(f"a disordered band {band} thick between the top complete {sub} plane and "
                    "the first ordered quintuple layer: no gap is defined")
     elif c.n_between == 0 and c.gap_A is not None:
         out.append(f"the first QL's {c.first_element} plane (p = {c.first_probability or 0:.2f}) sits on {sub} "

@@ -61,8 +61,9 @@ def _verdict_rows(report) -> list:
         if s.tin_inplane_sys_err_A:  # the film standard's own uncertainty, beside the measurement's
             parts = (f"; 1σ {1000 * s.tin_inplane_stat_err_A:.1f} pm statistical, "
                      f"{1000 * s.tin_inplane_sys_err_A:.1f} pm systematic")
-        rows.append(("TiN in-plane a", f"{format_value(s.tin_inplane_A, s.tin_inplane_err_A)} ({signed(s.deviation_pct)} "
-                     f"%, 95 % CI [{signed(lo)}, {signed(hi)}] %) vs {s.reference_A:.3f} Å" + parts))
+        a = format_value(s.tin_inplane_A, s.tin_inplane_err_A)
+        rows.append(("TiN in-plane a", f"{a} ({signed(s.deviation_pct)} %, 95 % CI [{signed(lo)}, {signed(hi)}] %) "
+                     f"vs {s.reference_A:.3f} Å" + parts))
     if s.threshold_pct is None:  # no known system: nothing in the field is taken for TiN
         rows.append(("strain", "not measured (no known material system in the field)"))
         lattice = report.lattice or {}

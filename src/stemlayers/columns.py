@@ -31,7 +31,8 @@ from .gaussfit import fit_gaussians
 from .gaussians import render_gaussians
 from .pixels import binned
 
-__all__ = ["Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns", "lattice_scale", "signal_to_noise"]
+__all__ = ["Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns", "lattice_scale",
+           "signal_to_noise"]
 
 # Closest pair of real columns in the bundled systems: Bi2Se3 X1-Bi, 1.96 Å. TiN's N columns sit
 # 1.50 Å from Ti; a fainter column closer than this to a much brighter one is such a satellite.
