@@ -1,6 +1,6 @@
-"""Thick lamellae: abTEM multislice references 10, 20 and 30 nm thick (``refgen/thick_multislice.py``, the
-probe over the whole 49 x 40 Å cell: PRISM without interpolation), checked against the model they were built
-from: every verdict right at every thickness, and none wrong when the image is rotated or mirrored.
+"""Thick lamellae: abTEM multislice references 10-30 nm thick (``refgen/thick_multislice.py``; probe windows
+of at least 20 Å, see the data folder's README), checked against the model they were built from: every
+verdict right at every thickness, and none wrong when the image is rotated or mirrored.
 """
 
 import json
