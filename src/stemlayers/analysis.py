@@ -277,16 +277,18 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     layerset = found = None
     chosen = candidates[0]
     scale = FieldScale(px, None)
+    unfit = None  # why the field cannot be the system's, when nothing in it is found to be
     if len(columns) < 3:
-        messages.append(_too_few_columns(image))
+        unfit = _too_few_columns(image)
+        messages.append(unfit)
     else:
         yield STAGES[3]
         columns, layersets, found, scale = planes_and_system(image, columns, candidates)
         chosen = found or candidates[0]
         layerset = layersets[chosen.name]
         if found is None:
-            messages.append("the field matches no known material system ("
-                            + ", ".join(s.name for s in candidates) + ")")
+            unfit = "the field matches no known material system (" + ", ".join(s.name for s in candidates) + ")"
+            messages.append(unfit)
         else:
             messages.extend(layerset.messages)
     # the film knows the true scale: a guess from the column spacing is for fields without one
@@ -294,13 +296,11 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     yield STAGES[4]
     source = PIXEL_SIZE_SOURCES.get(image.metadata.get("calibration", "file"), "file")
     calibration = Calibration(px, pixel_size_source=source)
-    if layerset is not None and found is not None:
+    if found is not None:
         interface = classify(layerset, chosen, columns, scale.working_pixel_size_A)
         calibration = layerset.calibration.measured_at(scale.working_pixel_size_A / px, px, source)
-    elif layerset is not None:
-        interface = Interface(None, 0.0, [f"not decidable: {messages[-1]}"])
     else:
-        interface = Interface(None, 0.0, [f"not decidable: {messages[0]}"])
+        interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
     layers = list(layerset.layers) if layerset else []
     if found is None:
         # nothing of the field is TiN or a film: planes are planes, and no TiN number is given

@@ -152,6 +152,14 @@ def quiet_atomap():
         yield
 
 
+def centred_crop(data, size):
+    """The centred part of a 2D array at most `size` x `size` (the whole array where it is smaller)."""
+    data = np.asarray(data)
+    rows, cols = data.shape
+    r0, c0 = max((rows - size) // 2, 0), max((cols - size) // 2, 0)
+    return data[r0:r0 + size, c0:c0 + size]
+
+
 def lattice_scale(data, max_size=512):
     """Column width and nearest-neighbour distance from the image's autocorrelation.
 
@@ -171,10 +179,7 @@ def lattice_scale(data, max_size=512):
         distance between the columns that dominate the image. None when the
         image holds no lattice (constant or pure noise).
     """
-    data = np.asarray(data, float)
-    rows, cols = data.shape
-    r0, c0 = max((rows - max_size) // 2, 0), max((cols - max_size) // 2, 0)
-    crop = data[r0:r0 + max_size, c0:c0 + max_size]
+    crop = centred_crop(np.asarray(data, float), max_size)
     window = np.outer(np.hanning(crop.shape[0]), np.hanning(crop.shape[1]))
     shape = list(crop.shape)  # the window already keeps wrap-around small at the short lags used
     power = np.abs(fft.rfft2((crop - crop.mean()) * window, s=shape)) ** 2
@@ -459,9 +464,7 @@ def electron_gain(data, sigma_px, separation_px):
         None when no column stands out to measure the noise on.
     """
     # a centred crop holds plenty of columns to measure the noise on, at a fraction of a large image's cost
-    rows, cols = np.shape(data)
-    r0, c0 = max((rows - GAIN_CROP) // 2, 0), max((cols - GAIN_CROP) // 2, 0)
-    data = np.asarray(data)[r0:r0 + GAIN_CROP, c0:c0 + GAIN_CROP]
+    data = centred_crop(data, GAIN_CROP)
     candidates, height, _ = detect_candidates(data, sigma_px, max(1.0, 0.5 * sigma_px))
     if len(candidates) < 2:
         return None

@@ -27,6 +27,7 @@ __all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_syst
 #: A file calibration further than this from the film lattice's has its columns found again at the film's scale.
 RECALIBRATE_ABOVE = 0.04
 
+
 def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
     """The candidate system whose structure fits the planes best, or None if the field shows none.
 
