@@ -8,7 +8,8 @@ import pytest
 from scipy.spatial import cKDTree
 
 from stemlayers import analyze, find_columns
-from stemlayers.columns import electron_gain, contrast_units, lattice_scale, signal_to_noise
+from stemlayers.columns import contrast_units, detect_candidates, electron_gain, lattice_scale, signal_to_noise
+from stemlayers.gaussfit import fit_gaussians
 from stemlayers.simulate import SimulationParams, simulate
 
 
@@ -71,8 +72,17 @@ def test_the_gain_is_read_from_the_noise():
     sigma, separation = lattice_scale(counts)
     for factor in (1.0, 250.0):
         offset, unit = contrast_units(counts * factor)
-        gain = electron_gain((counts * factor - offset) / unit, sigma, separation)
+        standard = (counts * factor - offset) / unit
+        xy, height, _ = detect_candidates(standard, sigma, 1.0)
+        brightest = xy[np.argsort(-height)[:300]]
+        fit = fit_gaussians(standard, brightest, sigma, 2 * sigma, n_rounds=1, measure_noise=True)
+        gain = electron_gain(fit.noise, float(np.percentile(standard, 99.5)))
         assert gain * unit == pytest.approx(factor, rel=0.15)
+
+
+def test_a_noise_that_does_not_grow_with_the_level_is_read_as_shot_noise_at_half_the_bright_level():
+    assert electron_gain((500.0, 0.0), 1000.0) == pytest.approx(0.25)
+    assert electron_gain((0.0, 0.0), 1000.0) is None
 
 
 def test_too_weak_a_signal_says_its_signal_to_noise_ratio():

@@ -41,8 +41,12 @@ SATELLITE_DISTANCE_A = 1.75
 # 2.6 Å); a faint peak flanked by two much brighter columns is the overlap of their probe tails.
 GAP_DISTANCE_A = 2.1
 GAP_RATIO = 5.0
-# Side of the centred crop the image's noise (its electron gain) is measured on, px.
-GAIN_CROP = 768
+# The quick fit that measures the column width, the spacing and the image's noise takes this many of
+# the brightest candidates: plenty for each, at a fraction of the cost of all.
+QUICK_FIT_COLUMNS = 300
+# The noise model (floor, slope) of the candidate screen: one count squared, whatever the level. The
+# screen only drops maxima too faint to fit; the significance test after the fit decides.
+UNIT_NOISE = (1.0, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -401,11 +405,10 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
     sigma, auto_separation = lattice_scale(standard)
     if sigma is None or (separation or auto_separation) is None:
         return Columns.empty(pixel_size)
-    gain = electron_gain(standard, sigma, separation or auto_separation)
-    if not gain:
+    found, gain = _find_scaled(standard, sigma, separation, auto_separation, pixel_size, min_significance,
+                               satellite_ratio)
+    if found is None:
         return Columns.empty(pixel_size)
-    found = _find_scaled(standard / gain, sigma, separation, auto_separation, pixel_size, min_significance,
-                         satellite_ratio)
     # back to the image's own units: only amplitudes and backgrounds carry them
     return replace(found, amplitude=found.amplitude * unit * gain, background=found.background * unit * gain + offset)
 
@@ -440,44 +443,43 @@ def contrast_units(data):
     return float(low), float(high - low) / 1000.0
 
 
-def electron_gain(data, sigma_px, separation_px):
-    """Image units per detected electron, from the image's own noise: ``var = a + gain * level``.
+def electron_gain(noise, bright_level):
+    """Image units per detected electron, from the image's noise model ``var = floor + slope * level``.
 
-    A quick fit of the brightest columns leaves residuals whose variance,
-    against the fitted level, is shot noise (growing with the level) over a
-    floor (detector noise, the dark level). Divided by the gain, any image
-    is in electron counts again, whatever units its file holds, so the
-    column significance has one meaning on every file. Where the noise does
-    not grow with the level (read noise, a processed image), the image is
-    taken as shot-noise limited at half its bright level.
+    Residuals of a fit of bright columns have a variance that grows with the
+    level (shot noise) over a floor (detector noise, the dark level): the
+    slope is the gain. Divided by it, any image is in electron counts again,
+    whatever units its file holds, so the column significance has one
+    meaning on every file. Where the noise does not grow with the level (read
+    noise, a processed image), the image is taken as shot-noise limited at
+    half its bright level.
 
     Parameters
     ----------
-    data : (M, N) array
-        In contrast units (:func:`contrast_units`): about 0-1000.
-    sigma_px, separation_px : float
-        Column width and spacing (:func:`lattice_scale`).
+    noise : (float, float)
+        ``(floor, slope)`` of the noise model (``GaussianFit.noise``).
+    bright_level : float
+        A bright image level (the 99.5th percentile), in the same units.
 
     Returns
     -------
     float or None
-        None when no column stands out to measure the noise on.
+        None when the noise model gives no positive gain.
+
+    Examples
+    --------
+    >>> electron_gain((4.0, 250.0), 1000.0)
+    250.0
+    >>> electron_gain((5000.0, 0.0), 1000.0)
+    2.5
     """
-    # a centred crop holds plenty of columns to measure the noise on, at a fraction of a large image's cost
-    data = centred_crop(data, GAIN_CROP)
-    candidates, height, _ = detect_candidates(data, sigma_px, max(1.0, 0.5 * sigma_px))
-    if len(candidates) < 2:
-        return None
-    brightest = candidates[np.argsort(-height)[:300]]
-    radius = float(np.clip(2 * sigma_px, 2.5, 0.5 * separation_px))
-    floor, slope = fit_gaussians(data, brightest, sigma_px, radius, n_rounds=2, n_steps=4).noise
-    bright = float(np.percentile(data[::4, ::4], 99.5))
-    gain = max(slope, (floor + slope * bright) / (2 * bright))
-    return gain if np.isfinite(gain) and gain > 0 else None
+    floor, slope = noise
+    gain = max(slope, (floor + slope * bright_level) / (2 * bright_level)) if bright_level > 0 else np.nan
+    return float(gain) if np.isfinite(gain) and gain > 0 else None
 
 
 def _find_scaled(data, sigma, separation, auto_separation, pixel_size, min_significance, satellite_ratio):
-    """:func:`find_columns` on an image in electron counts (:func:`electron_gain`)."""
+    """:func:`find_columns` on an image in contrast units: (Columns in electron counts, gain) or (None, None)."""
     # finely sampled columns (wider than ~4 px) are found on a binned image: a column still spans
     # >= 2 binned pixels, which keeps nearly all of its position information, at 1/b^2 of the cost
     b = max(1, int(round(sigma / 2.2)))
@@ -485,12 +487,15 @@ def _find_scaled(data, sigma, separation, auto_separation, pixel_size, min_signi
         return _find(data, sigma, separation or auto_separation, pixel_size, min_significance, satellite_ratio,
                      separation)
     rows, cols = data.shape
-    found = _find(binned(data, b), sigma / b, (separation or auto_separation) / b, pixel_size and pixel_size * b,
-                  min_significance, satellite_ratio, separation and separation / b)
+    found, gain = _find(binned(data, b), sigma / b, (separation or auto_separation) / b,
+                        pixel_size and pixel_size * b, min_significance, satellite_ratio,
+                        separation and separation / b, block=b)
+    if found is None:
+        return None, None
     xy = (found.xy + 0.5) * b - 0.5  # centre of binned pixel i is at b*i + (b-1)/2
     inside = np.all((xy > -0.5) & (xy < np.array([cols, rows]) - 0.5), axis=1)
     found = replace(found, xy=xy, xy_err=found.xy_err * b, sigma=found.sigma * b, pixel_size_A=pixel_size)
-    return found.select(inside)
+    return found.select(inside), gain
 
 
 def _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio):
@@ -522,30 +527,43 @@ def _second_look(data, fit, sigma, radius, separation, min_significance, close, 
     return fit.concat(extra), model
 
 
-def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite_ratio, separation=None):
-    """The pipeline of :func:`find_columns` on one (possibly binned) image."""
+def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite_ratio, separation=None,
+          block=1):
+    """The pipeline of :func:`find_columns` on one image in contrast units, binned `block` x `block` (a mean).
+
+    Returns the columns in electron counts per unbinned pixel and the gain
+    (contrast units per count), or (None, None) when no column stands out.
+    """
     sigma = min(sigma, rough_separation / 3)
     # a small footprint: with a wide one, a bright column's shoulder hides a dim neighbour's maximum
     candidates, height, level = detect_candidates(data, sigma, max(1.0, 0.5 * sigma))
-    # a quick first fit measures what the autocorrelation only estimates: the column width and
-    # the closest spacing of real columns; the strongest few hundred candidates are plenty
-    brightest = candidates[np.argsort(-height)[:300]]
+    if len(candidates) < 2:
+        return None, None
+    # a quick fit of the brightest candidates measures what the autocorrelation only estimates: the
+    # column width, the closest spacing of real columns and, in its residuals, the image's noise
+    brightest = candidates[np.argsort(-height)[:QUICK_FIT_COLUMNS]]
     quick = fit_gaussians(data, brightest, sigma, float(np.clip(2 * sigma, 2.5, 0.5 * rough_separation)),
-                          n_rounds=1, n_steps=4)
+                          n_rounds=1, n_steps=4, measure_noise=True)
+    gain = electron_gain(quick.noise, float(np.percentile(data[::4, ::4], 99.5)))
+    if gain is None:
+        return None, None
+    # a mean over b x b pixels has 1/b^2 of a pixel's shot noise: counts per unbinned pixel
+    gain *= block ** 2
+    data, height, level = data / gain, height / gain, level / gain
     strong = quick.sane & (quick.significance >= 2 * min_significance)
     if strong.sum() < 2:
         strong = quick.sane & (quick.significance >= min_significance)
     if strong.sum() < 2:
-        return Columns.empty(pixel_size)
+        return None, None
     sigma = float(np.median(quick.sigma[strong]))
     if separation is None:
         nearest = cKDTree(quick.xy[strong]).query(quick.xy[strong], k=2)[0][:, 1]
         separation = float(np.percentile(nearest, 5))
         if pixel_size:  # N satellites of Ti are not real spacings
             separation = max(separation, 1.8 / pixel_size)
-    # a cheap matched-filter signal-to-noise with the quick fit's noise model screens out most
-    # noise maxima before the full fit: far fewer columns to fit, none real lost at half the threshold
-    candidates = candidates[_screen(height, level, sigma, quick.noise, 0.5 * min_significance)]
+    # a cheap matched-filter signal-to-noise against one count of noise drops the maxima too faint to
+    # fit before the full fit, at half the threshold
+    candidates = candidates[_screen(height, level, sigma, UNIT_NOISE, 0.5 * min_significance)]
     # neighbours are subtracted, so the patch may reach past half the spacing
     radius = float(np.clip(2.2 * sigma, 2.5, 0.7 * separation))
     # a tight width prior first: a column must not swell to swallow a faint neighbour (N beside Ti
@@ -564,7 +582,7 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
     fit = fit.select(real) if not real.all() else fit
     return Columns(xy=fit.xy, amplitude=fit.amplitude, sigma=fit.sigma, background=fit.background,
                    xy_err=fit.xy_err, significance=fit.significance, reduced_chi2=fit.reduced_chi2,
-                   converged=fit.converged, pixel_size_A=pixel_size)
+                   converged=fit.converged, pixel_size_A=pixel_size), gain
 
 
 def _fit_and_select(data, candidates, sigma, radius, separation, min_significance, start=None, n_rounds=2,

@@ -277,6 +277,11 @@ def noise_model(model, residual):
     return max(float(a), floor), float(b)
 
 
+def _residual_noise(observed, full_model, valid):
+    """The noise model (:func:`noise_model`) of patches of `observed` around a full model (columns and background)."""
+    return noise_model(full_model[valid], (observed - full_model)[valid]), full_model
+
+
 def _starting_params(image, xy, sigma, radius, start=None):
     """(K, 5) starting parameters (x, y, amplitude, width, background) and the amplitude floor.
 
@@ -309,7 +314,7 @@ def _parameter_errors(jac, weight, chi2):
 
 
 def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=(0.4, 2.5), sigma_prior=np.inf,
-                  background_scale=None, start=None, start_model=None):
+                  background_scale=None, start=None, start_model=None, measure_noise=False):
     """Refine Gaussian columns on `image`, all at once, with neighbour subtraction.
 
     Parameters
@@ -340,6 +345,10 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
     start_model : (M, N) array, optional
         The image of all columns at their starting values (without
         background), if the caller has it already: saves one rendering.
+    measure_noise : bool
+        Measure the noise model of the final fit's residuals (as a further
+        weighted round would start with) and return it as ``noise``. By
+        default ``noise`` is that of the last weighted round, (1, 0) if none.
 
     Returns
     -------
@@ -367,8 +376,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         observed = image[py, px].astype(np.float32)
         data = observed - (everyone[py, px] - own)  # each patch with its neighbours removed
         if round_ > 0:
-            full_model = everyone[py, px] + params[:, 4:5]
-            noise = noise_model(full_model[valid], (observed - full_model)[valid])
+            noise, full_model = _residual_noise(observed, everyone[py, px] + params[:, 4:5], valid)
             weight = valid / (noise[0] + noise[1] * np.clip(full_model, 0, None))
         else:
             weight = valid
@@ -376,6 +384,11 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         params, step = _lm_in_parallel(params, fpx, fpy, data, weight, n_steps, bounds, floor,
                                        (sigma, sigma_prior * sigma), start_xy, radius)
 
+    if measure_noise:
+        last_px, last_py, last_valid = _patches(params[:, :2], radius, image.shape)
+        everyone_last, _ = _render_sane(params, image.shape, start_xy, radius, bounds)
+        noise, _ = _residual_noise(image[last_py, last_px].astype(np.float32),
+                                   everyone_last[last_py, last_px] + params[:, 4:5], last_valid)
     model, _, jac = _model_and_jacobian(params, fpx, fpy)
     n_pix = valid.sum(axis=1)
     cost = np.sum(weight * (data - model) ** 2, axis=1, dtype=np.float64)
