@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stemlayers.calibration import Calibration, measure_calibration
-from stemlayers.classify import Cues, decide, stacking_fraction
+from stemlayers.classify import Cues, _substrate_continued, decide, stacking_fraction
 from stemlayers.contrast import brightness_clusters, find_quintuple_layers
 from stemlayers.layers import Layer, find_origin, substrate_down
 from stemlayers.materials import load_system
@@ -171,9 +171,32 @@ def _cues(**changes):
     # 19 ordered film planes below the first QL found by shape: unrecognised film, not a deteriorated band
     (dict(n_between=22, n_disordered_between=3, first_ql=28, unassigned_fraction=0.2, n_band_columns=333,
           band_thickness_A=49.0), "film unrecognised", None),
+    # partial planes continuing the TiN lattice on TiN itself found only in part: TiN too faint to find?
+    (dict(n_between=4, n_disordered_between=2, n_partial_substrate_between=2, substrate_seen=0.6, first_ql=10),
+     "substrate seen in part", None),
+    # ... on TiN found in full they are a rough interface; and a band of other planes is one anyway
+    (dict(n_between=4, n_disordered_between=2, n_partial_substrate_between=2, substrate_seen=0.95, first_ql=10),
+     "deteriorated", "deteriorated"),
+    (dict(n_between=4, n_disordered_between=3, n_partial_substrate_between=2, substrate_seen=0.6, first_ql=10),
+     "deteriorated", "deteriorated"),
+    (dict(n_between=4, n_disordered_between=2, n_partial_substrate_between=2, substrate_seen=0.6, first_ql=10,
+          rough=True), "deteriorated", "deteriorated"),
 ])
 def test_decision_table(changes, rule, klass):
     assert decide(_cues(**changes), TE)[:2] == (rule, klass)
+
+
+def test_partial_planes_that_continue_the_substrate_lattice_are_counted():
+    def plane(material, height, period, scatter=0.1, element=None):
+        return Layer(height, 0.005, None, None, material, element, period, 1e-3, 100.0, 20, scatter)
+
+    tin = [plane("TiN", -2.448 * k, 2.596, element="Ti") for k in (2, 1, 0)]
+    above = [plane("disordered", 2.45, 2.60), plane("disordered", 4.93, 2.59),  # TiN seen in part
+             plane("disordered", 6.30, 2.60),                                    # off the TiN spacing
+             plane("disordered", 7.40, 3.10),                                    # another period
+             plane("disordered", 9.80, 2.60, scatter=0.4)]                       # rough
+    layers = tin + above + [plane("TI", 12.0, 3.798, element="Te")]
+    assert _substrate_continued(layers, 2, len(layers) - 1, tin, 2.448) == 2
 
 
 def test_strain_verdict_has_three_outcomes():

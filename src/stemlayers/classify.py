@@ -93,6 +93,8 @@ class Cues:
     bilayer_thickness_err_A: float | None = None
     band_thickness_A: float | None = None
     band_thickness_err_A: float | None = None
+    substrate_seen: float | None = None  # median occupancy of the top substrate planes
+    n_partial_substrate_between: int = 0  # disordered planes between that continue the substrate lattice
 
 
 def _agreement(value, expected, tolerance):
@@ -199,6 +201,7 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
     below = [L.scatter_A for L in layers[:top] if L.element == system.substrate.metal]
     top_scatter = layers[top].scatter_A
     rough = bool(below) and top_scatter > max(rules.rough_ratio * np.median(below), rules.min_rough_scatter_A)
+    metal_planes = [L for L in layers[:top + 1] if L.element == system.substrate.metal]
     first = layers[top + 1]
     second = layers[top + 2] if top + 2 < len(layers) else None
     thickness = first.spacing_to_next_A if len(between) >= 2 else None
@@ -216,7 +219,36 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
                       if second and first.integrated_intensity and second.integrated_intensity else None),
         bilayer_thickness_A=thickness, bilayer_thickness_err_A=first.spacing_err_A if thickness else None,
         band_thickness_A=float(high - layers[top].height_A),
-        band_thickness_err_A=float(np.hypot(layers[first_ql].height_err_A, layers[top].height_err_A)))
+        band_thickness_err_A=float(np.hypot(layers[first_ql].height_err_A, layers[top].height_err_A)),
+        substrate_seen=float(np.median([L.occupancy for L in metal_planes[-3:]])) if metal_planes else None,
+        n_partial_substrate_between=_substrate_continued(layers, top, first_ql, metal_planes,
+                                                         structure["substrate_spacing_A"]))
+
+
+def _substrate_continued(layers, top, first_ql, metal_planes, spacing_A, tolerance=0.05, scatter_ratio=1.5):
+    """How many disordered planes between the top substrate plane and the first QL continue the substrate lattice.
+
+    Such a plane sits a whole number of substrate spacings above the last
+    such plane or the top one (within `tolerance` of a spacing), has the substrate's in-plane period
+    (within 3 %) and is no rougher than `scatter_ratio` x the substrate planes:
+    substrate seen in part, not a band of other material.
+    """
+    periods = [L.inplane_period_A for L in metal_planes if L.inplane_period_A]
+    scatters = [L.scatter_A for L in metal_planes if L.scatter_A is not None]
+    if not spacing_A or not periods or not scatters:
+        return 0
+    period, scatter = float(np.median(periods)), float(np.median(scatters))
+    count, last_A = 0, layers[top].height_A
+    for plane in layers[top + 1:first_ql]:
+        if plane.material != "disordered":
+            continue
+        steps = (plane.height_A - last_A) / spacing_A
+        continued = bool(round(steps) >= 1 and abs(steps - round(steps)) <= tolerance
+                         and plane.inplane_period_A and abs(plane.inplane_period_A / period - 1) <= 0.03
+                         and plane.scatter_A is not None and plane.scatter_A <= scatter_ratio * scatter)
+        count += continued
+        last_A = plane.height_A if continued else last_A
+    return count
 
 
 # ----------------------------------------------------------------------------- the decision table
@@ -263,6 +295,14 @@ RULES = (
     ("film unrecognised", lambda c, s: c.n_between - c.n_disordered_between > 2 * len(s.film.ql_elements), None,
      "more ordered planes lie between the {substrate} and the first quintuple layer recognised than two QLs "
      "hold: the film there is not recognised"),
+    # partial planes that continue the TiN lattice above TiN that is itself found only in part may be TiN
+    # too faint to find (a thin or dim substrate): no ground for calling the interface rough
+    ("substrate seen in part", lambda c, s: (
+        c.n_disordered_between > 0 and c.n_partial_substrate_between == c.n_disordered_between and not c.rough
+        and c.substrate_seen is not None and c.substrate_seen < s.classify.min_seen_substrate), None,
+     "the top {substrate} planes are found only in part, and the partial planes above them continue the "
+     "{substrate} lattice: they may be {substrate} too faint to find, so a rough interface cannot be told from a "
+     "faint substrate"),
     ("deteriorated", _disordered, "deteriorated", ""),
     ("vdw", _vdw, "vdw", ""),
     ("bilayer", _bilayer, "bilayer", ""),

@@ -31,7 +31,7 @@ from .gaussfit import fit_gaussians
 from .gaussians import render_gaussians
 from .pixels import binned
 
-__all__ = ["Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns", "lattice_scale",
+__all__ = ["MIN_SIGNIFICANCE", "Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns", "lattice_scale",
            "signal_to_noise"]
 
 # Closest pair of real columns in the bundled systems: Bi2Se3 X1-Bi, 1.96 Å. TiN's N columns sit
@@ -41,6 +41,8 @@ SATELLITE_DISTANCE_A = 1.75
 # 2.6 Å); a faint peak flanked by two much brighter columns is the overlap of their probe tails.
 GAP_DISTANCE_A = 2.1
 GAP_RATIO = 5.0
+# A column must stand this many standard deviations above a flat background (find_columns' default).
+MIN_SIGNIFICANCE = 6.0
 # The quick fit that measures the column width, the spacing and the image's noise takes this many of
 # the brightest candidates: plenty for each, at a fraction of the cost of all.
 QUICK_FIT_COLUMNS = 300
@@ -370,7 +372,7 @@ def _gap_peaks(xy, amplitude, distance, ratio):
     return np.minimum(first, second) > ratio * amplitude
 
 
-def find_columns(image_or_array, separation=None, *, pixel_size=None, min_significance=6.0,
+def find_columns(image_or_array, separation=None, *, pixel_size=None, min_significance=MIN_SIGNIFICANCE,
                  satellite_ratio=3.0) -> Columns:
     """Find and refine every atomic column in a HAADF-STEM image.
 

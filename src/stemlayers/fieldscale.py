@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .classify import structure_cues
-from .columns import find_columns
+from .columns import MIN_SIGNIFICANCE, find_columns
 from .identify import system_score
 from .layers import group_layers
 from .materials import MaterialSystem
@@ -26,6 +26,11 @@ __all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_syst
 
 #: A file calibration further than this from the film lattice's has its columns found again at the film's scale.
 RECALIBRATE_ABOVE = 0.04
+# Light columns beside heavy ones (Ti beside Bi under a steep Z contrast, at a low dose) may each stand
+# only 4-6 standard deviations out, though the lattice they make is plain. Columns down to this
+# significance are looked for when part of the system is missing, and kept only where they make
+# TiN planes: a lone 4-sigma peak may be noise, a periodic, ABC-stacked plane of them is not.
+FAINT_SIGNIFICANCE = 4.0
 
 
 def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
@@ -195,9 +200,51 @@ def planes_and_system(image, columns, candidates):
                 result = max(result, grouped(trial, refound), key=lambda r: r[0])
             if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
                 tried.append(result)
-    _, trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
+    (strength, *_), trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
+    found_at = px * trial
     if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
-        columns = replace(find_columns(image, pixel_size=px / factor), pixel_size_A=px)
-        layersets, found, _ = _group_and_identify(columns, candidates, px * trial, shape, periods)
+        found_at = px / factor
+        columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
+        layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods)
         factor = film_factor(layersets[found.name], trial) if found is not None else None
+    if strength < 4:
+        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, periods)
+        if fainter is not None and fainter[3] > strength:
+            columns, layersets, found, _ = fainter
+            factor = film_factor(layersets[found.name], trial) if found is not None else None
     return columns, layersets, found, FieldScale(px * trial, factor)
+
+
+def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, periods):
+    """(columns, LayerSets, system, strength) with columns down to FAINT_SIGNIFICANCE in TiN planes added.
+
+    None when the fainter columns show no system. `columns` keeps the
+    image's pixel size; `found_at_A` is the pixel size they were found at.
+    """
+    shape = image.data.shape
+    faint = replace(find_columns(image, pixel_size=found_at_A, min_significance=FAINT_SIGNIFICANCE),
+                    pixel_size_A=columns.pixel_size_A)
+    layersets, found, _ = _group_and_identify(faint, candidates, working_px_A, shape, periods)
+    if found is None:
+        return None
+    layerset = layersets[found.name]
+    in_tin = np.array([L.material == "TiN" for L in layerset.layers] + [False], bool)[layerset.plane_of_column]
+    keep = (faint.significance >= MIN_SIGNIFICANCE) | in_tin
+    faint = faint.select(keep)
+    layersets, found, strength = _group_and_identify(faint, candidates, working_px_A, shape, periods)
+    if found is None or not _ratio_nearest(layersets[found.name], found, candidates):
+        return None
+    return faint, layersets, found, strength
+
+
+def _ratio_nearest(layerset, system, candidates):
+    """Whether the film/substrate period ratio of the planes is nearer `system`'s than any other candidate's.
+
+    The systems' ratios are 6 % apart, as wide as the tolerance under which a
+    ratio fits: a substrate found from faint columns must point at the system
+    it completes, not merely fit it.
+    """
+    ratio = structure_cues(layerset, system)["period_ratio"]
+    if ratio is None:
+        return False
+    return min(candidates, key=lambda s: abs(np.log(ratio / s.inplane_ratio))).name == system.name

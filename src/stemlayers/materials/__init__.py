@@ -151,6 +151,7 @@ class ClassifyThresholds:
     rough_ratio: float = 3.0
     min_rough_scatter_A: float = 0.05
     faint_fraction: float = 0.3
+    min_seen_substrate: float = 0.85
     # the origin: the top TiN plane that is complete and ordered like the TiN planes below it
     min_occupancy: float = 0.85
     min_plane_occupancy: float = 0.1
