@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 from scipy.spatial import cKDTree
 
-from stemlayers.columns import Columns, find_columns
+from stemlayers.columns.find import Columns, find_columns
 from stemlayers.materials import load_system
 from stemlayers.simulate import SimulatedImage, SimulationParams, simulate
 from stemlayers.simulate.score import ColumnScore, match_points, score_columns

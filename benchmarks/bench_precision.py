@@ -7,7 +7,7 @@ ADF, temul's MoS2 plan view and Au nanoparticles; the precipitate image has no l
 the columns are found by ``stemlayers.find_columns`` and by atomap's standard workflow
 (``get_atom_positions`` with separation = 0.8 x stemlayers' median nearest-neighbour distance, then
 ``refine_atom_positions_using_center_of_mass`` and ``refine_atom_positions_using_2d_gaussian``). The
-position noise of each is estimated from the lattice itself (:func:`stemlayers.precision.lattice_noise`:
+position noise of each is estimated from the lattice itself (:func:`stemlayers.structure.precision.lattice_noise`:
 second differences along the two shortest translations of the crystal's lattice, those that join columns of
 the same brightness, found on stemlayers' columns and used for both), with a bootstrap 95 % CI, in pm;
 then the same on the columns both found (matched within a quarter of the shortest translation), so that
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from conftest import fetch_foreign_micrographs  # noqa: E402
 
 from stemlayers import find_columns, load  # noqa: E402
-from stemlayers.precision import bravais_vectors, lattice_noise  # noqa: E402
+from stemlayers.structure.precision import bravais_vectors, lattice_noise  # noqa: E402
 
 LEFT_OUT = {"hyperspy_precipitate_HAADF",  # no lattice resolved in it
             "atomap_SrTiO3_110_ABF"}  # annular bright field: dark columns, not what either finder is for

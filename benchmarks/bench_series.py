@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stemlayers import analyze, find_columns, load
-from stemlayers.register import register
+from stemlayers.series.register import register
 from stemlayers.simulate.series import affine_residual, simulate_series
 
 

@@ -645,7 +645,7 @@ def image_name(model, thickness_A, detector):
 
 def write_image(out_dir, stem, image, pixel_A, truth, title):
     """Write `image` as calibrated .hspy and its ``STEM.truth.json``."""
-    from stemlayers.writers import save, write_text_atomic
+    from stemlayers.io.write import save, write_text_atomic
 
     path = Path(out_dir) / f"{stem}.hspy"
     meta = {"title": title, "instrument": truth["params"]["simulator"], "voltage_kV": 300.0}

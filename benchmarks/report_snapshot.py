@@ -52,7 +52,7 @@ def inputs():
 
 def write(folder: Path) -> None:
     import stemlayers
-    from stemlayers.io import load
+    from stemlayers.io.read import load
 
     folder.mkdir(parents=True, exist_ok=True)
     cases = list(inputs())

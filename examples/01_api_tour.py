@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import stemlayers
-from stemlayers.export import layers_table, write_report_json
-from stemlayers.figure import plot_report
+from stemlayers.report.export import layers_table, write_report_json
+from stemlayers.report.figure import plot_report
 from stemlayers.samples import sample_file
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "example_output")

@@ -149,7 +149,7 @@ def test_a_batch_stopped_half_way_resumes_with_each_file_once(folder, tmp_path):
 def test_hostile_inputs_are_error_rows_and_good_files_still_get_results(tmp_path, monkeypatch):
     import numpy as np
 
-    from stemlayers.writers import save
+    from stemlayers.io.write import save
 
     hostile = tmp_path / "hostile"
     hostile.mkdir()

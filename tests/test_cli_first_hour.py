@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import stemlayers.analysis
+import stemlayers.report.analysis
 from stemlayers import load
 from stemlayers.batch import default_workers, estimated_seconds
 from stemlayers.cli import app
 from stemlayers.simulate import SimulationParams, simulate
-from stemlayers.writers import save
+from stemlayers.io.write import save
 
 runner = CliRunner()
 
@@ -32,13 +32,13 @@ def image(tmp_path_factory):
 def analyses(monkeypatch):
     """Counts the analyses the CLI starts (the real analysis still runs)."""
     calls = []
-    real = stemlayers.analysis.analyze
+    real = stemlayers.report.analysis.analyze
 
     def counted(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(stemlayers.analysis, "analyze", counted)
+    monkeypatch.setattr(stemlayers.report.analysis, "analyze", counted)
     return calls
 
 
@@ -84,7 +84,7 @@ def test_axis_units_written_n_m_are_read_as_nm_and_said(image, tmp_path):
     loaded = load(path)
     assert loaded.pixel_size_A == pytest.approx(0.1, rel=1e-6)
     assert loaded.metadata["units_read_as"] == "axis units 'n_m' read as nm"
-    report = stemlayers.analysis.analyze(path)
+    report = stemlayers.report.analysis.analyze(path)
     assert "axis units 'n_m' read as nm" in report.messages
     assert report.interface.interface_class == "bilayer"
 
@@ -99,7 +99,7 @@ def test_a_pixel_size_given_in_nm_is_named_implausible(image, tmp_path):
     hint = next(m for m in messages if "Å apart at 0.0100 Å/px" in m)
     suggested = float(re.search(r"at about ([0-9.]+) Å/px", hint).group(1))
     assert 0.05 < suggested < 0.2  # the true 0.1 Å/px within the spread of real column spacings
-    report = stemlayers.analysis.analyze(image)
+    report = stemlayers.report.analysis.analyze(image)
     assert not any("looks wrong" in m for m in report.messages)  # the file's own 0.1 Å/px is fine
 
 

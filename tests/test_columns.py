@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stemlayers import load
-from stemlayers.columns import Columns, find_columns, lattice_scale
+from stemlayers.columns.find import Columns, find_columns, lattice_scale
 from stemlayers.simulate import SimulationParams, sample_params, simulate
 from stemlayers.simulate.score import score_columns
 

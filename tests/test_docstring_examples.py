@@ -23,8 +23,8 @@ MODULES = _modules_with_examples()
 
 
 def test_the_analysis_steps_have_examples():
-    for name in ("stemlayers.planes", "stemlayers.contrast", "stemlayers.classify", "stemlayers.calibration",
-                 "stemlayers.strain", "stemlayers.layers", "stemlayers.units"):
+    for name in ("stemlayers.structure.planes", "stemlayers.structure.elements", "stemlayers.verdict.classify", "stemlayers.structure.calibration",
+                 "stemlayers.verdict.strain", "stemlayers.structure.grouping", "stemlayers.io.units"):
         assert name in MODULES
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from stemlayers import analyze
-from stemlayers.analysis import STAGES, analyze_stages
-from stemlayers.export import columns_table, layers_table, write_report_json, write_sublattice, write_tables
+from stemlayers.report.analysis import STAGES, analyze_stages
+from stemlayers.report.export import columns_table, layers_table, write_report_json, write_sublattice, write_tables
 from stemlayers.samples import sample_file
 from stemlayers.simulate import load_truth
 from stemlayers.simulate.score import match_points
@@ -74,7 +74,7 @@ def test_files_round_trip(report, tmp_path):
 
 def test_a_saved_report_reloads_as_the_same_typed_records(report, tmp_path):
     from stemlayers import Report
-    from stemlayers.layers import AtomicPlane
+    from stemlayers.structure.grouping import AtomicPlane
 
     path = write_report_json(report, tmp_path / "r.json")
     saved = json.loads(path.read_text())

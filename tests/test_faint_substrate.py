@@ -10,7 +10,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from stemlayers import analyze, load
-from stemlayers.columns import find_columns
+from stemlayers.columns.find import find_columns
 from stemlayers.simulate import SimulationParams, simulate
 
 LOW_DOSE_STEEP_Z = dict(

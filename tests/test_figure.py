@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from stemlayers.figure import format_inplane, format_value, plot_report, reference_spacings, title_lines
-from stemlayers.figure.scalebar import SCALE_BAR_GID, scale_bar_label, scale_bar_length
+from stemlayers.report.figure import format_inplane, format_value, plot_report, reference_spacings, title_lines
+from stemlayers.report.figure.scalebar import SCALE_BAR_GID, scale_bar_label, scale_bar_length
 from stemlayers.materials import load_system
 from stemlayers.simulate import simulate
 

@@ -8,8 +8,8 @@ import pytest
 from scipy.spatial import cKDTree
 
 from stemlayers import analyze, find_columns
-from stemlayers.columns import contrast_units, detect_candidates, electron_gain, lattice_scale, signal_to_noise
-from stemlayers.gaussfit import fit_gaussians
+from stemlayers.columns.find import contrast_units, detect_candidates, electron_gain, lattice_scale, signal_to_noise
+from stemlayers.columns.fit import fit_gaussians
 from stemlayers.simulate import SimulationParams, simulate
 
 

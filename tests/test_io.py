@@ -1,4 +1,4 @@
-"""Tests of stemlayers.io: loading, calibration, errors, saving, real microscope files."""
+"""Tests of stemlayers.io.read: loading, calibration, errors, saving, real microscope files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from stemlayers import Image, InputError, load
-from stemlayers.io import describe, save, unit_to_angstrom
+from stemlayers.io.read import describe, save, unit_to_angstrom
 
 hs = pytest.importorskip("hyperspy.api")
 

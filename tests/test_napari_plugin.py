@@ -17,7 +17,7 @@ if not os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") not in ("
 
 from napari.utils.notifications import notification_manager  # noqa: E402
 
-from stemlayers.analysis import STAGES  # noqa: E402
+from stemlayers.report.analysis import STAGES  # noqa: E402
 from stemlayers.samples import sample_file, sample_names  # noqa: E402
 from stemlayers.simulate import SimulationParams, load_truth, simulate  # noqa: E402
 from stemlayers.simulate.score import match_points  # noqa: E402
@@ -426,13 +426,13 @@ def test_export_buttons_write_the_chosen_files(make_napari_viewer, monkeypatch, 
 
 
 def test_the_manifest_lists_the_suffixes_the_reader_takes():
-    """One source for the readable formats: the manifest's patterns are stemlayers.io.MICROSCOPE_SUFFIXES."""
+    """One source for the readable formats: the manifest's patterns are stemlayers.io.read.MICROSCOPE_SUFFIXES."""
     from importlib.resources import files
 
     import yaml
 
     from napari_stemlayers._reader import get_reader
-    from stemlayers.io import MICROSCOPE_SUFFIXES
+    from stemlayers.io.read import MICROSCOPE_SUFFIXES
 
     manifest = yaml.safe_load((files("napari_stemlayers") / "napari.yaml").read_text())
     patterns = [p for reader in manifest["contributions"]["readers"] for p in reader["filename_patterns"]]

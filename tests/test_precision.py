@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stemlayers.precision import bravais_vectors, lattice_noise
+from stemlayers.structure.precision import bravais_vectors, lattice_noise
 
 
 def _square(n=30, a=20.0):

@@ -5,7 +5,7 @@ import pytest
 
 import stemlayers
 from stemlayers.errors import InputError
-from stemlayers.register import frame_shifts, register, row_displacements, screen_frames
+from stemlayers.series.register import frame_shifts, register, row_displacements, screen_frames
 from stemlayers.simulate import simulate
 from stemlayers.simulate.series import _scan, affine_residual, simulate_series
 

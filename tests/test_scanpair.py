@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 from stemlayers import Image, analyze, find_columns, load, orthogonal_pair
 from stemlayers.cli import app
 from stemlayers.errors import InputError
-from stemlayers.scanpair import drift_from_pair
+from stemlayers.series.scanpair import drift_from_pair
 from stemlayers.simulate.series import affine_residual, simulate_scan_pair
-from stemlayers.writers import save
+from stemlayers.io.write import save
 
 
 @pytest.fixture(scope="module")

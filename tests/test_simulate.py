@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial import cKDTree
 
 from stemlayers import load
-from stemlayers.gaussians import render_gaussians
+from stemlayers.columns.render import render_gaussians
 from stemlayers.materials import load_system
 from stemlayers.simulate import (
     SimulationParams,

@@ -5,14 +5,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from stemlayers.calibration import Calibration, measure_calibration
-from stemlayers.classify import Cues, _substrate_continued, decide, stacking_fraction
-from stemlayers.contrast import brightness_clusters, find_quintuple_layers
-from stemlayers.layers import Layer, find_origin, substrate_down
+from stemlayers.structure.calibration import Calibration, measure_calibration
+from stemlayers.verdict.classify import Cues, _substrate_continued, decide, stacking_fraction
+from stemlayers.structure.elements import brightness_clusters, find_quintuple_layers
+from stemlayers.structure.grouping import Layer, find_origin, substrate_down
 from stemlayers.materials import load_system
-from stemlayers.orient import Orientation
-from stemlayers.planes import Plane, field_scale, fit_period, label_kinds, line_length_in_field, link_planes
-from stemlayers.strain import check_strain, strain_verdict
+from stemlayers.structure.orient import Orientation
+from stemlayers.structure.planes import Plane, field_scale, fit_period, label_kinds, line_length_in_field, link_planes
+from stemlayers.verdict.strain import check_strain, strain_verdict
 
 TE = load_system("Bi2Te3/TiN")
 SE = load_system("Bi2Se3/TiN")
@@ -256,7 +256,7 @@ def _abc_lattice(angle_deg, n_planes=8, n_columns=14, spacing_A=2.448, period_A=
 
 @pytest.mark.parametrize("angle", [90.0, 17.0, 143.5])
 def test_growth_axis_of_a_point_lattice(angle):
-    from stemlayers.orient import growth_axes
+    from stemlayers.structure.orient import growth_axes
 
     xy = _abc_lattice(angle)
     best = growth_axes(xy, np.ones(len(xy)), 0.1, periods_A=[2.596, 3.798])[0]
@@ -269,7 +269,7 @@ def _sub_plane(label, height, volume, n=20):
 
 
 def test_anion_planes_only_when_bright_and_dim_planes_alternate():
-    from stemlayers.contrast import label_anions
+    from stemlayers.structure.elements import label_anions
 
     # rock salt at a low detector angle: dim N planes halfway between the Ti planes
     alternating = tuple(_sub_plane(k, 1.224 * k, 100.0 if k % 2 == 0 else 14.0) for k in range(8))
@@ -281,7 +281,7 @@ def test_anion_planes_only_when_bright_and_dim_planes_alternate():
 
 
 def test_film_elements_from_the_planes_own_brightness():
-    from stemlayers.contrast import assign_elements
+    from stemlayers.structure.elements import assign_elements
 
     heights, is_bi = _qls(TE)
     film = tuple(Plane(k, np.arange(12), h, 0.005, 0.01, 1.0, 1.8 if bi else 1.0, 3.798, 1e-3, kind="film")

@@ -5,7 +5,7 @@ import pytest
 
 from stemlayers import analyze
 from stemlayers.simulate import SimulationParams, simulate
-from stemlayers.undistort import fit_row_scale, plane_segments
+from stemlayers.structure.distortion import fit_row_scale, plane_segments
 
 TWO_DEGREES = float(np.tan(np.radians(2)))
 

@@ -11,7 +11,7 @@ journal or the table already hold. With a ``timeout`` an image that runs
 too long becomes an error row and its worker process is restarted
 (:mod:`stemlayers.runner`); Ctrl-C stops the batch with the journal intact
 (:class:`BatchInterrupted`), ready for ``resume``. A markdown and an HTML
-summary (:mod:`stemlayers.summary`) are written beside the table.
+summary (:mod:`stemlayers.report.summary`) are written beside the table.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import InputError, MissingCalibration, one_line
-from .io import READABLE_SUFFIXES
+from .io.read import READABLE_SUFFIXES
+from .io.write import write_text_atomic
+from .report.summary import write_html_summary, write_summary
 from .runner import run_tasks
-from .summary import write_html_summary, write_summary
-from .writers import write_text_atomic
 
 __all__ = ["BatchInterrupted", "BatchResult", "CSV_COLUMNS", "IMAGE_SUFFIXES", "analyze_one", "collect_inputs",
            "default_workers", "estimated_seconds", "with_pixel_size",
@@ -186,7 +186,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     dict
         A row with the ``CSV_COLUMNS`` keys.
     """
-    from .analysis import analyze, load_or_register
+    from .report.analysis import analyze, load_or_register
 
     start = time.perf_counter()
 
@@ -246,7 +246,7 @@ def _write_report(report, d, row, reports_dir, stem, figures) -> None:
         return
     row["report"] = str(target)
     if figures:
-        from .figure import plot_report
+        from .report.figure import plot_report
 
         try:
             plot_report(report, reports_dir / f"{stem}.png")
@@ -254,7 +254,7 @@ def _write_report(report, d, row, reports_dir, stem, figures) -> None:
             row["error"] = f"figure not written: {one_line(exc)}"
     else:
         # the summary's thumbnail, made here while the image is in memory (and in parallel across workers)
-        from .summary import image_thumbnail_png, thumbnail_path
+        from .report.summary import image_thumbnail_png, thumbnail_path
 
         try:
             thumbnail_path(target).write_bytes(image_thumbnail_png(report.image.data))

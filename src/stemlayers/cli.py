@@ -21,7 +21,7 @@ import typer
 
 from .cli_tables import batch_summary_table, console, dry_run_table, err_console, info_table, print_report
 from .errors import InputError
-from .units import format_value
+from .io.units import format_value
 
 app = typer.Typer(
     name="stemlayers",
@@ -85,7 +85,7 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per file instead of a table.")] = False,
 ) -> None:
     """Shape, pixel size, units and metadata of image files (one line of error per bad file)."""
-    from .io import describe
+    from .io.read import describe
 
     max_mb = max_mb_from_env()
     failed = 0
@@ -109,7 +109,7 @@ def _write_json(data: dict, target: str) -> None:
     if target == "-":
         sys.stdout.write(text + "\n")
         return
-    from .writers import write_text_atomic
+    from .io.write import write_text_atomic
 
     write_text_atomic(target, text)
 
@@ -129,9 +129,9 @@ def analyze(
                              "both is removed and they are averaged first.")] = None,
 ) -> None:
     """Columns, atomic planes, the spacing profile and the strain check of one image."""
-    from .analysis import analyze as run, load_or_register
-    from .io import load
-    from .writers import FIGURE_SUFFIXES, check_output
+    from .report.analysis import analyze as run, load_or_register
+    from .io.read import load
+    from .io.write import FIGURE_SUFFIXES, check_output
 
     try:  # outputs first: a wrong path is a usage error, found before minutes of analysis
         if json_out and json_out != "-":
@@ -145,7 +145,7 @@ def analyze(
         if reference_image:
             reference_a = _reference_from_image(load(reference_image, pixel_size, max_mb=max_mb), system)
         if orthogonal:
-            from .scanpair import orthogonal_pair
+            from .series.scanpair import orthogonal_pair
 
             source = orthogonal_pair(load(image, pixel_size, max_mb=max_mb),
                                      load(orthogonal, pixel_size, max_mb=max_mb))
@@ -158,7 +158,7 @@ def analyze(
     if json_out:
         _write_json(report.to_dict(), json_out)
     if figure:
-        from .figure import plot_report
+        from .report.figure import plot_report
 
         plot_report(report, figure)
     if json_out != "-":
@@ -170,7 +170,7 @@ def analyze(
 
 def _reference_from_image(reference_image, system):
     """The TiN in-plane a of a bare TiN film analysed the same way (the seed's reference)."""
-    from .analysis import reference_from_image
+    from .report.analysis import reference_from_image
 
     value, err = reference_from_image(reference_image, system=system)
     name = getattr(reference_image, "path", None) or reference_image
@@ -210,8 +210,8 @@ def batch(
     Ctrl-C stops the batch (exit 130) with the finished rows kept; rerun with --resume to do the rest.
     """
     from .batch import BatchInterrupted, collect_inputs, default_workers, run_batch
-    from .io import load
-    from .writers import check_output
+    from .io.read import load
+    from .io.write import check_output
 
     try:  # outputs first: a wrong path is a usage error, found before any image is analysed
         check_output(out, (".csv",), what="results table", make_folders=True)

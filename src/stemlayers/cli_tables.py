@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import InputError
-from .units import format_value, signed
+from .io.units import format_value, signed
 
 __all__ = ["batch_summary_table", "dry_run_table", "info_table", "print_report"]
 
@@ -94,7 +94,7 @@ def print_report(report) -> None:
     summary.add_row("atomic planes", str(len(report.planes)))
     for label, text in _verdict_rows(report):
         summary.add_row(label, text)
-    from .figure import series_lines
+    from .report.figure import series_lines
 
     for line in series_lines(report.series):
         summary.add_row("series", line.removeprefix("series: "))
@@ -123,7 +123,7 @@ def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
     """Print one line per file (size, pixel size and where it comes from) and the skipped files; the exit code."""
     from .batch import with_pixel_size
     from .errors import MissingCalibration
-    from .io import describe
+    from .io.read import describe
 
     def calibrated(file, px):
         d = describe(file, px)
@@ -149,7 +149,7 @@ def dry_run_table(files, skipped, pixel_size, fallback_pixel_size) -> int:
                       f"{width:.1f} x {height:.1f}")
     _wide().print(table)
     if skipped:
-        from .summary import skipped_text
+        from .report.summary import skipped_text
 
         console.print(skipped_text(skipped), highlight=False)
     return 1 if unreadable else 0
@@ -170,7 +170,7 @@ def batch_summary_table(result) -> None:
     verdicts = Counter(r.get("strain_verdict") or "no verdict" for r in ok)
     table.add_row("TiN strain < 1 %", ", ".join(f"{name} {verdicts.get(name, 0)}" for name in
                                                 ("ok", "strained", "inconclusive", "no verdict")))
-    from .summary import pixel_size_sources, skipped_text
+    from .report.summary import pixel_size_sources, skipped_text
 
     sources, others = pixel_size_sources(result.rows)
     if sources:

@@ -37,7 +37,7 @@ def _warm_up() -> None:
     Not the figure (matplotlib, ~0.5 s): a batch without figures needs none, and a
     batch with them pays it once, in the first task.
     """
-    import stemlayers.analysis  # noqa: F401
+    import stemlayers.report.analysis  # noqa: F401
 
 
 def dask_setup(worker) -> None:

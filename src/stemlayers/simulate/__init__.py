@@ -23,7 +23,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
-from ..gaussians import render_gaussians
+from ..columns.render import render_gaussians
 from ..materials import MaterialSystem, load_system
 from .contrast import column_weights
 from .fields import FIELDS, FOREIGN_FIELDS, foreign_structure, prune_planes

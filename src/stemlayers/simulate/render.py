@@ -2,7 +2,7 @@
 
 The image is the sum over columns of the column weight times the probe
 intensity: a Gaussian core plus a weak, long tail. The core is evaluated
-exactly, pixel by pixel (:func:`stemlayers.gaussians.render_gaussians`); the tail is broad, so
+exactly, pixel by pixel (:func:`stemlayers.columns.render.render_gaussians`); the tail is broad, so
 it is applied by FFT convolution of the weights deposited on the pixel grid.
 Scan artefacts act where they act in a real scan: jitter shifts each scan
 line, drift distorts positions linearly in time (row), and counting noise is

@@ -131,7 +131,7 @@ def truth_path(image_path: str | Path) -> Path:
 
 def write_simulation(sim: SimulatedImage, path: str | Path, units: str = "Å") -> Path:
     """Write a simulated image as a calibrated file (format from the suffix) and its truth JSON."""
-    from ..writers import save, write_text_atomic
+    from ..io.write import save, write_text_atomic
 
     path = Path(path)
     # no "/" in the title: NCEM EMD uses it as an HDF5 group name

@@ -16,9 +16,9 @@ import dataclasses
 import numpy as np
 
 from stemlayers import Image, InputError, Series, load, load_series
-from stemlayers.export import columns_table
-from stemlayers.figure import plane_colors, plane_segments
-from stemlayers.units import unit_to_angstrom, units_unset
+from stemlayers.report.export import columns_table
+from stemlayers.report.figure import plane_colors, plane_segments
+from stemlayers.io.units import unit_to_angstrom, units_unset
 
 #: Where the reader keeps the facts of the file on ``layer.metadata``.
 METADATA_KEY = "stemlayers"
@@ -111,7 +111,7 @@ def image_from_layer(layer, pixel_size_A=None) -> Image:
 
 
 def series_from_layer(layer, pixel_size_A=None) -> Series:
-    """The :class:`stemlayers.Series` a 3D Image layer (frame, y, x) shows, for :func:`stemlayers.register`.
+    """The :class:`stemlayers.Series` a 3D Image layer (frame, y, x) shows, for :func:`stemlayers.series.register`.
 
     Parameters
     ----------
@@ -186,7 +186,7 @@ def planes_layer_data(report, like, name) -> tuple:
     """A Shapes ``LayerData``: one line along each atomic plane, labelled with its spacing to the next."""
     import pandas as pd
 
-    from stemlayers.units import format_value
+    from stemlayers.io.units import format_value
 
     xy = np.zeros((0, 2)) if report.columns is None else report.columns.xy
     plane = np.asarray(report.plane_of_column if report.plane_of_column is not None else [], int)

@@ -1,6 +1,6 @@
 """The docked plot: spacing profile and TiN in-plane parameter per plane (matplotlib inside Qt).
 
-The panels are the report figure's (``stemlayers.figure.draw_profiles``), fitted to a narrow dock:
+The panels are the report figure's (``stemlayers.report.figure.draw_profiles``), fitted to a narrow dock:
 smaller type, axis labels broken onto more lines when longer than their axes, and the bulk reference
 spacings labelled one by one in the right margin, spread apart and joined to their lines, instead of
 inside the panel where close references (vdW gap, TiN d(111), the bilayer gaps) overlap; the legends
@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from qtpy.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
-from stemlayers.figure import draw_profiles, reference_spacings, system_of
+from stemlayers.report.figure import draw_profiles, reference_spacings, system_of
 
 #: Type sizes (points) of the docked plot.
 TITLE_SIZE, LABEL_SIZE, TICK_SIZE, REFERENCE_SIZE = 8.0, 7.5, 7.0, 6.5

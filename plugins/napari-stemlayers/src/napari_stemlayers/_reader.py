@@ -11,7 +11,7 @@ import os
 
 from stemlayers import InputError, load, load_series
 from stemlayers.errors import StackError
-from stemlayers.io import MICROSCOPE_SUFFIXES
+from stemlayers.io.read import MICROSCOPE_SUFFIXES
 
 from ._convert import image_layer_data, series_layer_data
 

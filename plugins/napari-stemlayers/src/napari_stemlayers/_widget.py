@@ -1,7 +1,7 @@
 """The analysis dock widget: pick an image, run ``stemlayers`` in a thread, show and export the results.
 
 A stack of frames (a 3D layer: frame, y, x) is registered first, in the same thread
-(``stemlayers.register``); its registered image becomes a 2D layer "<name> registered", which is
+(``stemlayers.series.register``); its registered image becomes a 2D layer "<name> registered", which is
 analysed and carries the result layers, and the docked plot shows the drift over the series.
 
 A pair of orthogonal scans (the analysed image and a "second scan (90°)" layer, each as saved) is
@@ -18,7 +18,7 @@ from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from stemlayers import InputError, orthogonal_pair, register
-from stemlayers.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
+from stemlayers.report.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
@@ -368,7 +368,7 @@ class AnalysisWidget(Container):
             self._plot = ProfilePlot()
             viewer.window.add_dock_widget(self._plot, name=PLOT_NAME, area=PLOT_AREA)
         self._plot.show_report(report)
-        from stemlayers.figure import summary_lines
+        from stemlayers.report.figure import summary_lines
 
         # the verdicts, how a series was registered, then the evidence
         self.summary.value = "\n".join(summary_lines(report))
@@ -387,26 +387,26 @@ class AnalysisWidget(Container):
 
     def export_json(self, path) -> Path:
         """The report as JSON (the contract of ``Report.to_dict``)."""
-        from stemlayers.export import write_report_json
+        from stemlayers.report.export import write_report_json
 
         return write_report_json(self._need_report(), path)
 
     def export_tables(self, path) -> tuple:
         """``STEM_columns.csv`` and ``STEM_layers.csv`` for ``path = STEM.csv``."""
-        from stemlayers.export import write_tables
+        from stemlayers.report.export import write_tables
 
         return write_tables(self._need_report(), path)
 
     def export_figure(self, path) -> Path:
         """The three-panel report figure (PNG, SVG or PDF by the suffix)."""
-        from stemlayers.figure import plot_report
+        from stemlayers.report.figure import plot_report
 
         plot_report(self._need_report(), path)
         return Path(path)
 
     def export_sublattice(self, path) -> Path:
         """The columns as an atomap Atom_Lattice (``am.load_atom_lattice_from_hdf5``)."""
-        from stemlayers.export import write_sublattice
+        from stemlayers.report.export import write_sublattice
 
         return write_sublattice(self._need_report(), path)
 

@@ -1,0 +1,187 @@
+"""Shared style and small helpers of the report figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+import numpy as np
+from matplotlib import patheffects
+
+from ...io.units import as_number, decimals_for, format_value, is_number, signed
+
+__all__ = ["MATERIAL_COLORS", "format_inplane", "format_value", "series_lines"]
+
+#: Colour of each plane material in the spacing profile.
+MATERIAL_COLORS = {
+    "TiN": "tab:blue",
+    "bilayer": "tab:orange",
+    "TI": "tab:green",
+    "disordered": "tab:red",
+}
+_OTHER_COLOR = "tab:gray"
+_PLANE_CMAP = "tab10"
+_LABEL_SIZE = 6
+_OUTLINE = [patheffects.withStroke(linewidth=1.5, foreground="black")]
+
+
+#: Saved (JSON) keys whose record field is named otherwise.
+_FIELD_NAMES = {"class": "interface_class"}
+
+
+def _get(record, key, default=None):
+    """`key` of a result record: a typed one (Interface, Strain, AtomicPlane) or its saved dict."""
+    if record is None:
+        return default
+    if isinstance(record, dict):
+        return record.get(key, default)
+    return getattr(record, _FIELD_NAMES.get(key, key), default)
+
+
+def planes_of(report) -> list:
+    """The report's atomic planes from the substrate up (typed ``planes``, or a saved-style ``layers`` list)."""
+    planes = getattr(report, "planes", None)
+    return list(planes if planes is not None else getattr(report, "layers", None) or [])
+
+
+def calibration_warning(report) -> str | None:
+    """The report's calibration warning (a Calibration record or its saved dict), or None."""
+    calibration = getattr(report, "calibration", None)
+    if calibration is None:
+        return None
+    return calibration.get("warning") if isinstance(calibration, dict) else calibration.warning()
+
+
+def system_of(report):
+    """The material system the report used: its own record, else the one of its name (None if unknown)."""
+    system = getattr(report, "material_system", None)
+    if system is not None:
+        return system
+    name = getattr(report, "system", None)
+    if not name:
+        return None
+    try:
+        from ...materials import load_system
+
+        return load_system(name)
+    except Exception:  # noqa: BLE001 - a figure never fails for want of reference lines
+        return None
+
+
+def _unit_vector(vec):
+    """`vec` as a (2,) unit vector, or None if it is missing or degenerate."""
+    if vec is None:
+        return None
+    vec = np.asarray(vec, dtype=float).ravel()
+    if vec.size != 2 or not np.all(np.isfinite(vec)):
+        return None
+    norm = np.hypot(*vec)
+    return vec / norm if norm > 0 else None
+
+
+# --------------------------------------------------------------------------- title
+
+
+def format_inplane(strain):
+    """The TiN in-plane a of a strain dict with its statistical and systematic parts.
+
+    Parameters
+    ----------
+    strain : dict
+        Uses ``tin_inplane_A`` and, when both are finite,
+        ``tin_inplane_stat_err_A`` and ``tin_inplane_sys_err_A`` (the latter
+        from the film length standard); otherwise ``tin_inplane_err_A``.
+
+    Returns
+    -------
+    str
+        E.g. ``"2.9975 ± 0.0004 (stat) ± 0.0031 (sys) Å"``, enough decimals
+        to show the smaller part; ``"2.998 ± 0.004 Å"`` without the parts;
+        ``"n/a"`` without a value.
+    """
+    value = _get(strain, "tin_inplane_A")
+    stat, sys_ = _get(strain, "tin_inplane_stat_err_A"), _get(strain, "tin_inplane_sys_err_A")
+    if not (is_number(value) and is_number(stat) and is_number(sys_)):
+        return format_value(value, _get(strain, "tin_inplane_err_A"))
+    stat, sys_ = abs(as_number(stat)), abs(as_number(sys_))
+    positive = [e for e in (stat, sys_) if e > 0]
+    d = decimals_for(min(positive)) if positive else 3
+    return f"{as_number(value):.{d}f} ± {stat:.{d}f} (stat) ± {sys_:.{d}f} (sys) Å"
+
+
+def title_lines(report, system=None):
+    """The two title lines of the figure: interface verdict and strain verdict.
+
+    Parameters
+    ----------
+    report : Report-like
+        Uses ``file``, ``system``, ``interface`` and ``strain``.
+    system : MaterialSystem, optional
+        Gives the strain threshold (1 % if None).
+
+    Returns
+    -------
+    list of str
+    """
+    interface = getattr(report, "interface", None)
+    strain = getattr(report, "strain", None)
+    name = Path(str(getattr(report, "file", "") or "")).name or "(no file)"
+    system_name = getattr(report, "system", None) or "no known system"
+
+    klass = _get(interface, "class")
+    if klass is None:
+        verdict = "class: not decidable"
+    else:
+        verdict = f"class: {klass}"
+        if is_number(_get(interface, "confidence")):
+            verdict += f" (confidence {as_number(_get(interface, 'confidence')):.2f})"
+    if klass == "deteriorated":
+        gap = f"band {format_value(_get(interface, 'band_thickness_A'), _get(interface, 'band_thickness_err_A'))}, no gap"
+    else:
+        gap = f"gap {format_value(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
+    first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
+
+    a = format_inplane(strain)
+    parts = []
+    if is_number(_get(strain, "deviation_pct")):
+        parts.append(f"{signed(_get(strain, 'deviation_pct'))} %")
+    ci = _get(strain, "ci95_pct")
+    if ci is not None and len(ci) == 2 and is_number(ci[0]) and is_number(ci[1]):
+        parts.append(f"95 % CI [{signed(ci[0])}, {signed(ci[1])}] %")
+    if parts:
+        a += f" ({', '.join(parts)})"
+    if system is None and not is_number(_get(strain, "tin_inplane_A")):  # no known system: nothing is TiN
+        lattice = getattr(report, "lattice", None) or {}
+        period = lattice.get("inplane_period_A")
+        return [first, "no strain check: the field matches no known material system"
+                + (f"  |  period along the planes {period:.3f} Å (pixel size in use)" if period else "")]
+    threshold = system.strain.threshold_pct if system is not None else 1.0
+    ok = _get(strain, "strain_ok")
+    ok_text = _get(strain, "strain_verdict") or ("no verdict" if ok is None else ("yes" if ok else "no"))
+    sub = system.substrate.name if system is not None else "TiN"
+    second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
+    return [first, second]
+
+
+def series_lines(series) -> list:
+    """The registration of a series as text lines: frames used, drift, corrections, and each rejected frame
+    with its reason (the ``series`` block of a Report)."""
+    if not series:
+        return []
+    n = int(series.get("n_frames", 0))
+    used = series.get("used") or []
+    first = f"series: {n} frames, {len(used)} used"
+    drift = np.asarray(series.get("drift_A") or [], float).reshape(-1, 2)
+    if len(drift):
+        span_x, span_y = np.ptp(drift, axis=0)
+        first += f"; drift {span_x:.2f} Å in x, {span_y:.2f} Å in y over the series"
+    lines = [first]
+    details = [series["method"]] if series.get("method") else []
+    if series.get("scan_distortion_rms_px") is not None:
+        details.append(f"scan distortion {series['scan_distortion_rms_px']:.2f} px rms corrected")
+    if series.get("residual") is not None:
+        details.append(f"residual {series['residual']:.2f} of the image contrast (rms)")
+    if details:
+        lines.append("series: " + "; ".join(details))
+    lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.get("rejected") or []]
+    return lines

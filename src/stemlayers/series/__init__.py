@@ -1,0 +1,6 @@
+"""More than one frame of a field: a series registered and averaged, or two orthogonal scans combined."""
+
+from .register import register
+from .scanpair import orthogonal_pair
+
+__all__ = ["orthogonal_pair", "register"]

@@ -1,0 +1,250 @@
+"""Which system a field shows, and at what scale: the identify arrow of the data flow.
+
+The planes are grouped under each candidate growth axis and material system
+(:func:`stemlayers.structure.grouping.group_layers`) and the system is chosen by
+calibration-free cues (:func:`stemlayers.verdict.identify.system_score`). The file's
+pixel size comes first; when it shows no system in full, the pixel sizes
+that turn a column step of the image into a known period are tried, up to
+2.2x either way, and the film sets the scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..columns.find import MIN_SIGNIFICANCE, find_columns
+from ..materials import MaterialSystem
+from ..structure.grouping import group_layers
+from ..structure.orient import growth_axes, in_plane_step
+from .classify import structure_cues
+from .identify import system_score
+
+__all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_system", "planes_and_system",
+           "scale_trials"]
+
+#: A file calibration further than this from the film lattice's has its columns found again at the film's scale.
+RECALIBRATE_ABOVE = 0.04
+# Light columns beside heavy ones (Ti beside Bi under a steep Z contrast, at a low dose) may each stand
+# only 4-6 standard deviations out, though the lattice they make is plain. Columns down to this
+# significance are looked for when part of the system is missing, and kept only where they make
+# TiN planes: a lone 4-sigma peak may be noise, a periodic, ABC-stacked plane of them is not.
+FAINT_SIGNIFICANCE = 4.0
+
+
+def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
+    """The candidate system whose structure fits the planes best, or None if the field shows none.
+
+    Parameters
+    ----------
+    layersets : dict
+        System name -> the LayerSet grouped with that system's numbers.
+    candidates : list of MaterialSystem
+
+    Returns
+    -------
+    MaterialSystem or None
+        Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios).
+    """
+    scores = [system_score(layersets[s.name], s) for s in candidates]
+    best = int(np.argmin(scores))
+    return candidates[best] if np.isfinite(scores[best]) else None
+
+
+def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_axes=None):
+    """Planes grouped under each candidate growth axis and system; the axis that shows the most structure.
+
+    An axis under which the substrate, the film and their period ratio all
+    fit a known system ends the search; otherwise the axis whose best system
+    fits the most of those three wins (None if no axis shows any).
+
+    Returns
+    -------
+    (dict, MaterialSystem or None, int)
+        The LayerSets per system name under the chosen axis, the system the
+        field shows, and how much of it shows (0: none; 1 + one each for
+        substrate, film and period ratio: 4 is all of it).
+    """
+    best = None
+    for orientation in growth_axes(columns.xy, columns.amplitude, pixel_size_A, periods)[:max_axes]:
+        layersets = {s.name: group_layers(columns, orientation, s, pixel_size_A, shape) for s in candidates}
+        found = detect_system(layersets, candidates)
+        strength = 0
+        if found is not None:
+            cues = structure_cues(layersets[found.name], found)
+            strength = 1 + cues["substrate_fits"] + cues["film_fits"] + cues["ratio_fits"]
+        if best is None or strength > best[0]:
+            best = (strength, layersets, found)
+        if strength == 4:
+            break
+    return best[1], best[2], best[0]
+
+
+#: Pixel-size errors the search covers: the file's pixel size may be this many times too small or too large.
+LARGEST_FILE_ERROR = 2.2
+
+
+@dataclass(frozen=True)
+class FieldScale:
+    """The pixel size the planes were grouped at, and the film's verdict on the file's.
+
+    Attributes
+    ----------
+    working_pixel_size_A : float
+        The file's pixel size times the trial factor that showed the system.
+    file_factor : float or None
+        The file's pixel size over the one the film lattice implies (None:
+        no film standard in the field).
+    """
+
+    working_pixel_size_A: float
+    file_factor: float | None
+
+
+#: Largest disagreement (log) of the film's two rulers, in-plane period and QL thickness: more than any scan
+#: distortion, less than a period taken for a whole fraction of itself.
+RULERS_AGREE = 0.15
+
+
+def film_factor(layerset, trial):
+    """The file's pixel size over the film's, from a grouping at `trial` x the file's.
+
+    None when there is no film standard, or when its in-plane period and its
+    QL thickness disagree about the scale (a grouping that took some other
+    lattice row for the film's).
+    """
+    calibration = layerset.calibration
+    if calibration is None or calibration.inplane_scale is None:
+        return None
+    growth = calibration.growth_scale
+    if growth is not None and abs(np.log(growth / calibration.inplane_scale)) > RULERS_AGREE:
+        return None
+    return calibration.inplane_scale / trial
+
+
+def scale_trials(columns, pixel_size_A, candidates, n_axes=2):
+    """Factors on the file's pixel size worth a grouping: 1, then those that make a column step a known period.
+
+    Along the lines of each of the first candidate plane normals, the step
+    between neighbouring columns is read in pixels, so it needs no
+    calibration: the step of the bright columns (the film's, where there is
+    a film) against the films' periods, the step of all columns against the
+    substrates'. Each factor that turns a step into a period is where that
+    material would be; factors within 10 % of 1 (the file's own grouping
+    absorbs ±20 %) or of each other are tried once.
+
+    Returns
+    -------
+    list of float
+        1.0 first.
+    """
+    weight = np.clip(columns.amplitude, 0, None)
+    xy_A = columns.xy * pixel_size_A
+    bright = xy_A[weight >= np.median(weight)]
+    films = {s.film.projected_period_A for s in candidates}
+    substrates = {s.substrate.projected_period_A for s in candidates}
+    trials = [1.0]
+    for axis in growth_axes(columns.xy, columns.amplitude, pixel_size_A)[:n_axes]:
+        for points, periods in ((bright, films), (xy_A, substrates)):
+            step_A = in_plane_step(points, axis.angle_deg)
+            if not (np.isfinite(step_A) and step_A > 0):
+                continue
+            for factor in sorted(period / step_A for period in periods):
+                if (abs(np.log(factor)) <= np.log(LARGEST_FILE_ERROR)
+                        and all(abs(np.log(factor / t)) > 0.1 for t in trials)):
+                    trials.append(float(factor))
+    return trials
+
+
+def planes_and_system(image, columns, candidates):
+    """(columns, LayerSets per system name, the system the field shows or None, FieldScale).
+
+    The system is identified from calibration-free cues at the file's pixel
+    size and, when that shows no system in full or puts the film more than
+    10 % off, at pixel sizes up to 2.2x larger and smaller that make a
+    column step a known period (:func:`scale_trials`): a trial other than
+    the file's counts only when the substrate, the film and their period
+    ratio all fit under its first axis, and the film sets the scale. The
+    column finder tells N satellites and probe-tail overlaps from real
+    columns by their distance in Å: with the file's pixel size more than
+    RECALIBRATE_ABOVE off what the film implies, the columns are found
+    again at the film's scale.
+    """
+    px = image.pixel_size_A
+    periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
+    shape = image.data.shape
+
+    def grouped(trial, columns):
+        # at a trial scale the axis whose column step is a system's period comes first: only it is grouped
+        layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods,
+                                                         max_axes=None if trial == 1.0 else 1)
+        factor = film_factor(layersets[found.name], trial) if found is not None else None
+        score = system_score(layersets[found.name], found) if found is not None else np.inf
+        # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
+        rank = (strength, factor is not None, -score, -abs(np.log(factor or 1.0)))
+        return rank, trial, columns, layersets, found, factor
+
+    tried = [grouped(1.0, columns)]
+    strength, has_film = tried[0][0][:2]
+    if not (strength == 4 and has_film and abs(np.log(tried[0][-1])) < 0.1):
+        # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
+        # have dropped real columns: the columns again, with those rules relative to their spacing
+        trials = scale_trials(columns, px, candidates)[1:]
+        free = replace(find_columns(image.data), pixel_size_A=px) if trials else None
+        for trial in trials:
+            result = grouped(trial, free)
+            if 1 <= result[0][0] < 4:
+                # part of a system shows at this scale: its columns again, with the rules in Å at this scale
+                refound = replace(find_columns(image, pixel_size=px * trial), pixel_size_A=px)
+                result = max(result, grouped(trial, refound), key=lambda r: r[0])
+            if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
+                tried.append(result)
+    (strength, *_), trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
+    found_at = px * trial
+    if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
+        found_at = px / factor
+        columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
+        layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods)
+        factor = film_factor(layersets[found.name], trial) if found is not None else None
+    if strength < 4:
+        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, periods)
+        if fainter is not None and fainter[3] > strength:
+            columns, layersets, found, _ = fainter
+            factor = film_factor(layersets[found.name], trial) if found is not None else None
+    return columns, layersets, found, FieldScale(px * trial, factor)
+
+
+def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, periods):
+    """(columns, LayerSets, system, strength) with columns down to FAINT_SIGNIFICANCE in TiN planes added.
+
+    None when the fainter columns show no system. `columns` keeps the
+    image's pixel size; `found_at_A` is the pixel size they were found at.
+    """
+    shape = image.data.shape
+    faint = replace(find_columns(image, pixel_size=found_at_A, min_significance=FAINT_SIGNIFICANCE),
+                    pixel_size_A=columns.pixel_size_A)
+    layersets, found, _ = _group_and_identify(faint, candidates, working_px_A, shape, periods)
+    if found is None:
+        return None
+    layerset = layersets[found.name]
+    in_tin = np.array([L.material == "TiN" for L in layerset.layers] + [False], bool)[layerset.plane_of_column]
+    keep = (faint.significance >= MIN_SIGNIFICANCE) | in_tin
+    faint = faint.select(keep)
+    layersets, found, strength = _group_and_identify(faint, candidates, working_px_A, shape, periods)
+    if found is None or not _ratio_nearest(layersets[found.name], found, candidates):
+        return None
+    return faint, layersets, found, strength
+
+
+def _ratio_nearest(layerset, system, candidates):
+    """Whether the film/substrate period ratio of the planes is nearer `system`'s than any other candidate's.
+
+    The systems' ratios are 6 % apart, as wide as the tolerance under which a
+    ratio fits: a substrate found from faint columns must point at the system
+    it completes, not merely fit it.
+    """
+    ratio = structure_cues(layerset, system)["period_ratio"]
+    if ratio is None:
+        return False
+    return min(candidates, key=lambda s: abs(np.log(ratio / s.inplane_ratio))).name == system.name
