@@ -307,7 +307,7 @@ def test_plane_labels_inside_the_axes_and_apart(reports_by_class):
             assert d[np.triu_indices(len(centers), 1)].min() > 0.8 * 6 * 80 / 72
 
 
-def test_format_pm():
+def test_format_value_gives_the_digits_its_uncertainty_earns():
     assert format_value(2.6123, 0.02) == "2.61 ± 0.02 Å"
     assert format_value(2.9981, 0.004) == "2.998 ± 0.004 Å"
     assert format_value(None, 0.1) == "n/a"

@@ -8,7 +8,7 @@ import pytest
 from stemlayers.structure.calibration import Calibration, measure_calibration
 from stemlayers.verdict.classify import Cues, _substrate_continued, decide, stacking_fraction
 from stemlayers.structure.elements import brightness_clusters, find_quintuple_layers
-from stemlayers.structure.grouping import Layer, find_origin, substrate_down
+from stemlayers.structure.grouping import AtomicPlane, find_origin, substrate_down
 from stemlayers.materials import load_system
 from stemlayers.structure.orient import Orientation
 from stemlayers.structure.planes import Plane, field_scale, fit_period, label_kinds, line_length_in_field, link_planes
@@ -188,7 +188,7 @@ def test_decision_table(changes, rule, klass):
 
 def test_partial_planes_that_continue_the_substrate_lattice_are_counted():
     def plane(material, height, period, scatter=0.1, element=None):
-        return Layer(height, 0.005, None, None, material, element, period, 1e-3, 100.0, 20, scatter)
+        return AtomicPlane(height, 0.005, None, None, material, element, period, 1e-3, 100.0, 20, scatter)
 
     tin = [plane("TiN", -2.448 * k, 2.596, element="Ti") for k in (2, 1, 0)]
     above = [plane("disordered", 2.45, 2.60), plane("disordered", 4.93, 2.59),  # TiN seen in part
@@ -207,7 +207,7 @@ def test_strain_verdict_has_three_outcomes():
 
 
 def _layer(material, height, period, err=1e-3):
-    return Layer(height, 0.005, None, None, material, None, period, err, 100.0, 20, 0.02)
+    return AtomicPlane(height, 0.005, None, None, material, None, period, err, 100.0, 20, 0.02)
 
 
 @pytest.mark.parametrize("file_error", [0.85, 1.0, 1.15])

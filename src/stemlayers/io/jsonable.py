@@ -40,15 +40,8 @@ def from_saved(cls, saved: dict, renames=None):
     """An instance of the dataclass `cls` from its saved (JSON) dict.
 
     Keys are renamed by `renames` (saved key -> field name); keys the class
-    does not know (derived ones, later additions) are left out, and fields
-    the dict lacks take their defaults, or None (a report of an older schema).
+    does not know (derived ones: a ``to_dict`` may add them) are left out.
     """
     saved = {(renames or {}).get(k, k): v for k, v in (saved or {}).items()}
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in saved:
-            kwargs[f.name] = saved[f.name]
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            kwargs[f.name] = None
-    return cls(**kwargs)
+    return cls(**{f.name: saved[f.name] for f in dataclasses.fields(cls) if f.name in saved})
 

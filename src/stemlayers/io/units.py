@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["PIXEL_SIZE_RANGE_A", "as_number", "canonical_unit", "checked_pixel_size", "decimals_for", "format_pm",
+__all__ = ["PIXEL_SIZE_RANGE_A", "as_number", "canonical_unit", "checked_pixel_size", "decimals_for",
            "format_value", "is_number", "unit_to_angstrom", "units_unset"]
 
 #: Plausible pixel sizes (Å/px) for atomic-resolution HAADF-STEM.
@@ -138,5 +138,4 @@ def checked_pixel_size(name: str, pixel_size, check_range: bool = True) -> float
 
 
 #: The earlier name of :func:`format_value` (it formats in Å by default, not pm).
-format_pm = format_value
 

@@ -1,8 +1,9 @@
 """``analyze``: one image, end to end, into a Report.
 
-load -> find_columns -> growth_axis -> group_layers -> check_strain -> Report.
-The Report is a frozen dataclass whose ``to_dict()`` follows the contract in
-the design notes; it also carries the arrays a viewer or a figure needs
+load (or register a series) -> find_columns -> planes_and_system (growth
+axes, group_layers per system, the field's true scale) -> classify ->
+check_strain -> Report. The Report is a frozen dataclass whose ``to_dict()``
+follows the report contract the README gives; it also carries the arrays a viewer or a figure needs
 (image, column positions, plane of each column, orientation), which are not
 serialised.
 """

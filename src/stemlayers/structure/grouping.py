@@ -31,7 +31,7 @@ from .orient import Orientation
 from .planes import (HEIGHT_TOLERANCE_A, field_scale, label_kinds, link_planes, measure_planes, registry,
                      with_occupancy)
 
-__all__ = ["AtomicPlane", "Layer", "LayerSet", "find_origin", "group_layers", "substrate_down"]
+__all__ = ["AtomicPlane", "LayerSet", "find_origin", "group_layers", "substrate_down"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,6 @@ class AtomicPlane:
 
 
 #: The record's earlier name (a plane was called a layer before the quintuple layers had names of their own).
-Layer = AtomicPlane
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,7 +360,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     ----------
     columns : Columns
     orientation : Orientation
-        From :func:`stemlayers.structure.orient.growth_axis` (sign arbitrary).
+        From :func:`stemlayers.structure.orient.growth_axes` (sign arbitrary).
     system : MaterialSystem
         Expected periods, QL shape and the brightness prior.
     pixel_size_A : float

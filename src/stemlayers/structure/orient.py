@@ -4,8 +4,8 @@ The atomic planes are the family of lattice lines along which the columns,
 weighted by brightness, project most sharply: the film's basal planes (bright
 Bi planes) and the parallel TiN(111) planes line up across the whole field,
 whereas other lattice-line families are either sparser or only present on one
-side of the interface. :func:`growth_axis` finds that direction at any
-rotation; which end is the substrate is decided later, from the physics of
+side of the interface. :func:`growth_axes` finds the candidate directions at
+any rotation, the likeliest first; which end is the substrate is decided later, from the physics of
 the planes (:func:`stemlayers.structure.grouping.group_layers`).
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["Orientation", "growth_axes", "growth_axis", "in_plane_step", "projection_sharpness"]
+__all__ = ["Orientation", "growth_axes", "in_plane_step", "projection_sharpness"]
 
 
 @dataclass(frozen=True)
@@ -148,12 +148,3 @@ def growth_axes(xy, amplitude, pixel_size_A, periods_A=None, step_deg=0.5, n_can
         out.append(Orientation(_direction(angle), angle, float(sharp_fine.max())))
     return out
 
-
-def growth_axis(xy, amplitude, pixel_size_A, periods_A=None, step_deg=0.5) -> Orientation:
-    """The most likely normal of the atomic planes (the first of :func:`growth_axes`).
-
-    Returns
-    -------
-    Orientation
-    """
-    return growth_axes(xy, amplitude, pixel_size_A, periods_A, step_deg)[0]

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from ...io.units import format_value
 from ._style import MATERIAL_COLORS, _get, calibration_warning, format_inplane, series_lines, system_of, title_lines
-from .image_panel import _plane_colors as plane_colors, draw_image_panel, plane_segments
+from .image_panel import draw_image_panel, plane_colors, plane_segments
 from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
 

@@ -83,7 +83,7 @@ def plane_segments(xy, plane, growth_dir, origin=None):
     return segments
 
 
-def _plane_colors(n):
+def plane_colors(n):
     from matplotlib import colormaps
 
     cmap = colormaps[_PLANE_CMAP]
@@ -158,7 +158,7 @@ def draw_image_panel(ax, report):
     ax.set_ylabel(f"y ({unit})")
     ax.set_aspect("equal")
 
-    colors = _plane_colors(max(len(layers), int(plane.max()) + 1 if plane.size else 0))
+    colors = plane_colors(max(len(layers), int(plane.max()) + 1 if plane.size else 0))
     obstacles = [_draw_columns(ax, xy, plane, px, colors)]
     segments = plane_segments(xy, plane, growth_dir, _origin(report))
     for k, (p0, p1) in segments.items():
