@@ -1,6 +1,6 @@
 """Column finding: stemlayers vs atomap on simulated images with known truth.
 
-    cd /work/main && .venv/bin/python benchmarks/bench_columns.py
+    .venv/bin/python benchmarks/bench_columns.py
 
 For each simulated case (realistic artefacts: scan jitter, background ramp,
 probe tail, fixed seeds) it runs

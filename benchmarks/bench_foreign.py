@@ -2,8 +2,8 @@
 
     python benchmarks/bench_foreign.py
 
-The real STEM images that PyPI wheels ship (the ``foreign_micrographs``
-fixture of tests/conftest.py: SrTiO3 [110] ADF and ABF from atomap, monolayer
+The real STEM images that PyPI wheels ship (``stemlayers.datasets``,
+the tests' ``foreign_micrographs`` fixture: SrTiO3 [110] ADF and ABF from atomap, monolayer
 MoS2 and Au nanoparticles from temul-toolkit, a precipitate from hyperspy's
 test files), plus the atomic-resolution files tests/test_io.py reads in place
 from installed packages, exactly as it reads them. None of them shows a
@@ -28,8 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stemlayers import analyze
-
-TESTS = Path(__file__).resolve().parent.parent / "tests"
+from stemlayers.datasets import DataMismatch, DataUnavailable, fetch_foreign_micrographs
 
 # real atomic-resolution files tests/test_io.py reads from installed packages: (label, distribution,
 # path inside it, pixel_size for analyze or None for the file's own)
@@ -43,15 +42,10 @@ INSTALLED = [
 
 
 def cases() -> list[tuple[str, Path, float | None]]:
-    sys.path.insert(0, str(TESTS))
-    from conftest import fetch_foreign_micrographs  # noqa: E402  (tests/ is not a package)
-
     out = []
     try:
         out += [(name, path, None) for name, path in fetch_foreign_micrographs()]
-    except BaseException as exc:  # pytest's skip/fail outcomes are BaseExceptions
-        if isinstance(exc, KeyboardInterrupt):
-            raise
+    except (DataUnavailable, DataMismatch) as exc:
         print(f"foreign micrographs unavailable: {exc}", file=sys.stderr)
     for label, distribution, relative, pixel_size in INSTALLED:
         try:

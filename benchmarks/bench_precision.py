@@ -2,7 +2,7 @@
 
     python benchmarks/bench_precision.py [--crop 768] [--extra FILE ...]
 
-For every real micrograph the tests fetch (tests/conftest.py FOREIGN_MICROGRAPHS: atomap's SrTiO3 [110]
+For every real micrograph the tests fetch (stemlayers.datasets.FOREIGN_MICROGRAPHS: atomap's SrTiO3 [110]
 ADF, temul's MoS2 plan view and Au nanoparticles; the precipitate image has no lattice and is left out)
 the columns are found by ``stemlayers.find_columns`` and by atomap's standard workflow
 (``get_atom_positions`` with separation = 0.8 x stemlayers' median nearest-neighbour distance, then
@@ -20,7 +20,6 @@ of the openNCEM repository, or TEMUL's Cropped_PTO-SRO_Aligned.hspy; see the REA
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -29,11 +28,8 @@ from rich.console import Console
 from scipy.spatial import cKDTree
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from conftest import fetch_foreign_micrographs  # noqa: E402
-
-from stemlayers import find_columns, load  # noqa: E402
+from stemlayers import find_columns, load
+from stemlayers.datasets import fetch_foreign_micrographs
 from stemlayers.structure.precision import bravais_vectors, lattice_noise  # noqa: E402
 
 LEFT_OUT = {"hyperspy_precipitate_HAADF",  # no lattice resolved in it

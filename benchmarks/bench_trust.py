@@ -110,14 +110,17 @@ def plane_scores(layers, truth):
     best = max(shifts, key=lambda s: (match_heights(found, true_h, s) >= 0).sum()) if len(shifts) else 0.0
     shifted = match_heights(found, true_h, best)
     elements = [(str(truth.plane_element[p]), layers[j].get("element")) for p, j in zip(planes, shifted) if j >= 0]
-    spacings = []
+    spacings, z_scores = [], []
     for k in range(len(planes) - 1):
         a, b = strict[k], strict[k + 1]
         if a >= 0 and b == a + 1 and layers[a].get("spacing_to_next_A") is not None:
-            spacings.append(layers[a]["spacing_to_next_A"]
-                            - (truth.plane_height_A[planes[k + 1]] - truth.plane_height_A[planes[k]]))
+            error = layers[a]["spacing_to_next_A"] - (truth.plane_height_A[planes[k + 1]]
+                                                     - truth.plane_height_A[planes[k]])
+            spacings.append(error)
+            if layers[a].get("spacing_err_A"):
+                z_scores.append(error / layers[a]["spacing_err_A"])
     return dict(n_true=len(planes), strict=int((strict >= 0).sum()), shifted=int((shifted >= 0).sum()),
-                origin_shift_A=float(best), elements=elements, spacing_err_A=spacings)
+                origin_shift_A=float(best), elements=elements, spacing_err_A=spacings, spacing_z=z_scores)
 
 
 def summarise(report, truth) -> dict:
@@ -235,6 +238,7 @@ def report_grid(console, grid):
                               if r.get("planes") and abs(r["planes"]["origin_shift_A"]) > MATCH_A)
     elements = [e for p in planes for e in p["elements"]]
     spacing = np.abs([s for p in planes for s in p["spacing_err_A"]])
+    z_scores = np.array([z for p in planes for z in p["spacing_z"]])
     tin = np.abs([r["tin_err_pct"] for r in grid if r.get("tin_err_pct") is not None])
     console.print(f"planes (ordered, N and disordered band left out): {n_true} true; recall strict "
                   f"{pct(sum(p['strict'] for p in planes), n_true)}, up to an origin shift "
@@ -245,7 +249,9 @@ def report_grid(console, grid):
                   f"most common mistakes (truth -> found): {wrong_el.most_common(5)}")
     if len(spacing):
         console.print(f"spacing error (consecutive planes both found): median {np.median(spacing):.3f} Å, "
-                      f"p95 {np.percentile(spacing, 95):.3f} Å ({len(spacing)} spacings)")
+                      f"p95 {np.percentile(spacing, 95):.3f} Å ({len(spacing)} spacings); error / stated "
+                      f"uncertainty: std {np.std(z_scores):.2f}, within 3: {np.mean(np.abs(z_scores) < 3):.0%} "
+                      "(1 and 99.7 % when the error bars are honest)")
     if len(tin):
         covers = [r["ci_covers"] for r in grid if r.get("ci_covers") is not None]
         console.print(f"TiN a error: median {np.median(tin):.2f} %, p95 {np.percentile(tin, 95):.2f} % "

@@ -1,10 +1,10 @@
 """Thick-lamella physics references: PRISM with wide probe windows, images at several depths from one run.
 
-``benchmarks/multislice_abtem.py`` makes the 30-80 Å references with PRISM
+``refgen/multislice_abtem.py`` makes the 30-80 Å references with PRISM
 interpolation 4-6 (windows ~8-12 Å): at 10 nm and more the channelled probe
 spreads wider than that and its periodic images leak in as ghost columns.
 This script reuses that generator's model, frame, image and truth code
-(imported from ``benchmarks/multislice_abtem.py``) and changes only the
+(imported from ``refgen/multislice_abtem.py``) and changes only the
 multislice driver, so that thick specimens fit in memory and time:
 
 * PRISM with a small interpolation factor (default 2: windows ~25 x 20-23 Å
@@ -30,7 +30,7 @@ truth files; ``params`` also records ``probe_window_A`` (the PRISM window,
 x, y) and ``propagated_thickness_A``; ``thickness_A`` is the exit thickness
 of that image. Raw scans over the whole cell go to ``OUT/raw/STEM.npz``.
 
-Run (abTEM in its own venv, see ``benchmarks/multislice_abtem.py``), e.g.::
+Run (abTEM in its own venv, see ``refgen/multislice_abtem.py``), e.g.::
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 nice -n 10 \\
         ABTEM_VENV/bin/python refgen/thick_multislice.py --system Bi2Te3/TiN --interface vdw \\
@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-_GENERATOR = Path(__file__).resolve().parents[1] / "benchmarks" / "multislice_abtem.py"
+_GENERATOR = Path(__file__).resolve().parent / "multislice_abtem.py"
 _spec = importlib.util.spec_from_file_location("multislice_abtem", _GENERATOR)
 ms = importlib.util.module_from_spec(_spec)
 sys.modules["multislice_abtem"] = ms
@@ -379,7 +379,7 @@ def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, 
              **{f"t{optics.exit_thicknesses_A[e]:.0f}_d{optics.detectors_mrad[d][0]:.0f}-"
                 f"{optics.detectors_mrad[d][1]:.0f}": v for (e, d), v in scans.items()})
     extra = {"simulator_script": "refgen/thick_multislice.py (model, frame and truth from "
-                                 "benchmarks/multislice_abtem.py)",
+                                 "refgen/multislice_abtem.py)",
              "probe_window_A": info["probe_window_A"], "propagated_thickness_A": optics.thickness_A,
              "exit_thicknesses_A": list(optics.exit_thicknesses_A), "potential_gpts": info["potential_gpts"],
              "n_plane_waves": info["n_plane_waves"], "window_gpts": info["window_gpts"],
@@ -395,7 +395,7 @@ def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, 
             noise_seed = seed * 1000 + 10 * e + d if noisy else seed
             truth = ms.truth_dict(model, system, frame, optics, thickness, detector, dose, noisy, noise_seed)
             truth["params"]["simulator"] = truth["params"]["simulator"].replace(
-                "benchmarks/multislice_abtem.py", "refgen/thick_multislice.py")
+                "refgen/multislice_abtem.py", "refgen/thick_multislice.py")
             truth["params"].update(extra)
             image = ms.add_noise(clean, noise_seed) if noisy else clean
             written.append(ms.write_image(out_dir, stem + ("_noisy" if noisy else ""), image, frame.pixel_A,

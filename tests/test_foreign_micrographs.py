@@ -9,12 +9,12 @@ not decidable, give no strain verdict, and say why.
 from __future__ import annotations
 
 import pytest
-from conftest import FOREIGN_MICROGRAPH_NAMES
+from stemlayers.datasets import FOREIGN_MICROGRAPHS
 
 from stemlayers import analyze
 
 
-@pytest.mark.parametrize("name", FOREIGN_MICROGRAPH_NAMES)
+@pytest.mark.parametrize("name", tuple(FOREIGN_MICROGRAPHS))
 def test_no_verdict_on_foreign_micrograph(foreign_micrographs, name):
     path = dict(foreign_micrographs)[name]
     report = analyze(path).to_dict()

@@ -9,7 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "stemlayers"
 
 #: The stages in the order data flows through them; a module may import its own stage and earlier ones.
 ORDER = ["errors", "numeric", "materials", "io", "columns", "simulate", "structure", "verdict", "series", "report",
-         "samples", "runner", "batch", "cli_tables", "cli", "__main__", "__init__"]
+         "samples", "datasets", "runner", "batch", "cli_tables", "cli", "__main__", "__init__"]
 
 
 def stage_of(module: str) -> str:

@@ -1,5 +1,5 @@
 """Verdicts on independent physics: abTEM PRISM multislice images (channelling, thermal diffuse scattering)
-made by benchmarks/multislice_abtem.py, checked against the atomic model they were built from."""
+made by refgen/multislice_abtem.py, checked against the atomic model they were built from."""
 
 import json
 from pathlib import Path

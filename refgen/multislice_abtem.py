@@ -12,17 +12,16 @@ settings), so the project's verdicts can be checked against what was built.
 
 Set-up (abTEM lives in its own venv, outside the repository)::
 
-    python3 -m venv /work/abtem-venv
-    /work/abtem-venv/bin/pip install abtem ase      # abTEM 1.0.11, ASE 3.29 when written
-    /work/abtem-venv/bin/pip install -e /work/main  # stemlayers: the TOML numbers and the hspy writer
+    python3 -m venv ABTEM_VENV
+    ABTEM_VENV/bin/pip install abtem ase   # abTEM 1.0.11, ASE 3.29 when written
+    ABTEM_VENV/bin/pip install -e .        # stemlayers (from the repository root): the TOML numbers, the hspy writer
 
 Runs (one thread, niced; the script sets the thread variables itself too)::
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 nice -n 10 \\
-        /work/abtem-venv/bin/python benchmarks/multislice_abtem.py one \\
-        --system Bi2Te3/TiN --interface bilayer --strain 0 --out /work/multislice_out
-    nohup nice -n 10 /work/abtem-venv/bin/python benchmarks/multislice_abtem.py batch \\
-        --out /work/multislice_out > /work/multislice_out/batch.log 2>&1 &
+        ABTEM_VENV/bin/python refgen/multislice_abtem.py one \\
+        --system Bi2Te3/TiN --interface bilayer --strain 0 --out OUT
+    nohup nice -n 10 ABTEM_VENV/bin/python refgen/multislice_abtem.py batch --out OUT > OUT/batch.log 2>&1 &
 
 Geometry. x runs along the interface (periodic cell), y up the growth
 direction ([111] TiN || [0001] film), z along the beam (TiN <1-10>, film
@@ -613,7 +612,7 @@ def truth_dict(model, system, frame, optics, thickness_A, detector, dose, noisy,
         "roughened_planes": rough, "band": band,
         "thickness_A": thickness_A, "detector_mrad": list(detector),
         "params": {
-            "simulator": f"abTEM {abtem.__version__} PRISM multislice (benchmarks/multislice_abtem.py)",
+            "simulator": f"abTEM {abtem.__version__} PRISM multislice (refgen/multislice_abtem.py)",
             "energy_keV": optics.energy_eV / 1e3, "semiangle_mrad": optics.semiangle_mrad,
             "defocus_A": optics.defocus_A, "Cs_A": 0.0, "potential_sampling_A": optics.potential_sampling_A,
             "slice_A": optics.slice_A, "interpolation": list(optics.interpolation),
@@ -719,7 +718,7 @@ def main(argv=None):
     parser.add_argument("--system", default="Bi2Te3/TiN")
     parser.add_argument("--interface", default="bilayer", choices=["bilayer", "vdw", "deteriorated"])
     parser.add_argument("--strain", type=float, default=0.0, help="TiN in-plane strain, %%")
-    parser.add_argument("--out", default="/work/multislice_out")
+    parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--thickness", type=float, default=60.0, help="Å; images at half and at full thickness")
     parser.add_argument("--detectors", nargs="+", default=["65-145", "90-145"], help="inner-outer mrad")
     parser.add_argument("--semiangle", type=float, default=20.0)
