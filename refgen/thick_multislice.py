@@ -357,9 +357,27 @@ def run_prism_thick(atoms, optics, scan_gpts, scratch, wave_batch=16, block=12, 
     return total, info
 
 
+def raw_key(optics, e, d):
+    """Name of the scan at exit thickness `e` and detector `d` in the raw ``.npz``."""
+    inner, outer = optics.detectors_mrad[d]
+    return f"t{optics.exit_thicknesses_A[e]:.0f}_d{inner:.0f}-{outer:.0f}"
+
+
+def load_raw(raw_npz, optics):
+    """(scans, info) saved by an earlier run: the propagation is not repeated, only the images written."""
+    saved = np.load(raw_npz)
+    scans = {(e, d): saved[raw_key(optics, e, d)] for e in range(len(optics.exit_thicknesses_A))
+             for d in range(len(optics.detectors_mrad))}
+    return scans, json.loads(Path(raw_npz).with_suffix(".json").read_text())
+
+
 def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, seed=1, n_ti=7, n_ql=2,
-              wave_batch=16, block=12, scratch=None, engine="fftw", log=print):
-    """Build one model, propagate once, write every exit thickness x detector image (clean and noisy)."""
+              wave_batch=16, block=12, scratch=None, engine="fftw", from_raw=False, log=print):
+    """Build one model, propagate once, write every exit thickness x detector image (clean and noisy).
+
+    With `from_raw`, the scans and settings an earlier run saved under ``OUT/raw/`` are used instead of
+    propagating again (to rewrite the images, e.g. after a failure while writing them).
+    """
     start = time.perf_counter()
     out_dir = Path(out_dir)
     system = ms.load_material(system_name, log=log)
@@ -371,13 +389,17 @@ def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, 
         f"{model.info['n_tin_periods']} TiN / {model.info['n_film_periods']} film periods "
         f"(film residual strain {model.info['film_residual_strain_pct']:+.2f} %), exits {optics.exit_thicknesses_A}")
     stem0 = ms.image_name(model, 0, (0, 0)).split("_t")[0]
-    scratch = Path(scratch) if scratch else out_dir / "scratch" / stem0
-    scans, info = run_prism_thick(atoms, optics, frame.scan_gpts, scratch, wave_batch=wave_batch, block=block,
-                                  seed=seed, engine=engine, log=log)
-    (out_dir / "raw").mkdir(parents=True, exist_ok=True)
-    np.savez(out_dir / "raw" / f"{stem0}.npz",
-             **{f"t{optics.exit_thicknesses_A[e]:.0f}_d{optics.detectors_mrad[d][0]:.0f}-"
-                f"{optics.detectors_mrad[d][1]:.0f}": v for (e, d), v in scans.items()})
+    raw = out_dir / "raw" / f"{stem0}.npz"
+    if from_raw:
+        scans, info = load_raw(raw, optics)
+        log(f"  scans read from {raw}")
+    else:
+        scratch = Path(scratch) if scratch else out_dir / "scratch" / stem0
+        scans, info = run_prism_thick(atoms, optics, frame.scan_gpts, scratch, wave_batch=wave_batch, block=block,
+                                      seed=seed, engine=engine, log=log)
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(raw, **{raw_key(optics, e, d): v for (e, d), v in scans.items()})
+        raw.with_suffix(".json").write_text(json.dumps(info, indent=1, default=float) + "\n")
     extra = {"simulator_script": "refgen/thick_multislice.py (model, frame and truth from "
                                  "refgen/multislice_abtem.py)",
              "probe_window_A": info["probe_window_A"], "propagated_thickness_A": optics.thickness_A,
@@ -431,6 +453,8 @@ def main(argv=None):
     parser.add_argument("--wave-batch", type=int, default=16, help="plane waves per batch")
     parser.add_argument("--block", type=int, default=12, help="side of the blocks of probe positions reduced together")
     parser.add_argument("--engine", default="fftw", choices=["fftw", "abtem"], help="multislice loop")
+    parser.add_argument("--from-raw", action="store_true",
+                        help="write the images from the scans an earlier run saved in OUT/raw (no propagation)")
     args = parser.parse_args(argv)
     exits = tuple(sorted(args.thicknesses))
     optics = ms.Optics(semiangle_mrad=args.semiangle, potential_sampling_A=args.sampling, slice_A=args.slice,
@@ -444,7 +468,7 @@ def main(argv=None):
 
     run_model(args.system, args.interface, args.strain, args.out, optics, dose=args.dose, seed=args.seed,
               n_ti=args.n_ti, n_ql=args.n_ql, wave_batch=args.wave_batch, block=args.block,
-              scratch=args.scratch, engine=args.engine, log=log)
+              scratch=args.scratch, engine=args.engine, from_raw=args.from_raw, log=log)
     return 0
 
 

@@ -31,6 +31,9 @@ RECALIBRATE_ABOVE = 0.04
 # significance are looked for when part of the system is missing, and kept only where they make
 # TiN planes: a lone 4-sigma peak may be noise, a periodic, ABC-stacked plane of them is not.
 FAINT_SIGNIFICANCE = 4.0
+# Scores (sums of squared misfits over their tolerances) closer than this are no ground for naming one
+# film rather than another: two standard deviations.
+AMBIGUOUS_SCORE_GAP = 4.0
 
 
 def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
@@ -45,11 +48,22 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
     Returns
     -------
     MaterialSystem or None
-        Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios).
+        Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios). None also
+        when film planes are seen but no quintuple layer of any candidate, and another candidate on the
+        same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say.
     """
-    scores = [system_score(layersets[s.name], s) for s in candidates]
+    scores = np.array([system_score(layersets[s.name], s) for s in candidates])
     best = int(np.argmin(scores))
-    return candidates[best] if np.isfinite(scores[best]) else None
+    if not np.isfinite(scores[best]):
+        return None
+    chosen = candidates[best]
+    cues = structure_cues(layersets[chosen.name], chosen)
+    if cues["n_film"] and not cues["film_fits"]:
+        rivals = [k for k, s in enumerate(candidates) if k != best and s.substrate.name == chosen.substrate.name
+                  and scores[k] - scores[best] < AMBIGUOUS_SCORE_GAP]
+        if rivals:
+            return None
+    return chosen
 
 
 def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_axes=None):
