@@ -72,6 +72,9 @@ class Columns:
         Weighted residual of the fit per degree of freedom (~1 for a good fit).
     converged : (N,) bool array
     pixel_size_A : float or None
+    separation_px : float or None
+        The image's shortest spacing of its dominant columns, px, from its
+        autocorrelation (:func:`lattice_scale`; None when not measured).
     """
 
     xy: np.ndarray
@@ -83,6 +86,7 @@ class Columns:
     reduced_chi2: np.ndarray
     converged: np.ndarray
     pixel_size_A: float | None = None
+    separation_px: float | None = None
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -406,13 +410,14 @@ def find_columns(image_or_array, separation=None, *, pixel_size=None, min_signif
     standard = (data - offset) / unit
     sigma, auto_separation = lattice_scale(standard)
     if sigma is None or (separation or auto_separation) is None:
-        return Columns.empty(pixel_size)
+        return replace(Columns.empty(pixel_size), separation_px=auto_separation)
     found, gain = _find_scaled(standard, sigma, separation, auto_separation, pixel_size, min_significance,
                                satellite_ratio)
     if found is None:
-        return Columns.empty(pixel_size)
+        return replace(Columns.empty(pixel_size), separation_px=auto_separation)
     # back to the image's own units: only amplitudes and backgrounds carry them
-    return replace(found, amplitude=found.amplitude * unit * gain, background=found.background * unit * gain + offset)
+    return replace(found, amplitude=found.amplitude * unit * gain, background=found.background * unit * gain + offset,
+                   separation_px=auto_separation)
 
 
 def contrast_units(data):

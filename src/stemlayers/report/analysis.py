@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..columns.find import Columns, find_columns, lattice_scale, signal_to_noise
+from ..columns.find import Columns, find_columns, signal_to_noise
 from ..errors import InputError, StackError
 from ..io.jsonable import to_jsonable
 from ..io.read import Image, load, load_series
@@ -238,10 +238,13 @@ def _candidate_systems(system) -> list:
     return [load_system(system)]
 
 
-def _image_notes(image, film_standard=False) -> list:
-    """What the image says about itself: an implausible scale (unless a film measured it), an unusual unit spelling."""
+def _image_notes(image, separation_px, film_standard=False) -> list:
+    """What the image says about itself: an implausible scale (unless a film measured it), an unusual unit spelling.
+
+    `separation_px` is the image's own column spacing (``Columns.separation_px``).
+    """
     notes = []
-    hint = None if film_standard else scale_hint(lattice_scale(image.data)[1], image.pixel_size_A)
+    hint = None if film_standard else scale_hint(separation_px, image.pixel_size_A)
     if hint:
         notes.append(hint)
     if image.metadata.get("units_read_as"):
@@ -272,6 +275,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     px = image.pixel_size_A
     yield STAGES[1]
     columns = find_columns(image)
+    separation_px = columns.separation_px  # the image's own column spacing, for the scale hint
     candidates = _candidate_systems(system)
     messages = []
     yield STAGES[2]
@@ -293,7 +297,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         else:
             messages.extend(layerset.messages)
     # the film knows the true scale: a guess from the column spacing is for fields without one
-    messages[:0] = _image_notes(image, film_standard=scale.file_factor is not None)
+    messages[:0] = _image_notes(image, separation_px, film_standard=scale.file_factor is not None)
     yield STAGES[4]
     source = PIXEL_SIZE_SOURCES.get(image.metadata.get("calibration", "file"), "file")
     calibration = Calibration(px, pixel_size_source=source)
