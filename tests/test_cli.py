@@ -134,3 +134,16 @@ def test_analyze_warns_when_the_file_calibration_is_off_and_batch_records_it(tmp
     assert row["file_calibration_error_pct"] == pytest.approx(7.0, abs=0.2)
     assert "(+7.0 ± 0.0 %) what the film lattice implies" in row["calibration_warning"]
     assert "Calibration warnings" in (tmp_path / "results_summary.md").read_text()
+
+
+def test_analyze_and_batch_write_the_same_json_report(tmp_path):
+    sample = tmp_path / "same.hspy"
+    runner.invoke(app, ["simulate", str(sample), "--interface", "bilayer", "--size", "192", "--seed", "5"])
+    assert runner.invoke(app, ["analyze", str(sample), "--json", str(tmp_path / "one.json")]).exit_code == 0
+    assert runner.invoke(app, ["batch", str(sample), "--out", str(tmp_path / "t.csv")]).exit_code == 0
+    from_cli = (tmp_path / "one.json").read_text()
+    from_batch = (tmp_path / "t_reports" / "same.json").read_text()
+    assert from_cli.endswith("}\n") and from_batch.endswith("}\n")
+    cli_d, batch_d = json.loads(from_cli), json.loads(from_batch)
+    cli_d.pop("seconds"), batch_d.pop("seconds")
+    assert cli_d == batch_d

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .errors import InputError, MissingCalibration, one_line
 from .io.read import READABLE_SUFFIXES
-from .io.write import write_text_atomic
+from .io.write import write_json, write_text_atomic
 from .report.summary import write_html_summary, write_summary
 from .runner import run_tasks
 
@@ -236,11 +236,9 @@ def _write_report(report, d, row, reports_dir, stem, figures) -> None:
 
     The analysis itself succeeded, so the row stays ``ok`` with the reason in ``error``.
     """
-    import json
-
     try:
         reports_dir.mkdir(parents=True, exist_ok=True)
-        target = write_text_atomic(reports_dir / f"{stem}.json", json.dumps(d, indent=1))
+        target = write_json(d, reports_dir / f"{stem}.json")
     except OSError as exc:  # e.g. a read-only or full reports folder
         row["error"] = f"report not written: {one_line(exc)}"
         return

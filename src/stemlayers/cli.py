@@ -22,6 +22,7 @@ import typer
 from .cli_tables import batch_summary_table, console, dry_run_table, err_console, info_table, print_report
 from .errors import InputError
 from .io.units import format_value
+from .io.write import write_json
 
 app = typer.Typer(
     name="stemlayers",
@@ -104,16 +105,6 @@ def info(
     raise typer.Exit(1 if failed else 0)
 
 
-def _write_json(data: dict, target: str) -> None:
-    text = json.dumps(data, indent=1)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-        return
-    from .io.write import write_text_atomic
-
-    write_text_atomic(target, text)
-
-
 @app.command()
 def analyze(
     image: Annotated[Path, typer.Argument(help="Image file (dm3, dm4, emd, ser, hspy, zspy, mrc, tif, ...).")],
@@ -156,7 +147,7 @@ def analyze(
         _fail(str(exc))
         raise typer.Exit(1) from None
     if json_out:
-        _write_json(report.to_dict(), json_out)
+        write_json(report.to_dict(), json_out)
     if figure:
         from .report.figure import plot_report
 

@@ -14,7 +14,7 @@ from ..errors import InputError
 from .jsonable import to_jsonable
 from .units import checked_pixel_size, unit_to_angstrom
 
-__all__ = ["FIGURE_SUFFIXES", "check_output", "save", "write_text_atomic"]
+__all__ = ["FIGURE_SUFFIXES", "check_output", "save", "write_json", "write_text_atomic"]
 
 #: Figure formats the report figure is written in.
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -79,6 +79,23 @@ def write_text_atomic(path, text: str) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_json(data, target) -> Path | None:
+    """`data` as indented JSON with a final newline: to `target` atomically, or to standard output for "-".
+
+    The one JSON writer of the project (reports from the CLI, the batch and
+    the plugin, simulation truths), so every JSON file reads the same.
+    Returns the path written (None for standard output).
+    """
+    import json
+    import sys
+
+    text = json.dumps(data, indent=1) + "\n"
+    if str(target) == "-":
+        sys.stdout.write(text)
+        return None
+    return write_text_atomic(target, text)
 
 
 def save(data, path, pixel_size_A: float, metadata: dict | None = None, units: str = "Å") -> Path:

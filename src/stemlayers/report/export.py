@@ -8,14 +8,13 @@ renamed), so an export that fails half way leaves no partial file behind.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from pathlib import Path
 
 import numpy as np
 
-from ..io.write import write_text_atomic
+from ..io.write import write_json, write_text_atomic
 
 __all__ = ["columns_table", "layers_table", "write_report_json", "write_sublattice", "write_tables"]
 
@@ -91,7 +90,7 @@ def layers_table(report):
 
 def write_report_json(report, path) -> Path:
     """The report's ``to_dict()`` as indented JSON at `path`."""
-    return write_text_atomic(path, json.dumps(report.to_dict(), indent=1) + "\n")
+    return write_json(report.to_dict(), path)
 
 
 def write_tables(report, path) -> tuple[Path, Path]:

@@ -131,7 +131,7 @@ def truth_path(image_path: str | Path) -> Path:
 
 def write_simulation(sim: SimulatedImage, path: str | Path, units: str = "Å") -> Path:
     """Write a simulated image as a calibrated file (format from the suffix) and its truth JSON."""
-    from ..io.write import save, write_text_atomic
+    from ..io.write import save, write_json
 
     path = Path(path)
     # no "/" in the title: NCEM EMD uses it as an HDF5 group name
@@ -139,7 +139,7 @@ def write_simulation(sim: SimulatedImage, path: str | Path, units: str = "Å") -
         f"{sim.truth.interface} interface" if sim.truth.interface else f"{sim.truth.field} field")
     meta = {"title": f"simulated {what}", "instrument": "stemlayers simulator", "voltage_kV": 300.0}
     save(sim.data, path, sim.pixel_size_A, metadata=meta, units=units)
-    write_text_atomic(truth_path(path), json.dumps(sim.truth.to_dict(), indent=1))
+    write_json(sim.truth.to_dict(), truth_path(path))
     return path
 
 
