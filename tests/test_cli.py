@@ -147,3 +147,11 @@ def test_analyze_and_batch_write_the_same_json_report(tmp_path):
     cli_d, batch_d = json.loads(from_cli), json.loads(from_batch)
     cli_d.pop("seconds"), batch_d.pop("seconds")
     assert cli_d == batch_d
+
+
+def test_a_bad_file_size_limit_in_the_environment_is_a_usage_error(tmp_path):
+    sample = tmp_path / "s.hspy"
+    runner.invoke(app, ["simulate", str(sample), "--size", "128", "--seed", "2"])
+    result = runner.invoke(app, ["info", str(sample)], env={"STEMLAYERS_MAX_MB": "lots"})
+    assert result.exit_code == 2
+    assert "STEMLAYERS_MAX_MB='lots' is not a positive number of MB" in result.output

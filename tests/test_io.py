@@ -554,3 +554,13 @@ def test_velox_scan_rotation_is_read_in_degrees(hyperspy_io_files):
     # Velox records Scan.ScanRotation in radians: 1.6580628 rad in this file
     image = load(hyperspy_io_files / "emd_files/fei/fei_emd_image.emd", pixel_size=0.1)
     assert image.metadata["scan_rotation_deg"] == pytest.approx(95.0, abs=1e-3)
+
+
+def test_the_file_size_limit_is_read_from_the_environment_by_one_function():
+    from stemlayers.io.read import max_mb_from_env
+
+    assert max_mb_from_env({}) is None
+    assert max_mb_from_env({"STEMLAYERS_MAX_MB": "250"}) == 250.0
+    for bad in ("lots", "-5", "0", "nan"):
+        with pytest.raises(InputError, match="STEMLAYERS_MAX_MB=.* is not a positive number of MB"):
+            max_mb_from_env({"STEMLAYERS_MAX_MB": bad})

@@ -12,7 +12,6 @@ file read, in MB).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -21,6 +20,7 @@ import typer
 
 from .cli_tables import batch_summary_table, console, dry_run_table, err_console, info_table, print_report
 from .errors import InputError
+from .io.read import max_mb_from_env as read_max_mb
 from .io.units import format_value
 from .io.write import write_json
 
@@ -57,12 +57,11 @@ def _usage_error(message: str) -> typer.Exit:
 
 
 def max_mb_from_env() -> float | None:
-    """``STEMLAYERS_MAX_MB`` (the largest image file read, MB), or None for the library's default."""
-    value = os.environ.get("STEMLAYERS_MAX_MB")
+    """``STEMLAYERS_MAX_MB`` (:func:`stemlayers.io.read.max_mb_from_env`); a bad value is a usage error."""
     try:
-        return float(value) if value else None
-    except ValueError:
-        raise _usage_error(f"STEMLAYERS_MAX_MB={value!r} is not a number of MB") from None
+        return read_max_mb()
+    except InputError as exc:
+        raise _usage_error(str(exc)) from None
 
 
 def _version(value: bool) -> None:

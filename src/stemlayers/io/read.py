@@ -24,7 +24,7 @@ from ..errors import InputError, MissingCalibration, StackError, one_line
 from .jsonable import to_jsonable
 from .units import PIXEL_SIZE_RANGE_A, checked_pixel_size, unit_to_angstrom, units_unset
 
-__all__ = ["Image", "Series", "load", "load_series", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A",
+__all__ = ["Image", "Series", "load", "load_series", "max_mb_from_env", "save", "describe", "unit_to_angstrom", "PIXEL_SIZE_RANGE_A",
            "MICROSCOPE_SUFFIXES", "READABLE_SUFFIXES"]
 
 #: Microscope and hyperspy formats, which carry their calibration (the napari plugin's reader takes these).
@@ -100,6 +100,33 @@ def _read_npy(name: str, path: Path) -> list:
 
 #: Largest image file read by default, MB (a guard against opening a whole session's archive by mistake).
 DEFAULT_MAX_MB = 4096.0
+
+
+#: The environment variable that sets the largest image file read, MB (read by the applications only).
+MAX_MB_VARIABLE = "STEMLAYERS_MAX_MB"
+
+
+def max_mb_from_env(environ=None) -> float | None:
+    """The largest image file to read, MB, from ``STEMLAYERS_MAX_MB``; None (the library's default) when unset.
+
+    The command line and the napari reader call this once each; the library
+    itself takes ``max_mb=`` and reads no environment.
+
+    Raises
+    ------
+    InputError
+        The variable is set to something that is not a positive number.
+    """
+    value = (os.environ if environ is None else environ).get(MAX_MB_VARIABLE)
+    if not value:
+        return None
+    try:
+        limit = float(value)
+    except ValueError:
+        limit = float("nan")
+    if not limit > 0:
+        raise InputError(f"{MAX_MB_VARIABLE}={value!r} is not a positive number of MB")
+    return limit
 
 
 def _read_path(source, max_mb=None) -> tuple:

@@ -11,21 +11,13 @@ import os
 
 from stemlayers import InputError, load, load_series
 from stemlayers.errors import StackError
-from stemlayers.io.read import MICROSCOPE_SUFFIXES
+from stemlayers.io.read import MICROSCOPE_SUFFIXES, max_mb_from_env
 
 from ._convert import image_layer_data, series_layer_data
 
 #: The suffixes this reader offers to open: the calibrated formats (the manifest lists the same patterns;
 #: napari's own readers open plain pictures and arrays, which need a pixel size anyway).
 SUFFIXES = MICROSCOPE_SUFFIXES
-
-
-def _max_mb():
-    value = os.environ.get("STEMLAYERS_MAX_MB")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
 
 
 def get_reader(path):
@@ -49,13 +41,18 @@ def read(path, **_):
     from napari.utils.notifications import show_error
 
     paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    try:
+        max_mb = max_mb_from_env()
+    except InputError as exc:
+        show_error(str(exc))
+        return [(None,)]
     found = []
     for p in paths:
         try:
             try:
-                found.append(image_layer_data(load(p, max_mb=_max_mb())))
+                found.append(image_layer_data(load(p, max_mb=max_mb)))
             except StackError:
-                found.append(series_layer_data(load_series(p, max_mb=_max_mb())))
+                found.append(series_layer_data(load_series(p, max_mb=max_mb)))
         except InputError as exc:
             show_error(str(exc))
     # [(None,)] is napari's "read, but nothing to show": no second, generic error on top of ours
