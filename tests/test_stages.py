@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stemlayers.structure.calibration import Calibration, measure_calibration
-from stemlayers.verdict.classify import Cues, _substrate_continued, decide, stacking_fraction
+from stemlayers.verdict.classify import Cues, Interface, _substrate_continued, decide, planes_as_judged, stacking_fraction
 from stemlayers.structure.elements import brightness_clusters, find_quintuple_layers
 from stemlayers.structure.grouping import AtomicPlane, find_origin, substrate_down
 from stemlayers.materials import load_system
@@ -303,3 +303,17 @@ def test_origin_moves_up_past_planes_a_tin_wedge_leaves_partly_seen():
     # the same plane roughened (columns displaced) is the interface band
     rough = planes[:5] + (dataclasses.replace(planes[5], scatter_A=0.2),) + planes[6:]
     assert find_origin(rough)[0] == 4
+
+
+def test_planes_are_named_as_the_verdict_has_it():
+    def plane(material, element):
+        return AtomicPlane(0.0, 0.005, None, None, material, element, 2.6, 1e-3, 100.0, 20, 0.02,
+                           element_probability=0.9)
+
+    planes = [plane("TiN", "Ti"), plane("bilayer", "Bi"), plane("bilayer", "Te"), plane("TI", "Te")]
+    bilayer, vdw = Interface("bilayer", 0.9, []), Interface(None, 0.0, ["not decidable: ..."])
+    assert [p.material for p in planes_as_judged(planes, bilayer, True)] == ["TiN", "bilayer", "bilayer", "TI"]
+    assert [p.material for p in planes_as_judged(planes, vdw, True)] == ["TiN", "disordered", "disordered", "TI"]
+    neutral = planes_as_judged(planes, vdw, False)
+    assert [p.material for p in neutral] == ["plane"] * 4
+    assert all(p.element is None and p.element_probability is None for p in neutral)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from ..materials import MaterialSystem, list_systems, load_system
 from ..series.register import register
 from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
-from ..verdict.classify import Interface, classify
+from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
 from ..verdict.strain import Strain, check_strain
 
@@ -306,17 +306,10 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         calibration = layerset.calibration.measured_at(scale.working_pixel_size_A / px, px, source)
     else:
         interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
-    layers = list(layerset.layers) if layerset else []
+    layers = list(planes_as_judged(layerset.layers, interface, found is not None)) if layerset else []
     if found is None:
-        # nothing of the field is TiN or a film: planes are planes, and no TiN number is given
-        layers = [replace(L, material="plane" if L.material != "disordered" else L.material, element=None,
-                          element_probability=None) for L in layers]
-        strain = Strain.not_measured(interface.evidence[0])
+        strain = Strain.not_measured(interface.evidence[0])  # nothing of the field is TiN: no TiN number
     else:
-        if interface.interface_class != "bilayer":
-            # film-period planes between TiN and the first QL are a bilayer only when the verdict says so;
-            # otherwise they are part of the interface band
-            layers = [replace(L, material="disordered") if L.material == "bilayer" else L for L in layers]
         decidable = interface.interface_class is not None or interface.decided_by == "unmatched"
         reason = interface.evidence[0] if interface.evidence else None
         film_seen = any(L.material == "TI" and L.inplane_period_A for L in layers)

@@ -18,7 +18,7 @@ live in the system's TOML (``[classify]``, ``[bilayer]``, ``[vdw]``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -28,8 +28,8 @@ from ..materials import MaterialSystem
 from ..structure.calibration import weighted_mean
 from ..structure.grouping import LayerSet
 
-__all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "stacking_fraction",
-           "structure_cues"]
+__all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "planes_as_judged",
+           "stacking_fraction", "structure_cues"]
 
 
 @dataclass(frozen=True)
@@ -414,3 +414,29 @@ def classify(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_siz
         note = "no gap: a disordered band separates the substrate from the film (see band_thickness_A)"
     return Interface(klass, round(_confidence(rule, cues, system), 3), sentences, gap, gap_err, cues.n_between,
                      cues.unassigned_fraction, cues.band_thickness_A, note, rule, cues.band_thickness_err_A)
+
+
+def planes_as_judged(planes, interface: Interface, system_found: bool) -> tuple:
+    """The planes named as the verdict has it.
+
+    Film-period planes between TiN and the first QL are a bilayer only when
+    the class is "bilayer"; otherwise they belong to the interface band
+    ("disordered"). In a field of no known system nothing is TiN or film:
+    ordered planes are "plane", with no element.
+
+    Parameters
+    ----------
+    planes : sequence of AtomicPlane
+    interface : Interface
+    system_found : bool
+
+    Returns
+    -------
+    tuple of AtomicPlane
+    """
+    if not system_found:
+        return tuple(replace(p, material="plane" if p.material != "disordered" else p.material, element=None,
+                             element_probability=None) for p in planes)
+    if interface.interface_class == "bilayer":
+        return tuple(planes)
+    return tuple(replace(p, material="disordered") if p.material == "bilayer" else p for p in planes)
