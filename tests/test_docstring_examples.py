@@ -23,8 +23,9 @@ MODULES = _modules_with_examples()
 
 
 def test_the_analysis_steps_have_examples():
-    for name in ("stemlayers.structure.planes", "stemlayers.structure.elements", "stemlayers.verdict.classify", "stemlayers.structure.calibration",
-                 "stemlayers.verdict.strain", "stemlayers.structure.grouping", "stemlayers.io.units"):
+    for name in ("stemlayers.structure.planes", "stemlayers.structure.elements", "stemlayers.structure.calibration",
+                 "stemlayers.structure.grouping", "stemlayers.verdict.identify", "stemlayers.verdict.strain",
+                 "stemlayers.io.units"):
         assert name in MODULES
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from stemlayers.structure.calibration import Calibration, measure_calibration
-from stemlayers.verdict.classify import Cues, Interface, _substrate_continued, decide, planes_as_judged, stacking_fraction
+from stemlayers.verdict.classify import Cues, Interface, _substrate_continued, decide, planes_as_judged
+from stemlayers.verdict.identify import stacking_fraction
 from stemlayers.structure.elements import brightness_clusters, find_quintuple_layers
 from stemlayers.structure.grouping import AtomicPlane, find_origin, substrate_down
 from stemlayers.materials import load_system

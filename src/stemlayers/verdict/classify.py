@@ -25,11 +25,10 @@ import numpy as np
 from ..io.jsonable import from_saved
 from ..io.units import format_value
 from ..materials import MaterialSystem
-from ..structure.calibration import weighted_mean
 from ..structure.grouping import LayerSet
+from .identify import StructureCues, structure_cues
 
-__all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "planes_as_judged",
-           "stacking_fraction", "structure_cues"]
+__all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "planes_as_judged"]
 
 
 @dataclass(frozen=True)
@@ -60,19 +59,13 @@ class Interface:
 
 
 @dataclass(frozen=True)
-class Cues:
-    """Everything the verdict rests on, measured on one LayerSet (lengths in Å)."""
+class Cues(StructureCues):
+    """Everything the verdict rests on, measured on one LayerSet (lengths in Å).
 
-    n_substrate: int
-    substrate_stacking: float | None  # share of neighbouring substrate planes shifted by a third
-    substrate_spacing_A: float | None  # median spacing of neighbouring substrate planes
-    n_film: int
-    n_quintuples: int
-    film_stacking: float | None
-    period_ratio: float | None  # film / substrate in-plane period (one axis: no calibration)
-    substrate_fits: bool
-    film_fits: bool
-    ratio_fits: bool
+    The structure cues (:class:`~stemlayers.verdict.identify.StructureCues`: is it the system at all?) and
+    those of the interface between the top TiN plane and the first QL.
+    """
+
     top: int | None
     first_ql: int | None
     n_between: int = 0
@@ -102,24 +95,6 @@ def _agreement(value, expected, tolerance):
     return float(np.exp(-0.5 * ((value - expected) / tolerance) ** 2))
 
 
-def stacking_fraction(registries, tolerance):
-    """Share of neighbouring planes whose registries differ by one third of a period (ABC stacking).
-
-    Examples
-    --------
-    >>> stacking_fraction([0.0, 0.33, 0.67, 0.0], 0.1)
-    1.0
-    >>> stacking_fraction([0.0, 0.5, 0.0, 0.5], 0.1)
-    0.0
-    """
-    r = np.asarray([x for x in registries if x is not None], float)
-    if len(r) < 2:
-        return None
-    shift = np.diff(r) % 1.0
-    off = np.minimum(np.abs(shift - 1 / 3), np.abs(shift - 2 / 3))
-    return float(np.mean(off < tolerance))
-
-
 def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A, min_amplitude):
     """Fraction of the columns between two heights that belong to no ordered plane."""
     if columns is None or layerset.origin_xy is None or not len(columns):
@@ -133,43 +108,6 @@ def _band_disorder(layerset: LayerSet, columns, pixel_size_A, low_A, high_A, min
     ordered = np.array([L.material != "disordered" for L in layerset.layers], bool)
     in_ordered = (plane >= 0) & ordered[np.clip(plane, 0, None)]
     return float(np.mean(~in_ordered)), int(band.sum())
-
-
-def structure_cues(layerset: LayerSet, system: MaterialSystem) -> dict:
-    """Whether the field shows the system: substrate stacking and spacing, film QLs, period ratio."""
-    rules = system.classify
-    layers, top = layerset.layers, layerset.top_tin
-    substrate = [L for L in (layers[:top + 1] if top is not None else ()) if L.material == "TiN"]
-    film = [L for L in layers if L.material in ("TI", "bilayer")]
-    sub_stack = stacking_fraction([L.registry for L in substrate], rules.stacking_tolerance)
-    # the film's own planes (the QLs): ordered fragments of an interface band need not follow its stacking
-    film_stack = stacking_fraction([L.registry for L in film if L.material == "TI"], rules.stacking_tolerance)
-    metal = [L for L in substrate if L.element == system.substrate.metal]
-    if metal:  # complete planes only: fragments of faint anion planes (or chance chains) are no d(111)
-        full = max(np.median([L.occupancy or 1.0 for L in metal]), rules.min_plane_occupancy / rules.min_occupancy)
-        metal = [L for L in metal if (L.occupancy or 1.0) >= rules.min_occupancy * full]
-    spacings = [b.height_A - a.height_A for a, b in zip(metal[:-1], metal[1:])]
-    # TiN planes are d(111) apart (a missing plane makes 2 d), each of them, not only on average
-    per_d = np.array([s / max(round(s / system.substrate.plane_spacing_A), 1) for s in spacings])
-    d = float(np.median(per_d)) if len(per_d) else None
-    calibrated = layerset.calibration is not None and layerset.calibration.growth_scale is not None
-    tolerance = rules.plane_spacing_tolerance if calibrated else rules.calibration_tolerance
-    regular = len(per_d) and np.mean(np.abs(per_d / d - 1) < rules.plane_spacing_tolerance) >= rules.min_stacking_fraction
-    substrate_fits = (len(metal) >= rules.min_tin_planes and sub_stack is not None
-                      and sub_stack >= rules.min_stacking_fraction and d is not None and bool(regular)
-                      and abs(d / system.substrate.plane_spacing_A - 1) < tolerance)
-    film_fits = (len(layerset.quintuple_layers) >= 1 and film_stack is not None
-                 and film_stack >= rules.min_stacking_fraction)
-    ti = [L for L in film if L.material == "TI" and L.inplane_period_A]
-    ratio = None
-    if substrate and ti and all(L.inplane_period_A for L in substrate):
-        sub_p = weighted_mean([L.inplane_period_A for L in substrate], [L.inplane_period_err_A for L in substrate])
-        film_p = weighted_mean([L.inplane_period_A for L in ti], [L.inplane_period_err_A for L in ti])
-        ratio = film_p[0] / sub_p[0]
-    ratio_fits = ratio is not None and abs(np.log(ratio / system.inplane_ratio)) < rules.period_ratio_tolerance
-    return dict(n_substrate=len(metal), substrate_stacking=sub_stack, substrate_spacing_A=d, n_film=len(film),
-                n_quintuples=len(layerset.quintuple_layers), film_stacking=film_stack, period_ratio=ratio,
-                substrate_fits=bool(substrate_fits), film_fits=bool(film_fits), ratio_fits=bool(ratio_fits))
 
 
 def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel_size_A=None) -> Cues:
@@ -191,7 +129,7 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
     layers, top = layerset.layers, layerset.top_tin
     first_ql = layerset.quintuple_layers[0].start if layerset.quintuple_layers else None
     if top is None or first_ql is None or top + 1 >= len(layers):
-        return Cues(**structure, top=top, first_ql=first_ql)
+        return Cues(**asdict(structure), top=top, first_ql=first_ql)
     rules = system.classify
     between = layers[top + 1:first_ql]
     ti_level = np.median([L.intensity for L in layers if L.element == system.substrate.metal])
@@ -206,7 +144,7 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
     second = layers[top + 2] if top + 2 < len(layers) else None
     thickness = first.spacing_to_next_A if len(between) >= 2 else None
     return Cues(
-        **structure, top=top, first_ql=first_ql, n_between=len(between),
+        **asdict(structure), top=top, first_ql=first_ql, n_between=len(between),
         n_disordered_between=sum(L.material == "disordered" for L in between),
         unassigned_fraction=unassigned,
         n_band_columns=n_band, top_scatter_A=top_scatter,
@@ -222,7 +160,7 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
         band_thickness_err_A=float(np.hypot(layers[first_ql].height_err_A, layers[top].height_err_A)),
         substrate_seen=float(np.median([L.occupancy for L in metal_planes[-3:]])) if metal_planes else None,
         n_partial_substrate_between=_substrate_continued(layers, top, first_ql, metal_planes,
-                                                         structure["substrate_spacing_A"]))
+                                                         structure.substrate_spacing_A))
 
 
 def _substrate_continued(layers, top, first_ql, metal_planes, spacing_A, tolerance=0.05, scatter_ratio=1.5):

@@ -18,8 +18,7 @@ from ..columns.find import MIN_SIGNIFICANCE, find_columns
 from ..materials import MaterialSystem
 from ..structure.grouping import group_layers
 from ..structure.orient import growth_axes, in_plane_step
-from .classify import structure_cues
-from .identify import system_score
+from .identify import structure_cues, system_score
 
 __all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_system", "planes_and_system",
            "scale_trials"]
@@ -58,7 +57,7 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         return None
     chosen = candidates[best]
     cues = structure_cues(layersets[chosen.name], chosen)
-    if cues["n_film"] and not cues["film_fits"]:
+    if cues.n_film and not cues.film_fits:
         rivals = [k for k, s in enumerate(candidates) if k != best and s.substrate.name == chosen.substrate.name
                   and scores[k] - scores[best] < AMBIGUOUS_SCORE_GAP]
         if rivals:
@@ -87,7 +86,7 @@ def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_a
         strength = 0
         if found is not None:
             cues = structure_cues(layersets[found.name], found)
-            strength = 1 + cues["substrate_fits"] + cues["film_fits"] + cues["ratio_fits"]
+            strength = 1 + cues.substrate_fits + cues.film_fits + cues.ratio_fits
         if best is None or strength > best[0]:
             best = (strength, layersets, found)
         if strength == 4:
@@ -258,7 +257,7 @@ def _ratio_nearest(layerset, system, candidates):
     ratio fits: a substrate found from faint columns must point at the system
     it completes, not merely fit it.
     """
-    ratio = structure_cues(layerset, system)["period_ratio"]
+    ratio = structure_cues(layerset, system).period_ratio
     if ratio is None:
         return False
     return min(candidates, key=lambda s: abs(np.log(ratio / s.inplane_ratio))).name == system.name
