@@ -186,7 +186,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     dict
         A row with the ``CSV_COLUMNS`` keys.
     """
-    from .report.analysis import analyze, load_or_register
+    from .report.analysis import analyze, input_stages, run_to_end
 
     start = time.perf_counter()
 
@@ -194,8 +194,8 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
         return round(time.perf_counter() - start, 3)
 
     try:
-        image, source = with_pixel_size(lambda f, px: load_or_register(f, px, max_mb=max_mb), file, pixel_size,
-                                        fallback_pixel_size)
+        image, source = with_pixel_size(lambda f, px: run_to_end(input_stages(f, pixel_size=px, max_mb=max_mb)).image,
+                                        file, pixel_size, fallback_pixel_size)
         if source == "fallback":  # the report says the pixel size was the batch's, not the file's
             image = replace(image, metadata={**image.metadata, "calibration": "fallback"})
         report = analyze(image, system=system, reference_A=reference_A)

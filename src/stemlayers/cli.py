@@ -119,9 +119,8 @@ def analyze(
                              "both is removed and they are averaged first.")] = None,
 ) -> None:
     """Columns, atomic planes, the spacing profile and the strain check of one image."""
-    from .report.analysis import analyze as run, load_or_register
-    from .io.read import load
     from .io.write import FIGURE_SUFFIXES, check_output
+    from .report.analysis import analyze as run, input_stages, run_to_end
 
     try:  # outputs first: a wrong path is a usage error, found before minutes of analysis
         if json_out and json_out != "-":
@@ -132,16 +131,11 @@ def analyze(
         raise _usage_error(str(exc)) from None
     max_mb = max_mb_from_env()
     try:
+        given = run_to_end(input_stages(image, second=orthogonal, reference=reference_image, system=system,
+                                        pixel_size=pixel_size, max_mb=max_mb))
         if reference_image:
-            reference_a = _reference_from_image(load(reference_image, pixel_size, max_mb=max_mb), system)
-        if orthogonal:
-            from .series.scanpair import orthogonal_pair
-
-            source = orthogonal_pair(load(image, pixel_size, max_mb=max_mb),
-                                     load(orthogonal, pixel_size, max_mb=max_mb))
-        else:
-            source = load_or_register(image, pixel_size, max_mb=max_mb)
-        report = run(source, system=system, reference_A=reference_a)
+            _say_reference(given, reference_image)
+        report = run(given.image, system=system, reference_A=given.reference_A if reference_image else reference_a)
     except InputError as exc:
         _fail(str(exc))
         raise typer.Exit(1) from None
@@ -158,14 +152,10 @@ def analyze(
         raise typer.Exit(1)
 
 
-def _reference_from_image(reference_image, system):
-    """The TiN in-plane a of a bare TiN film analysed the same way (the seed's reference)."""
-    from .report.analysis import reference_from_image
-
-    value, err = reference_from_image(reference_image, system=system)
-    name = getattr(reference_image, "path", None) or reference_image
-    console.print(f"reference: TiN in-plane a = {format_value(value, err)} from {name}", highlight=False)
-    return value
+def _say_reference(given, reference_image):
+    """Print the reference TiN a a bare TiN film gave (the seed's strain reference)."""
+    console.print(f"reference: TiN in-plane a = {format_value(given.reference_A, given.reference_err_A)} from "
+                  f"{reference_image}", highlight=False)
 
 
 @app.command()
@@ -200,7 +190,6 @@ def batch(
     Ctrl-C stops the batch (exit 130) with the finished rows kept; rerun with --resume to do the rest.
     """
     from .batch import BatchInterrupted, collect_inputs, default_workers, run_batch
-    from .io.read import load
     from .io.write import check_output
 
     try:  # outputs first: a wrong path is a usage error, found before any image is analysed
@@ -218,7 +207,13 @@ def batch(
     max_mb = max_mb_from_env()
     try:
         if reference_image:
-            reference_a = _reference_from_image(load(reference_image, pixel_size, max_mb=max_mb), system)
+            from .report.analysis import input_stages, run_to_end
+
+            # the reference alone: each file of the batch is made into an image on its own
+            given = run_to_end(input_stages(reference=reference_image, system=system, pixel_size=pixel_size,
+                                            max_mb=max_mb))
+            _say_reference(given, reference_image)
+            reference_a = given.reference_A
     except InputError as exc:
         raise _usage_error(str(exc)) from None
     try:

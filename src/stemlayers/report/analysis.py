@@ -23,14 +23,15 @@ from ..io.jsonable import to_jsonable
 from ..io.read import Image, load, load_series
 from ..materials import MaterialSystem, list_systems, load_system
 from ..series.register import register
+from ..series.scanpair import orthogonal_pair
 from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
 from ..verdict.strain import Strain, check_strain
 
-__all__ = ["STAGES", "Report", "analyze", "analyze_stages", "detect_system", "load_or_register", "reference_from_image",
-           "run_to_end"]
+__all__ = ["PAIR_STAGE", "REFERENCE_STAGE", "REGISTER_STAGE", "STAGES", "AnalysisInput", "Report", "analyze",
+           "analyze_stages", "detect_system", "input_stages", "load_or_register", "reference_from_image", "run_to_end"]
 
 
 #: How the sentence begins that says an image had too few columns to analyse.
@@ -217,6 +218,72 @@ def run_to_end(stages):
             next(stages)
         except StopIteration as finished:
             return finished.value
+
+
+#: The stages :func:`input_stages` may run before the analysis, in order.
+REFERENCE_STAGE, REGISTER_STAGE, PAIR_STAGE = "reference", "register frames", "correct scan pair"
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    """The image to analyse and the strain reference, as :func:`input_stages` made them.
+
+    Attributes
+    ----------
+    image : Image or None
+        Loaded, registered (a series) or drift-corrected and averaged (a scan pair); None when only a
+        reference was given.
+    reference_A, reference_err_A : float or None
+        The TiN in-plane a of a reference image (a bare TiN film), when one was given.
+    """
+
+    image: Image | None
+    reference_A: float | None = None
+    reference_err_A: float | None = None
+
+
+def input_stages(source=None, *, series=None, second=None, reference=None, system="auto", pixel_size=None,
+                 max_mb=None):
+    """Turn what the user gave into the image to analyse: the one front end of the CLI, the batch and napari.
+
+    A generator: it yields :data:`REFERENCE_STAGE`, :data:`REGISTER_STAGE` or
+    :data:`PAIR_STAGE` as each begins and returns an :class:`AnalysisInput`
+    (the ``value`` of ``StopIteration``; :func:`run_to_end` runs it through).
+
+    Parameters
+    ----------
+    source : path, Image, hyperspy Signal2D or array, optional
+        One image, or a stack of frames (registered, as a series is).
+    series : Series, optional
+        Frames to register and average (instead of `source`).
+    second : path or Image, optional
+        A second scan of the field at 90° scan rotation: the pair's drift is
+        removed and their mean analysed (:func:`stemlayers.orthogonal_pair`).
+    reference : path or Image, optional
+        A bare TiN film: its TiN in-plane a becomes the strain reference.
+    system, pixel_size, max_mb
+        As for :func:`analyze` and :func:`stemlayers.load`.
+    """
+    reference_A = reference_err_A = None
+    if reference is not None:
+        yield REFERENCE_STAGE
+        if not isinstance(reference, Image):
+            reference = load(reference, pixel_size, max_mb=max_mb)
+        reference_A, reference_err_A = reference_from_image(reference, system=system)
+    if series is not None:
+        yield REGISTER_STAGE
+        image = register(series)
+    elif source is None:
+        image = None
+    elif second is not None:
+        image = source if isinstance(source, Image) else load(source, pixel_size, max_mb=max_mb)
+    else:
+        image = load_or_register(source, pixel_size, max_mb=max_mb)
+    if second is not None:
+        yield PAIR_STAGE
+        image = orthogonal_pair(image, second if isinstance(second, Image) else load(second, pixel_size,
+                                                                                      max_mb=max_mb))
+    return AnalysisInput(image, reference_A, reference_err_A)
 
 
 def load_or_register(source, pixel_size=None, *, max_mb=None) -> Image:

@@ -17,8 +17,8 @@ from magicgui.widgets import ComboBox, Container, FloatSpinBox, Label, PushButto
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from stemlayers import InputError, orthogonal_pair, register
-from stemlayers.report.analysis import STAGES, analyze_stages, reference_from_image, run_to_end
+from stemlayers import InputError
+from stemlayers.report.analysis import STAGES, analyze_stages, input_stages, run_to_end
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
@@ -29,11 +29,8 @@ from ._convert import (columns_layer_data, image_from_layer, is_series_layer, pl
 PLOT_NAME = "stemlayers profile"
 #: Where it docks: under the layer list, which leaves the right-hand column to this widget's result text.
 PLOT_AREA = "left"
-#: The stage that registers a series before the analysis, and the suffix of the registered image's layer.
-REGISTER_STAGE = "register frames"
+#: The suffixes of the layers of a registered series' image and of a corrected scan pair's mean.
 REGISTERED_SUFFIX = " registered"
-#: The stage that corrects a pair of orthogonal scans before the analysis, and the suffix of their mean's layer.
-PAIR_STAGE = "correct scan pair"
 PAIR_SUFFIX = " scan pair"
 
 
@@ -48,16 +45,11 @@ def _stages(image, system, reference_A, reference_image=None, series=None, secon
     drift-corrected first and their mean is analysed, likewise.
     """
     try:
+        given = yield from input_stages(image, series=series, second=second, reference=reference_image,
+                                        system=system)
         if reference_image is not None:
-            yield "reference"
-            reference_A, _ = reference_from_image(reference_image, system=system)
-        if series is not None:
-            yield REGISTER_STAGE
-            image = register(series)
-        if second is not None:
-            yield PAIR_STAGE
-            image = orthogonal_pair(image, second)
-        return (yield from analyze_stages(image, system=system, reference_A=reference_A))
+            reference_A = given.reference_A
+        return (yield from analyze_stages(given.image, system=system, reference_A=reference_A))
     except InputError as exc:
         return exc
 
