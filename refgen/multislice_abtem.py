@@ -711,28 +711,33 @@ def optics_from_args(args):
                   phonon_sigma_A=args.sigma, scan_sampling_A=args.scan_step, image_pixel_A=args.pixel)
 
 
-def main(argv=None):
-    """Command line: ``one`` model or the whole ``batch`` (12 models, most useful first)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", choices=["one", "batch"])
+def add_model_arguments(parser, *, detectors, sampling, interpolation, scan_step):
+    """The model, optics and output options both generators share (their defaults differ)."""
     parser.add_argument("--system", default="Bi2Te3/TiN")
     parser.add_argument("--interface", default="bilayer", choices=["bilayer", "vdw", "deteriorated"])
     parser.add_argument("--strain", type=float, default=0.0, help="TiN in-plane strain, %%")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--thickness", type=float, default=60.0, help="Å; images at half and at full thickness")
-    parser.add_argument("--detectors", nargs="+", default=["65-145", "90-145"], help="inner-outer mrad")
+    parser.add_argument("--detectors", nargs="+", default=detectors, help="inner-outer mrad")
     parser.add_argument("--semiangle", type=float, default=20.0)
-    parser.add_argument("--sampling", type=float, default=0.045, help="potential sampling, Å")
+    parser.add_argument("--sampling", type=float, default=sampling, help="potential sampling, Å")
     parser.add_argument("--slice", type=float, default=2.0)
-    parser.add_argument("--interpolation", type=int, default=4, help="PRISM interpolation factor")
+    parser.add_argument("--interpolation", type=int, default=interpolation, help="PRISM interpolation factor")
     parser.add_argument("--phonons", type=int, default=1)
     parser.add_argument("--sigma", type=float, default=0.08, help="thermal rms displacement, Å")
-    parser.add_argument("--scan-step", type=float, default=0.245, help="Å; Fourier-interpolated to --pixel")
+    parser.add_argument("--scan-step", type=float, default=scan_step, help="Å; Fourier-interpolated to --pixel")
     parser.add_argument("--pixel", type=float, default=0.18, help="image pixel size, Å")
     parser.add_argument("--dose", type=float, default=5000.0, help="electrons per pixel for the noisy copy")
     parser.add_argument("--n-ti", type=int, default=7)
     parser.add_argument("--n-ql", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+
+
+def main(argv=None):
+    """Command line: ``one`` model or the whole ``batch`` (12 models, most useful first)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mode", choices=["one", "batch"])
+    add_model_arguments(parser, detectors=["65-145", "90-145"], sampling=0.045, interpolation=4, scan_step=0.245)
+    parser.add_argument("--thickness", type=float, default=60.0, help="Å; images at half and at full thickness")
     parser.add_argument("--skip-done", action="store_true", help="batch: skip models whose images exist")
     args = parser.parse_args(argv)
     optics = optics_from_args(args)
