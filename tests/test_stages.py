@@ -1,6 +1,7 @@
 """Each step of the plane grouping and of the verdict, on hand-built inputs with known answers."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from stemlayers.structure.grouping import AtomicPlane, find_origin, substrate_do
 from stemlayers.materials import load_system
 from stemlayers.structure.orient import Orientation
 from stemlayers.structure.planes import Plane, field_scale, fit_period, label_kinds, line_length_in_field, link_planes
-from stemlayers.verdict.strain import check_strain, strain_verdict
+from stemlayers.verdict.strain import Strain, check_strain, strain_verdict
 
 TE = load_system("Bi2Te3/TiN")
 SE = load_system("Bi2Se3/TiN")
@@ -222,6 +223,9 @@ def test_check_strain_on_the_film_standard(file_error):
     assert s.tin_inplane_direct_A == pytest.approx(tin_true * file_error, rel=1e-9)  # on the file's calibration
     assert s.deviation_pct == pytest.approx(1.5, abs=1e-6)
     assert s.strain_ok is False and s.strain_verdict == "strained" and s.calibrated_on == "film"
+    assert [p.height_A for p in s.per_plane] == [-2.4, 0.0]
+    assert s.per_plane[0].tin_inplane_A == pytest.approx(tin_true, rel=1e-9)
+    assert Strain.from_dict(json.loads(json.dumps(s.to_dict()))) == s  # typed per-plane records survive JSON
     quiet = check_strain(layers, TE, calibration=calibration, decidable=False)
     assert quiet.tin_inplane_A == s.tin_inplane_A and quiet.strain_ok is None and quiet.strain_verdict is None
 

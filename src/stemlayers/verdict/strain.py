@@ -16,7 +16,7 @@ film's deviation from bulk is reported as the scale check.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -25,9 +25,21 @@ from ..materials import MaterialSystem
 from ..numeric import robust_sd
 from ..structure.calibration import Calibration, weighted_mean
 
-__all__ = ["Strain", "check_strain"]
+__all__ = ["PlaneStrain", "Strain", "check_strain"]
 
 HEX_PER_PROJECTED = 2.0 / np.sqrt(3.0)  # hexagonal a over the column period seen along a close-packed row
+
+
+@dataclass(frozen=True)
+class PlaneStrain:
+    """The TiN in-plane a of one TiN plane (Å, on the length standard of the whole)."""
+
+    height_A: float
+    tin_inplane_A: float
+    tin_inplane_err_A: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ class Strain:
     ti_inplane_err_A: float | None
     tin_over_ti_ratio: float | None
     tin_over_ti_ratio_err: float | None
-    per_plane: list = field(default_factory=list)
+    per_plane: tuple = ()  # of PlaneStrain, from the substrate up
     tin_inplane_direct_A: float | None = None  # from the pixel size alone
     scale_check_pct: float | None = None  # film period vs bulk: calibration + drift along the planes
     calibrated_on: str | None = "pixel size"  # "film" when the film's period sets the length scale
@@ -60,13 +72,14 @@ class Strain:
     @classmethod
     def not_measured(cls, reason: str) -> Strain:
         """No TiN number: the field shows no known system, so nothing in it is taken for TiN."""
-        return cls(None, None, None, None, None, None, None, None, None, None, None, [], calibrated_on=None,
+        return cls(None, None, None, None, None, None, None, None, None, None, None, (), calibrated_on=None,
                    verdict_note=reason)
 
     @classmethod
     def from_dict(cls, d: dict) -> Strain:
         """The strain check of a saved report's ``strain``."""
-        return from_saved(cls, d)
+        saved = from_saved(cls, d)
+        return replace(saved, per_plane=tuple(PlaneStrain(**p) for p in saved.per_plane or ()))
 
 
 def _excess_spread(planes):
@@ -175,8 +188,8 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
             ok = bool(abs(dev) < threshold)
             verdict = strain_verdict(ci, threshold)
     note = None if verdict else (reason or "no strain verdict: the field does not show the system's interface")
-    per_plane = [dict(height_A=L.height_A, tin_inplane_A=L.inplane_period_A * HEX_PER_PROJECTED,
-                      tin_inplane_err_A=L.inplane_period_err_A * HEX_PER_PROJECTED) for L in tin]
+    per_plane = tuple(PlaneStrain(L.height_A, L.inplane_period_A * HEX_PER_PROJECTED,
+                                  L.inplane_period_err_A * HEX_PER_PROJECTED) for L in tin)
     ti = ti_err = ratio = ratio_err = None
     if film_p:
         ti, ti_err = film_p[0] * HEX_PER_PROJECTED, film_p[1] * HEX_PER_PROJECTED
