@@ -112,17 +112,17 @@ def plot_report(report, path=None, dpi=150):
     """
     system = system_of(report)
     fig, ax_image, ax_profile, ax_strain = _layout(dpi, _image_aspect(report))
-    image_info = draw_image_panel(ax_image, report)
+    panel = draw_image_panel(ax_image, report)
     ref_labels = draw_profile_panel(ax_profile, report, system)
     draw_strain_panel(ax_strain, report, system)
     _write_titles(fig, report, system)
 
     # labels whose placement depends on the final axes geometry
     fig.draw_without_rendering()
-    if image_info["growth_dir"] is not None:
-        obstacles = [artist.get_window_extent() for artist in image_info["obstacles"]]
-        label_planes(ax_image, image_info["segments"], image_info["layers"],
-                     image_info["growth_dir"], image_info["scale"], image_info["colors"], obstacles)
+    if panel.growth_dir is not None:
+        obstacles = [artist.get_window_extent() for artist in panel.obstacles]
+        label_planes(ax_image, panel.segments, panel.layers, panel.growth_dir, panel.scale, panel.colors,
+                     obstacles)
     _declutter_references(ax_profile, ref_labels)
 
     if path is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from ...io.units import as_number
 from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector, planes_of
 from .scalebar import add_scale_bar
 
-__all__ = ["draw_image_panel", "plane_segments"]
+__all__ = ["ImagePanel", "draw_image_panel", "plane_colors", "plane_segments"]
 
 
 def _image_frame(report):
@@ -131,6 +132,33 @@ def _draw_columns(ax, xy, plane, px, colors):
     return legend
 
 
+@dataclass(frozen=True)
+class ImagePanel:
+    """What the image panel drew, for labelling its planes after the layout is fixed.
+
+    Attributes
+    ----------
+    segments : dict
+        Plane index -> its two end points in px.
+    scale : float
+        Å (or the image's unit) per px.
+    growth_dir : (2,) array or None
+    colors : tuple
+        One colour per plane.
+    layers : tuple
+        The planes drawn.
+    obstacles : tuple
+        Artists no spacing label may cover (columns, scale bar, growth arrow).
+    """
+
+    segments: dict
+    scale: float
+    growth_dir: np.ndarray | None
+    colors: tuple
+    layers: tuple
+    obstacles: tuple
+
+
 def draw_image_panel(ax, report):
     """Panel 1: the image, the columns coloured by plane, plane lines, growth arrow and scale bar.
 
@@ -141,10 +169,8 @@ def draw_image_panel(ax, report):
 
     Returns
     -------
-    dict
-        ``segments`` (plane -> end points in px), ``scale`` (Å per px),
-        ``growth_dir``, ``colors``, ``layers`` and ``obstacles`` (artists no
-        spacing label may cover), for labelling after the layout is fixed.
+    ImagePanel
+        What the plane labels need once the layout is fixed.
     """
     data, px, unit = _image_frame(report)
     xy, plane = _columns(report)
@@ -176,8 +202,8 @@ def draw_image_panel(ax, report):
         if growth_dir is not None:
             obstacles += _growth_arrow(ax, growth_dir)
     ax.set_title("columns and atomic planes", fontsize=9)
-    return {"segments": segments, "scale": px, "growth_dir": growth_dir, "colors": colors,
-            "layers": layers, "obstacles": [o for o in obstacles if o is not None]}
+    return ImagePanel(segments, px, growth_dir, tuple(colors), tuple(layers),
+                      tuple(o for o in obstacles if o is not None))
 
 
 def _growth_arrow(ax, growth_dir):
