@@ -496,12 +496,12 @@ def test_widget_registers_a_stack_then_analyses_it(make_napari_viewer, qtbot, tm
     report = widget.report
     assert report is not None and report.interface.interface_class == sim.truth.interface
     series = report.series
-    assert series["n_frames"] == 5 and series["used"] == [0, 1, 2, 3, 4] and not series["rejected"]
+    assert series.n_frames == 5 and series.used == [0, 1, 2, 3, 4] and not series.rejected
 
     registered = viewer.layers["stack registered"]
     assert registered.ndim == 2 and registered.data.shape == report.image.data.shape
     assert registered.scale == pytest.approx([0.1, 0.1])
-    assert registered.translate == pytest.approx(0.1 * np.array(series["crop_px"][::-1]))
+    assert registered.translate == pytest.approx(0.1 * np.array(series.crop_px[::-1]))
     columns = viewer.layers["stack registered columns"]
     assert "stack registered planes" in viewer.layers
     assert columns.scale == pytest.approx(registered.scale) and columns.translate == pytest.approx(registered.translate)
@@ -517,14 +517,14 @@ def test_widget_registers_a_stack_then_analyses_it(make_napari_viewer, qtbot, tm
     for axis in ("x", "y"):
         line = plot.drift_lines[axis]
         assert list(line.get_xdata()) == [0, 1, 2, 3, 4]
-        assert line.get_ydata() == pytest.approx(np.array(series["drift_A"])[:, "xy".index(axis)])
+        assert line.get_ydata() == pytest.approx(np.array(series.drift_A)[:, "xy".index(axis)])
     assert "rejected" not in plot.drift_lines
     assert "series: 5 frames, 5 used" in widget.summary.value
     assert widget.summary.value.splitlines()[0].startswith("stack")  # the verdicts stay on top
     assert "5 of 5 frames registered" in widget.status.value
 
     # run again (blocking): the registered layer and its results are replaced, not repeated
-    assert widget.run(layer=stack, blocking=True).series["n_frames"] == 5
+    assert widget.run(layer=stack, blocking=True).series.n_frames == 5
     assert [layer.name for layer in viewer.layers] == ["stack", "stack registered", "stack registered columns",
                                                        "stack registered planes"]
     # and a single image afterwards hides the drift panel
@@ -551,8 +551,8 @@ def test_a_dim_frame_of_an_uncalibrated_stack_is_left_out_and_marked(make_napari
     widget.pixel_size.value = 0.1
     report = widget.run(layer=stack, blocking=True)
     assert report.interface.interface_class == sim.truth.interface
-    assert report.series["used"] == [0, 1, 2, 4]
-    assert [r["frame"] for r in report.series["rejected"]] == [3]
+    assert report.series.used == [0, 1, 2, 4]
+    assert [r["frame"] for r in report.series.rejected] == [3]
     assert "frames registered" in viewer.layers
     plot = widget._plot
     assert len(plot.drift_lines["x"].get_xdata()) == len(plot.drift_lines["y"].get_xdata()) == 5
@@ -589,7 +589,7 @@ def test_widget_corrects_a_scan_pair_then_analyses_it(make_napari_viewer, qtbot)
     report = widget.report
     assert report is not None
     series = report.series
-    assert series["n_frames"] == 2 and series["quarter_turns"] == 1 and series["matched_columns"] >= 30
+    assert series.n_frames == 2 and series.quarter_turns == 1 and series.matched_columns >= 30
     assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.002)
 
     pair = viewer.layers["scan 0 scan pair"]

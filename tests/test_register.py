@@ -94,8 +94,8 @@ def test_a_stack_file_is_registered_by_analyze_and_reported(series, tmp_path):
     assert loaded.frames.shape == (8, 320, 320) and loaded.metadata["frame_time_s"] == 0.25
     report = stemlayers.analyze(path)
     assert report.interface.interface_class == series.truth.interface
-    assert report.series["used"] == list(range(8))
-    drift = np.diff(np.asarray(report.series["drift_A"]), axis=0).mean(axis=0)
+    assert report.series.used == list(range(8))
+    drift = np.diff(np.asarray(report.series.drift_A), axis=0).mean(axis=0)
     assert drift == pytest.approx(np.array([0.2, 0.15]), abs=0.05)  # 2 and 1.5 px per frame at 0.1 Å/px
     assert report.to_dict()["series"]["n_frames"] == 8
 
@@ -112,3 +112,14 @@ def test_a_tilt_or_energy_series_is_not_a_time_series(tmp_path, name, units):
     signal.save(tmp_path / "stack.hspy")
     with pytest.raises(InputError, match="not frames of one view in time"):
         stemlayers.load_series(tmp_path / "stack.hspy")
+
+
+def test_the_series_block_is_typed_and_its_json_keeps_only_what_applies():
+    from stemlayers.series import SeriesInfo
+
+    block = {"n_frames": 3, "used": [0, 2], "rejected": [{"frame": 1, "reason": "dim"}], "drift_A": [[0, 0]] * 3,
+             "scan_distortion_rms_px": 0.1, "residual": 0.02, "crop_px": [2, 3], "registered": True, "method": "rigid"}
+    info = SeriesInfo.from_dict(block)
+    assert not info.is_scan_pair and info.to_dict() == block and list(info.to_dict()) == list(block)
+    pair = SeriesInfo.from_dict({**block, "matched_columns": 40, "residual": None, "residual_px": 0.2})
+    assert pair.is_scan_pair and "residual" not in pair.to_dict()

@@ -22,6 +22,7 @@ from ..errors import InputError, StackError
 from ..io.jsonable import to_jsonable
 from ..io.read import Image, load, load_series
 from ..materials import MaterialSystem, list_systems, load_system
+from ..series.info import SeriesInfo
 from ..series.register import register
 from ..series.scanpair import orthogonal_pair
 from ..structure.calibration import Calibration, scale_hint
@@ -79,9 +80,10 @@ class Report:
         up again by name.
     messages : tuple of str
     n_unassigned : int
-    series : dict or None
-        For a registered stack: frames used and rejected (with the reason),
-        drift per frame (Å), scan distortion corrected, residual.
+    series : SeriesInfo or None
+        For a registered stack or a scan pair: frames used and rejected
+        (with the reason), drift per frame (Å), scan distortion corrected,
+        residual.
     lattice : dict or None
         For a field of no known system: the ordered planes' raw periods and
         spacings in Å, on the pixel size in use.
@@ -102,7 +104,7 @@ class Report:
     material_system: MaterialSystem | None = None
     messages: tuple = ()
     n_unassigned: int = 0
-    series: dict | None = None
+    series: SeriesInfo | None = None
     lattice: dict | None = None
     image: Image | None = None
     columns: Columns | None = None
@@ -136,7 +138,7 @@ class Report:
             "material": material_info(self.material_system) if self.material_system else None,
             "schema_version": SCHEMA_VERSION, "software_version": _software_version(),
             "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
-            **({"series": self.series} if self.series else {}),
+            **({"series": self.series.to_dict()} if self.series else {}),
             **({"lattice": self.lattice} if self.lattice else {}),
         })
 
@@ -167,7 +169,8 @@ class Report:
             strain=Strain.from_dict(d["strain"]) if d.get("strain") else None,
             calibration=Calibration.from_dict(d["calibration"]) if d.get("calibration") else None,
             material_system=_saved_system(d.get("material") or {}, d.get("system")),
-            messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0), series=d.get("series"),
+            messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0),
+            series=SeriesInfo.from_dict(d["series"]) if d.get("series") else None,
             lattice=d.get("lattice"),
             growth_dir=None if growth is None else np.asarray(growth, float))
 
@@ -395,7 +398,8 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         pixel_size_A=px, n_columns=len(columns), seconds=time.perf_counter() - start,
         interface=interface, planes=tuple(layers), strain=strain, calibration=calibration,
         material_system=chosen if found is not None else None, messages=tuple(messages),
-        series=image.metadata.get("series"), lattice=_raw_lattice(layers) if found is None else None,
+        series=SeriesInfo.from_dict(image.metadata["series"]) if image.metadata.get("series") else None,
+        lattice=_raw_lattice(layers) if found is None else None,
         n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
         columns=columns, plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
         growth_dir=layerset.orientation.growth_dir if layerset else None,

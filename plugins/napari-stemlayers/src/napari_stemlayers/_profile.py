@@ -93,7 +93,7 @@ class ProfilePlot(QWidget):
         """Draw the drift of a registered series (``Report.series``), or hide the drift panel (None)."""
         self.drift_figure.clear()
         self.drift_axes, self.drift_lines = None, {}
-        if series and series.get("drift_A"):
+        if series and series.drift_A:
             self.drift_axes = self.drift_figure.add_subplot()
             self.drift_lines = draw_drift(self.drift_axes, series)
             self.drift_canvas.draw_idle()
@@ -126,13 +126,13 @@ def draw_drift(ax, series) -> dict:
     """
     from matplotlib.ticker import MaxNLocator
 
-    drift = np.asarray(series["drift_A"], float).reshape(-1, 2)
+    drift = np.asarray(series.drift_A, float).reshape(-1, 2)
     frame = np.arange(len(drift))
     lines = {}
     for i, axis in enumerate(("x", "y")):
         (lines[axis],) = ax.plot(frame, drift[:, i], marker="o", markersize=3, lw=1.0, color=DRIFT_COLORS[axis],
                                  label=f"drift {axis}")
-    rejected = sorted({int(r["frame"]) for r in series.get("rejected") or [] if 0 <= int(r["frame"]) < len(drift)})
+    rejected = sorted({int(r["frame"]) for r in series.rejected or [] if 0 <= int(r["frame"]) < len(drift)})
     if rejected:
         (lines["rejected"],) = ax.plot(np.repeat(rejected, 2), drift[rejected].ravel(), ls="none", marker="o",
                                        markersize=8, markerfacecolor="none", markeredgewidth=1.2,
@@ -143,7 +143,7 @@ def draw_drift(ax, series) -> dict:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame", fontsize=LABEL_SIZE)
     ax.set_ylabel("drift (Å)", fontsize=LABEL_SIZE)
-    n, used = len(drift), len(series.get("used") or [])
+    n, used = len(drift), len(series.used or [])
     ax.set_title(f"drift: {n} frames, {used} used", fontsize=TITLE_SIZE)
     ax.tick_params(labelsize=TICK_SIZE)
     ax.legend(fontsize=REFERENCE_SIZE, ncols=len(lines), frameon=False, loc="best", handlelength=1.4,

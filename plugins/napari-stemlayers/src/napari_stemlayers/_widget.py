@@ -101,9 +101,9 @@ def _grow_text_box(text_edit, lines) -> None:
 
 def _series_status(series) -> str:
     """How the analysed image was made from several, for the status line (``Report.series``)."""
-    if "matched_columns" in series:  # only a scan pair's block has it
-        return f"scan pair drift-corrected from {series['matched_columns']} matched columns"
-    return f"{len(series['used'])} of {series['n_frames']} frames registered"
+    if series.is_scan_pair:
+        return f"scan pair drift-corrected from {series.matched_columns} matched columns"
+    return f"{len(series.used)} of {series.n_frames} frames registered"
 
 
 class AnalysisWidget(Container):

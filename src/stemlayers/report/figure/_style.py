@@ -165,23 +165,23 @@ def title_lines(report, system=None):
 
 def series_lines(series) -> list:
     """The registration of a series as text lines: frames used, drift, corrections, and each rejected frame
-    with its reason (the ``series`` block of a Report)."""
+    with its reason (a Report's :class:`~stemlayers.series.SeriesInfo`)."""
     if not series:
         return []
-    n = int(series.get("n_frames", 0))
-    used = series.get("used") or []
+    n = int(series.n_frames)
+    used = series.used or []
     first = f"series: {n} frames, {len(used)} used"
-    drift = np.asarray(series.get("drift_A") or [], float).reshape(-1, 2)
+    drift = np.asarray(series.drift_A or [], float).reshape(-1, 2)
     if len(drift):
         span_x, span_y = np.ptp(drift, axis=0)
         first += f"; drift {span_x:.2f} Å in x, {span_y:.2f} Å in y over the series"
     lines = [first]
-    details = [series["method"]] if series.get("method") else []
-    if series.get("scan_distortion_rms_px") is not None:
-        details.append(f"scan distortion {series['scan_distortion_rms_px']:.2f} px rms corrected")
-    if series.get("residual") is not None:
-        details.append(f"residual {series['residual']:.2f} of the image contrast (rms)")
+    details = [series.method] if series.method else []
+    if series.scan_distortion_rms_px is not None:
+        details.append(f"scan distortion {series.scan_distortion_rms_px:.2f} px rms corrected")
+    if series.residual is not None:
+        details.append(f"residual {series.residual:.2f} of the image contrast (rms)")
     if details:
         lines.append("series: " + "; ".join(details))
-    lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.get("rejected") or []]
+    lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.rejected or []]
     return lines
