@@ -194,8 +194,10 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
         return round(time.perf_counter() - start, 3)
 
     try:
-        image, source = with_pixel_size(lambda f, px: run_to_end(input_stages(f, pixel_size=px, max_mb=max_mb)).image,
-                                        file, pixel_size, fallback_pixel_size)
+        def read(f, px):
+            return run_to_end(input_stages(f, pixel_size=px, max_mb=max_mb)).image
+
+        image, source = with_pixel_size(read, file, pixel_size, fallback_pixel_size)
         if source == "fallback":  # the report says the pixel size was the batch's, not the file's
             image = replace(image, metadata={**image.metadata, "calibration": "fallback"})
         report = analyze(image, system=system, reference_A=reference_A)

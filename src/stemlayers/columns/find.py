@@ -31,8 +31,8 @@ from ..numeric import binned
 from .fit import fit_gaussians
 from .render import render_gaussians
 
-__all__ = ["MIN_SIGNIFICANCE", "Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns", "lattice_scale",
-           "signal_to_noise"]
+__all__ = ["MIN_SIGNIFICANCE", "Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns",
+           "lattice_scale", "signal_to_noise"]
 
 # Closest pair of real columns in the bundled systems: Bi2Se3 X1-Bi, 1.96 Å. TiN's N columns sit
 # 1.50 Å from Ti; a fainter column closer than this to a much brighter one is such a satellite.

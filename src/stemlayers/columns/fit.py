@@ -279,7 +279,7 @@ def noise_model(model, residual):
 
 def _residual_noise(observed, full_model, valid):
     """The noise model (:func:`noise_model`) of patches of `observed` around a full model (columns and background)."""
-    return noise_model(full_model[valid], (observed - full_model)[valid]), full_model
+    return noise_model(full_model[valid], (observed - full_model)[valid])
 
 
 def _starting_params(image, xy, sigma, radius, start=None):
@@ -376,7 +376,8 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         observed = image[py, px].astype(np.float32)
         data = observed - (everyone[py, px] - own)  # each patch with its neighbours removed
         if round_ > 0:
-            noise, full_model = _residual_noise(observed, everyone[py, px] + params[:, 4:5], valid)
+            full_model = everyone[py, px] + params[:, 4:5]
+            noise = _residual_noise(observed, full_model, valid)
             weight = valid / (noise[0] + noise[1] * np.clip(full_model, 0, None))
         else:
             weight = valid
@@ -387,8 +388,8 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
     if measure_noise:
         last_px, last_py, last_valid = _patches(params[:, :2], radius, image.shape)
         everyone_last, _ = _render_sane(params, image.shape, start_xy, radius, bounds)
-        noise, _ = _residual_noise(image[last_py, last_px].astype(np.float32),
-                                   everyone_last[last_py, last_px] + params[:, 4:5], last_valid)
+        noise = _residual_noise(image[last_py, last_px].astype(np.float32),
+                                everyone_last[last_py, last_px] + params[:, 4:5], last_valid)
     model, _, jac = _model_and_jacobian(params, fpx, fpy)
     n_pix = valid.sum(axis=1)
     cost = np.sum(weight * (data - model) ** 2, axis=1, dtype=np.float64)

@@ -270,22 +270,20 @@ def input_stages(source=None, *, series=None, second=None, reference=None, syste
     reference_A = reference_err_A = None
     if reference is not None:
         yield REFERENCE_STAGE
-        if not isinstance(reference, Image):
-            reference = load(reference, pixel_size, max_mb=max_mb)
-        reference_A, reference_err_A = reference_from_image(reference, system=system)
+        reference_A, reference_err_A = reference_from_image(load(reference, pixel_size, max_mb=max_mb),
+                                                             system=system)
     if series is not None:
         yield REGISTER_STAGE
         image = register(series)
     elif source is None:
         image = None
     elif second is not None:
-        image = source if isinstance(source, Image) else load(source, pixel_size, max_mb=max_mb)
+        image = load(source, pixel_size, max_mb=max_mb)
     else:
         image = load_or_register(source, pixel_size, max_mb=max_mb)
     if second is not None:
         yield PAIR_STAGE
-        image = orthogonal_pair(image, second if isinstance(second, Image) else load(second, pixel_size,
-                                                                                      max_mb=max_mb))
+        image = orthogonal_pair(image, load(second, pixel_size, max_mb=max_mb))
     return AnalysisInput(image, reference_A, reference_err_A)
 
 

@@ -136,6 +136,11 @@ def film_factor(layerset, trial):
     return calibration.inplane_scale / trial
 
 
+def _film_factor_of(layersets, found, trial):
+    """:func:`film_factor` of the found system's grouping, None when no system was found."""
+    return film_factor(layersets[found.name], trial) if found is not None else None
+
+
 def scale_trials(columns, pixel_size_A, candidates, n_axes=2):
     """Factors on the file's pixel size worth a grouping: 1, then those that make a column step a known period.
 
@@ -192,7 +197,7 @@ def planes_and_system(image, columns, candidates):
         # at a trial scale the axis whose column step is a system's period comes first: only it is grouped
         layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods,
                                                          max_axes=None if trial == 1.0 else 1)
-        factor = film_factor(layersets[found.name], trial) if found is not None else None
+        factor = _film_factor_of(layersets, found, trial)
         score = system_score(layersets[found.name], found) if found is not None else np.inf
         # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
         rank = (strength, factor is not None, -score, -abs(np.log(factor or 1.0)))
@@ -219,12 +224,12 @@ def planes_and_system(image, columns, candidates):
         found_at = px / factor
         columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
         layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods)
-        factor = film_factor(layersets[found.name], trial) if found is not None else None
+        factor = _film_factor_of(layersets, found, trial)
     if strength < 4:
         fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, periods)
         if fainter is not None and fainter[3] > strength:
             columns, layersets, found, _ = fainter
-            factor = film_factor(layersets[found.name], trial) if found is not None else None
+            factor = _film_factor_of(layersets, found, trial)
     return columns, layersets, found, FieldScale(px * trial, factor)
 
 
