@@ -264,18 +264,24 @@ def run_prism_thick(atoms, optics, scan_gpts, scratch, wave_batch=16, block=12, 
         else:
             row = small
         paths = [scratch / f"smatrix_{e}.npy" for e in range(len(potentials))]
+        # a run cut short (a session ends, a machine reboots) resumes at the last plane-wave batch written
+        progress = scratch / f"progress_{config}.json"
+        resume_from = _resume_point(progress, paths, n_waves, row)
         offsets = []
         for path in paths:  # .npy headers; the waves are then written with plain file I/O (no mapped pages)
-            store = np.lib.format.open_memmap(path, mode="w+", dtype=np.complex64, shape=(n_waves,) + row)
+            store = np.lib.format.open_memmap(path, mode="r+" if resume_from else "w+", dtype=np.complex64,
+                                              shape=(n_waves,) + row)
             offsets.append(store.offset)
             del store
+        if resume_from:
+            log(f"    resuming after plane wave {resume_from}/{n_waves} ({progress.name})")
         files = [open(path, "r+b") for path in paths]
         wave_bytes = int(np.prod(row)) * np.dtype(np.complex64).itemsize
         t0 = time.perf_counter()
         if engine == "fftw":
             step = _FFTWMultislice(potentials, optics.energy_eV, gpts)
             log(f"    transmission functions and FFTW plans ready in {time.perf_counter() - t0:.0f} s")
-        for first in range(0, n_waves, wave_batch):
+        for first in range(resume_from, n_waves, wave_batch):
             last = min(first + wave_batch, n_waves)
             array = plane_waves(wave_vectors[first:last], tuple(cell[:2]), gpts)
             array *= np.prod(f) / np.prod(array.shape[-2:])
@@ -302,13 +308,16 @@ def run_prism_thick(atoms, optics, scan_gpts, scratch, wave_batch=16, block=12, 
                     gpts=small, normalization="intensity").array
                 files[e].seek(offsets[e] + first * wave_bytes)
                 files[e].write(np.ascontiguousarray(reduced, dtype=np.complex64).tobytes())
+            for handle in files:
+                handle.flush()
+            progress.write_text(json.dumps({"waves_done": last, "n_waves": n_waves, "row": list(row)}))
             done = time.perf_counter() - t0
             if first == 0 or last == n_waves or (first // wave_batch) % 8 == 0:
                 log(f"    plane waves {last}/{n_waves}: {done:.0f} s, expected total "
                     f"{done * n_waves / last / 60:.1f} min, peak RSS {peak_rss_gb():.1f} GB")
         for handle in files:
             handle.close()
-        del exits, array
+        exits = array = None
         t_multislice = time.perf_counter() - t0
         t_reduce = []
         for e in range(len(potentials)):
@@ -355,6 +364,16 @@ def run_prism_thick(atoms, optics, scan_gpts, scratch, wave_batch=16, block=12, 
             f"(multislice {t_multislice / 60:.1f} min, reductions {sum(t_reduce) / 60:.1f} min)")
     shutil.rmtree(scratch, ignore_errors=True)
     return total, info
+
+
+def _resume_point(progress, paths, n_waves, row):
+    """Plane waves already propagated by an earlier, interrupted run (0 when starting afresh)."""
+    if not progress.exists() or not all(path.exists() for path in paths):
+        return 0
+    state = json.loads(progress.read_text())
+    if state.get("n_waves") != n_waves or tuple(state.get("row", ())) != tuple(row):
+        return 0
+    return int(state["waves_done"])
 
 
 def raw_key(optics, e, d):
