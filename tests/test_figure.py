@@ -2,90 +2,29 @@
 
 from __future__ import annotations
 
-import types
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
+from stemlayers import analyze, load
 from stemlayers.report.figure import format_inplane, format_value, plot_report, reference_spacings, title_lines
 from stemlayers.report.figure.scalebar import SCALE_BAR_GID, scale_bar_label, scale_bar_length
 from stemlayers.materials import load_system
+from stemlayers.verdict.strain import Strain
 from stemlayers.simulate import simulate
 
 
-def fake_report(sim, rng=None):
-    """A Report-like namespace made from the truth of a simulated image.
-
-    Layers are the visible atomic planes (N planes are skipped), ordered by
-    height; errors are small made-up numbers, one of them NaN and one None.
-    """
-    rng = np.random.default_rng(0) if rng is None else rng
-    t = sim.truth
-    visible = t.visible() & (t.plane >= 0)
-    planes = [int(k) for k in np.unique(t.plane[visible]) if t.plane_element[k] != "N"]
-    planes.sort(key=lambda k: t.plane_height_A[k])
-    layer_of_plane = {k: i for i, k in enumerate(planes)}
-    plane_of_column = np.array([layer_of_plane.get(int(k), -1) if v else -1
-                                for k, v in zip(t.plane, visible)], dtype=int)
-
-    layers = []
-    for i, k in enumerate(planes):
-        nxt = planes[i + 1] if i + 1 < len(planes) else None
-        layers.append({
-            "height_A": float(t.plane_height_A[k] - t.plane_height_A[t.top_tin_plane]),
-            "height_err_A": 0.01,
-            "spacing_to_next_A": (None if nxt is None
-                                  else float(t.plane_height_A[nxt] - t.plane_height_A[k])),
-            "spacing_err_A": None if nxt is None else 0.015,
-            "material": str(t.plane_material[k]),
-            "element": str(t.plane_element[k]),
-            "inplane_period_A": float(t.plane_period_A[k]),
-            "inplane_period_err_A": 0.003,
-            "intensity": 1.0,
-            "n_columns": int((plane_of_column == i).sum()),
-            "scatter_A": 0.02,
-        })
-    if len(layers) > 2:
-        layers[1]["spacing_err_A"] = float("nan")
-
-    per_plane = [{"height_A": L["height_A"],
-                  "tin_inplane_A": L["inplane_period_A"] * 2 / np.sqrt(3) + rng.normal(0, 0.004),
-                  "tin_inplane_err_A": 0.004}
-                 for L in layers if L["material"] == "TiN"]
-
-    top = np.flatnonzero(t.plane == t.top_tin_plane)
-    origin = t.xy[top].mean(axis=0) if top.size else None
-    gap = next((L["spacing_to_next_A"] for L in layers if L["height_A"] == 0.0), None)
-    return types.SimpleNamespace(
-        image=types.SimpleNamespace(data=sim.data, pixel_size_A=sim.pixel_size_A),
-        columns_xy=t.xy,
-        plane_of_column=plane_of_column,
-        layers=layers,
-        growth_dir=np.asarray(t.growth_dir),
-        origin_xy=origin,
-        system=t.system,
-        file="simulated_bilayer.tif",
-        interface={"class": t.interface, "confidence": 0.93, "gap_A": gap, "gap_err_A": 0.02,
-                   "evidence": ["two planes between TiN and the first QL"]},
-        strain={"tin_inplane_A": 2.998, "tin_inplane_err_A": 0.004, "deviation_pct": 0.1,
-                "ci95_pct": [-0.2, 0.4], "strain_ok": True, "reference_A": 2.998,
-                "per_plane": per_plane},
-        messages=[],
-    )
+def report_of(sim):
+    """The Report of a simulated image, analysed as a user would (the figure's input, not a stand-in)."""
+    return analyze(load(sim.data, pixel_size=sim.pixel_size_A))
 
 
 def empty_report():
-    return types.SimpleNamespace(
-        image=None, columns_xy=None, plane_of_column=None, layers=[], growth_dir=None,
-        origin_xy=None, system="Bi2Te3/TiN", file="empty.tif",
-        interface={"class": None, "confidence": None, "gap_A": None, "gap_err_A": None,
-                   "evidence": []},
-        strain={"tin_inplane_A": None, "tin_inplane_err_A": None, "deviation_pct": None,
-                "ci95_pct": [None, None], "strain_ok": None, "reference_A": None,
-                "per_plane": []},
-        messages=["no interface in the field"],
-    )
+    """The Report of a featureless field: nothing found, every panel empty."""
+    flat = np.random.default_rng(0).normal(100.0, 1.0, (96, 96))
+    return analyze(load(flat, pixel_size=0.1))
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +34,7 @@ def _disable_qt_warnings():
 
 @pytest.fixture(scope="module")
 def report():
-    return fake_report(simulate(shape=(192, 192)))
+    return report_of(simulate(shape=(224, 200), pixel_size_A=0.18))
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +65,8 @@ def _hline_values(ax):
 
 @pytest.fixture(scope="module")
 def reports_by_class():
-    """Fake reports of the three interface classes, the specimen rotated on screen (as in real images)."""
-    return {klass: fake_report(simulate(shape=(224, 200), interface=klass, rotation_deg=25))
+    """Reports of the three interface classes, the specimen rotated on screen (as in real images)."""
+    return {klass: report_of(simulate(shape=(224, 200), pixel_size_A=0.18, interface=klass, rotation_deg=25))
             for klass in ("bilayer", "vdw", "deteriorated")}
 
 
@@ -145,7 +84,7 @@ def test_panels_points_and_reference_lines(report, svg_figure):
     assert len(fig.axes) >= 3
     profile = _profile_axis(fig)
     n_points = sum(len(c.lines[0].get_xdata()) for c in profile.containers)
-    n_spacings = sum(L["spacing_to_next_A"] is not None for L in report.layers)
+    n_spacings = sum(L.spacing_to_next_A is not None for L in report.planes)
     assert n_spacings >= 3 and n_points == n_spacings
     y_of_lines = [np.asarray(line.get_ydata(), dtype=float) for line in profile.get_lines()]
     assert any(y.size and np.allclose(y, 2.448, atol=1e-6) for y in y_of_lines)
@@ -156,14 +95,20 @@ def test_panels_points_and_reference_lines(report, svg_figure):
     assert any(t.get_text().endswith(" Å") and t.get_text()[0].isdigit() for t in image_ax.texts)
     strain_ax = next(ax for ax in fig.axes if "in-plane" in ax.get_ylabel())
     assert sum(len(c.lines[0].get_xdata()) for c in strain_ax.containers) == len(
-        report.strain["per_plane"])
+        report.strain.per_plane)
 
 
 def test_title_has_numbers_with_units_and_errors(report):
-    first, second = title_lines(report)
-    assert "bilayer" in first and "confidence 0.93" in first and " ± 0.02 Å" in first
-    assert "2.998 ± 0.004 Å" in second and "+0.10 %" in second  # the CLI's two decimals
-    assert "95 % CI [-0.20, +0.40] %" in second and "strain < 1 %: yes" in second
+    first, second = title_lines(report, report.material_system)
+    interface, strain = report.interface, report.strain
+    assert interface.interface_class == "bilayer"  # the simulator's default interface
+    assert f"class: bilayer (confidence {interface.confidence:.2f})" in first
+    assert f"gap {format_value(interface.gap_A, interface.gap_err_A)}" in first and " Å" in first
+    assert abs(strain.tin_inplane_A - 2.998) < 0.01  # the simulated TiN is unstrained
+    assert f"TiN in-plane a = {format_inplane(strain)}" in second
+    low, high = strain.ci95_pct
+    assert f"95 % CI [{low:+.2f}, {high:+.2f}] %" in second  # the CLI's two decimals
+    assert "strain < 1 %: ok" in second
 
 
 def test_empty_report_still_draws(tmp_path):
@@ -172,15 +117,15 @@ def test_empty_report_still_draws(tmp_path):
     assert len(fig.axes) >= 3
     assert (tmp_path / "empty.png").stat().st_size > 0
     texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
-    assert "no ordered TiN planes" in texts
+    assert "no atomic planes" in texts
+    assert "no known material system:\nno substrate lattice parameter" in texts
     assert any("class: not decidable" in t for t in texts)
-    assert any("no interface in the field" in t for t in texts)
+    assert any("signal-to-noise ratio" in t and "too weak to find columns" in t for t in texts)
 
 
 def test_columns_without_image_or_growth_direction(report):
-    partial = types.SimpleNamespace(**vars(report))
-    partial.image, partial.growth_dir, partial.origin_xy = None, None, None
-    partial.system = "no such system"
+    partial = replace(report, image=None, growth_dir=None, origin_xy=None, system="no such system",
+                      material_system=None, calibration=None, pixel_size_A=None)
     fig = plot_report(partial, dpi=50)
     assert fig.axes[0].get_xlabel() == "x (px)"
     assert len(_profile_axis(fig).containers) > 0
@@ -188,10 +133,9 @@ def test_columns_without_image_or_growth_direction(report):
 
 def test_title_deviation_two_decimals_and_stat_sys_parts(report):
     """Small deviations keep two decimals (as the CLI); TiN a shows its statistical and systematic parts."""
-    r = types.SimpleNamespace(**vars(report))
-    r.strain = dict(report.strain, tin_inplane_A=2.99753861, tin_inplane_err_A=0.0031007,
-                    deviation_pct=-0.0153898, ci95_pct=[-0.2181027, 0.1873232],
-                    tin_inplane_stat_err_A=0.00038377, tin_inplane_sys_err_A=0.00307684)
+    r = replace(report, strain=replace(report.strain, tin_inplane_A=2.99753861, tin_inplane_err_A=0.0031007,
+                                       deviation_pct=-0.0153898, ci95_pct=[-0.2181027, 0.1873232],
+                                       tin_inplane_stat_err_A=0.00038377, tin_inplane_sys_err_A=0.00307684))
     second = title_lines(r)[1]
     assert "(-0.02 %, 95 % CI [-0.22, +0.19] %)" in second
     assert "-0.0 %" not in second and "[-0.2," not in second
@@ -203,9 +147,10 @@ def test_title_deviation_two_decimals_and_stat_sys_parts(report):
 
 
 def test_format_inplane_falls_back_to_total_error():
-    assert format_inplane({"tin_inplane_A": 2.9981, "tin_inplane_err_A": 0.004}) == "2.998 ± 0.004 Å"
-    assert format_inplane({"tin_inplane_A": None}) == "n/a"
-    both = {"tin_inplane_A": 3.01, "tin_inplane_stat_err_A": 0.002, "tin_inplane_sys_err_A": 0.003}
+    none = Strain.not_measured("no system")
+    assert format_inplane(replace(none, tin_inplane_A=2.9981, tin_inplane_err_A=0.004)) == "2.998 ± 0.004 Å"
+    assert format_inplane(none) == "n/a" and format_inplane(None) == "n/a"
+    both = replace(none, tin_inplane_A=3.01, tin_inplane_stat_err_A=0.002, tin_inplane_sys_err_A=0.003)
     assert format_inplane(both) == "3.010 ± 0.002 (stat) ± 0.003 (sys) Å"
 
 
@@ -249,8 +194,7 @@ def test_unassigned_columns_in_the_legend(reports_by_class):
     assert legend is not None
     assert f"unassigned column ({n_none})" in [t.get_text() for t in legend.get_texts()]
     # no legend when every column is in a plane
-    r2 = types.SimpleNamespace(**vars(r))
-    r2.plane_of_column = np.where(r.plane_of_column < 0, 0, r.plane_of_column)
+    r2 = replace(r, plane_of_column=np.where(r.plane_of_column < 0, 0, r.plane_of_column))
     assert plot_report(r2, dpi=60).axes[0].get_legend() is None
 
 
@@ -266,8 +210,7 @@ def test_scale_bar_in_the_lower_left(report):
     assert frame.x0 <= box.x0 and box.x1 < frame.x0 + 0.5 * frame.width
     assert frame.y0 <= box.y0 and box.y1 < frame.y0 + 0.25 * frame.height
     # no scale bar without a pixel size
-    partial = types.SimpleNamespace(**vars(report))
-    partial.image = types.SimpleNamespace(data=report.image.data, pixel_size_A=None)
+    partial = replace(report, image=replace(report.image, pixel_size_A=None), calibration=None, pixel_size_A=None)
     assert not [a for a in plot_report(partial, dpi=50).axes[0].artists
                 if a.get_gid() == SCALE_BAR_GID]
 
@@ -281,7 +224,7 @@ def test_scale_bar_lengths():
 
 @pytest.mark.parametrize("shape", [(192, 192), (128, 256), (256, 150)])
 def test_image_panel_takes_at_least_45_percent_of_the_width(shape):
-    r = fake_report(simulate(shape=shape))
+    r = report_of(simulate(shape=shape))
     fig = plot_report(r, dpi=50)
     position = fig.axes[0].get_position()  # the drawn (aspect-adjusted) box, in figure fractions
     assert position.width >= 0.45
@@ -293,7 +236,7 @@ def test_plane_labels_inside_the_axes_and_apart(reports_by_class):
         fig = plot_report(r, dpi=80)
         ax = fig.axes[0]
         labels = [t for t in ax.texts if t.get_text().endswith(" Å")]
-        n_spacings = sum(L["spacing_to_next_A"] is not None for L in r.layers)
+        n_spacings = sum(L.spacing_to_next_A is not None for L in r.planes)
         assert len(labels) >= max(1, n_spacings // 2), klass
         frame = ax.get_window_extent()
         for label in labels:

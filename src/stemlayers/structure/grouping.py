@@ -81,8 +81,6 @@ class AtomicPlane:
         return from_saved(cls, d)
 
 
-#: The record's earlier name (a plane was called a layer before the quintuple layers had names of their own).
-
 
 @dataclass(frozen=True, eq=False)
 class LayerSet:

@@ -224,6 +224,19 @@ def registry(u, period):
     return float(np.angle(np.mean(np.exp(2j * np.pi * np.asarray(u, float) / period))) / (2 * np.pi) % 1.0)
 
 
+def _line_fit(x, y):
+    """(slope, intercept) of y on x: ``np.polyfit(x, y, 1)``'s own arithmetic, without its checks.
+
+    A distortion fit calls this for thousands of short runs of columns,
+    where the checks cost as much as the fit.
+    """
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    scale = np.sqrt((design * design).sum(axis=0))
+    design /= scale
+    coef = np.linalg.lstsq(design, y, rcond=len(x) * np.finfo(design.dtype).eps)[0]
+    return coef / scale
+
+
 def fit_period(u, guess, u_err=0.0):
     """Projected period and its standard error from positions `u` (each ±`u_err`) along a plane.
 
@@ -256,7 +269,7 @@ def fit_period(u, guess, u_err=0.0):
     k = np.concatenate([[0], np.cumsum(np.maximum(np.round(np.diff(u) / guess), 1))])
     if np.ptp(k) < 2:
         return None, None
-    slope, intercept = np.polyfit(k, u, 1)
+    slope, intercept = _line_fit(k, u)
     residual = u - (slope * k + intercept)
     spread = np.sum((k - k.mean()) ** 2)
     err = max(np.sqrt(np.sum(residual**2) / max(len(u) - 2, 1) / spread), u_err / np.sqrt(spread))

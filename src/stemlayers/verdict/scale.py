@@ -10,6 +10,7 @@ that turn a column step of the image into a known period are tried, up to
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -115,6 +116,33 @@ class FieldScale:
     file_factor: float | None
 
 
+def _columns_key(columns) -> bytes:
+    """A digest of everything a grouping reads from `columns`: equal digests, equal groupings."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (columns.xy, columns.amplitude, columns.sigma, columns.background, columns.xy_err,
+                  columns.significance, columns.reduced_chi2, columns.converged):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(repr((columns.pixel_size_A, columns.separation_px)).encode())
+    return digest.digest()
+
+
+def _grouping_once(candidates, shape, periods):
+    """:func:`_group_and_identify` for one image, remembering each result.
+
+    A column finder rerun at another scale, or with fainter columns, often
+    returns the very columns it had: they are then not grouped again.
+    """
+    done = {}
+
+    def group_and_identify(columns, pixel_size_A, max_axes=None):
+        key = (_columns_key(columns), pixel_size_A, max_axes)
+        if key not in done:
+            done[key] = _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_axes)
+        return done[key]
+
+    return group_and_identify
+
+
 #: Largest disagreement (log) of the film's two rulers, in-plane period and QL thickness: more than any scan
 #: distortion, less than a period taken for a whole fraction of itself.
 RULERS_AGREE = 0.15
@@ -192,11 +220,11 @@ def planes_and_system(image, columns, candidates):
     px = image.pixel_size_A
     periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
     shape = image.data.shape
+    group_and_identify = _grouping_once(candidates, shape, periods)
 
     def grouped(trial, columns):
         # at a trial scale the axis whose column step is a system's period comes first: only it is grouped
-        layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods,
-                                                         max_axes=None if trial == 1.0 else 1)
+        layersets, found, strength = group_and_identify(columns, px * trial, max_axes=None if trial == 1.0 else 1)
         factor = _film_factor_of(layersets, found, trial)
         score = system_score(layersets[found.name], found) if found is not None else np.inf
         # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
@@ -223,33 +251,33 @@ def planes_and_system(image, columns, candidates):
     if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
         found_at = px / factor
         columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
-        layersets, found, strength = _group_and_identify(columns, candidates, px * trial, shape, periods)
+        layersets, found, strength = group_and_identify(columns, px * trial)
         factor = _film_factor_of(layersets, found, trial)
     if strength < 4:
-        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, periods)
+        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, group_and_identify)
         if fainter is not None and fainter[3] > strength:
             columns, layersets, found, _ = fainter
             factor = _film_factor_of(layersets, found, trial)
     return columns, layersets, found, FieldScale(px * trial, factor)
 
 
-def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, periods):
+def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, group_and_identify):
     """(columns, LayerSets, system, strength) with columns down to FAINT_SIGNIFICANCE in TiN planes added.
 
     None when the fainter columns show no system. `columns` keeps the
-    image's pixel size; `found_at_A` is the pixel size they were found at.
+    image's pixel size; `found_at_A` is the pixel size they were found at;
+    `group_and_identify` is :func:`_grouping_once`'s.
     """
-    shape = image.data.shape
     faint = replace(find_columns(image, pixel_size=found_at_A, min_significance=FAINT_SIGNIFICANCE),
                     pixel_size_A=columns.pixel_size_A)
-    layersets, found, _ = _group_and_identify(faint, candidates, working_px_A, shape, periods)
+    layersets, found, _ = group_and_identify(faint, working_px_A)
     if found is None:
         return None
     layerset = layersets[found.name]
     in_tin = np.array([L.material == "TiN" for L in layerset.layers] + [False], bool)[layerset.plane_of_column]
     keep = (faint.significance >= MIN_SIGNIFICANCE) | in_tin
     faint = faint.select(keep)
-    layersets, found, strength = _group_and_identify(faint, candidates, working_px_A, shape, periods)
+    layersets, found, strength = group_and_identify(faint, working_px_A)
     if found is None or not _ratio_nearest(layersets[found.name], found, candidates):
         return None
     return faint, layersets, found, strength

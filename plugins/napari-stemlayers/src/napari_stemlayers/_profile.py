@@ -87,7 +87,7 @@ class ProfilePlot(QWidget):
         self._legend_specs = [spec for spec in specs if spec is not None]
         self.legends = []
         self._relayout()
-        self.show_series(getattr(report, "series", None))
+        self.show_series(report.series)
 
     def show_series(self, series) -> None:
         """Draw the drift of a registered series (``Report.series``), or hide the drift panel (None)."""
@@ -167,9 +167,8 @@ def _move_references_to_margin(ax, report) -> list:
         return []
     for text in inside:
         text.remove()
-    interface = getattr(report, "interface", None)
     moved = []
-    for label, value in reference_spacings(system_of(report), getattr(interface, "interface_class", None)):
+    for label, value in reference_spacings(system_of(report), report.interface.interface_class):
         moved.append(ax.annotate(
             re.sub(r"\s*Å$", "", label),  # the axis is in Å
             xy=(1.0, value), xycoords=ax.get_yaxis_transform(), xytext=(_MARGIN_PT, 0.0),

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...io.units import format_value
-from ._style import MATERIAL_COLORS, _get, calibration_warning, format_inplane, series_lines, system_of, title_lines
+from ._style import MATERIAL_COLORS, calibration_warning, format_inplane, series_lines, system_of, title_lines
 from .image_panel import draw_image_panel, plane_colors, plane_segments
 from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
@@ -35,13 +35,12 @@ _TOP, _BOTTOM, _MIN_H = 1.1, 0.6, 7.2
 
 def _image_aspect(report):
     """Width / height of the image (or of the columns' extent), clipped to 0.6-2.5; 1 if unknown."""
-    image = getattr(report, "image", None)
-    data = None if image is None else getattr(image, "data", None)
+    data = None if report.image is None else report.image.data
     if data is not None and np.ndim(data) >= 2:
         rows, cols = np.shape(data)[:2]
         aspect = cols / rows if rows else 1.0
     else:
-        xy = getattr(report, "columns_xy", None)
+        xy = report.columns_xy
         xy = np.empty((0, 2)) if xy is None else np.asarray(xy, dtype=float).reshape(-1, 2)
         span = np.ptp(xy, axis=0) if len(xy) > 1 else np.zeros(2)
         aspect = span[0] / span[1] if span[1] > 0 and span[0] > 0 else 1.0
@@ -71,7 +70,7 @@ def _write_titles(fig, report, system):
     lines = title_lines(report, system)
     fig.text(0.5, 1 - 0.12 / height, lines[0], ha="center", va="top", fontsize=11, weight="bold")
     fig.text(0.5, 1 - 0.42 / height, lines[1], ha="center", va="top", fontsize=10)
-    messages = [str(m) for m in (getattr(report, "messages", None) or [])]
+    messages = [str(m) for m in report.messages]
     if messages:
         # two lines at most, each as wide as the figure holds at this size: the note is never cut at the edge
         width = int(fig.get_figwidth() * 72 / (0.5 * 7.5))
@@ -86,12 +85,10 @@ def plot_report(report, path=None, dpi=150):
 
     Parameters
     ----------
-    report : Report-like
-        An object with the attributes ``image`` (``.data``, ``.pixel_size_A``
-        or None), ``columns_xy``, ``plane_of_column``, ``layers``,
-        ``growth_dir``, ``origin_xy``, ``system``, ``file``, ``interface``,
-        ``strain`` and ``messages``; missing or None attributes are drawn as
-        empty panels.
+    report : Report
+        From :func:`stemlayers.analyze`, or read back with
+        :meth:`~stemlayers.Report.from_dict` (no image, columns or growth
+        direction: those panels are drawn empty).
     path : str or path-like, optional
         Save the figure here; the suffix chooses the format (PNG, SVG, PDF).
     dpi : float
@@ -163,9 +160,9 @@ def summary_lines(report):
         in-plane a with its deviation, 95 % CI and the strain verdict; one
         line per piece of evidence; one per message.
     """
-    lines = title_lines(report, system_of(report)) + series_lines(getattr(report, "series", None))
+    lines = title_lines(report, system_of(report)) + series_lines(report.series)
     warning = calibration_warning(report)
     lines += [f"warning: {warning}"] if warning else []
-    lines += [f"evidence: {line}" for line in _get(getattr(report, "interface", None), "evidence") or []]
-    lines += [f"note: {line}" for line in getattr(report, "messages", None) or []]
+    lines += [f"evidence: {line}" for line in report.interface.evidence]
+    lines += [f"note: {line}" for line in report.messages]
     return lines

@@ -25,39 +25,16 @@ _LABEL_SIZE = 6
 _OUTLINE = [patheffects.withStroke(linewidth=1.5, foreground="black")]
 
 
-#: Saved (JSON) keys whose record field is named otherwise.
-_FIELD_NAMES = {"class": "interface_class"}
-
-
-def _get(record, key, default=None):
-    """`key` of a result record: a typed one (Interface, Strain, AtomicPlane) or its saved dict."""
-    if record is None:
-        return default
-    if isinstance(record, dict):
-        return record.get(key, default)
-    return getattr(record, _FIELD_NAMES.get(key, key), default)
-
-
-def planes_of(report) -> list:
-    """The report's atomic planes from the substrate up (typed ``planes``, or a saved-style ``layers`` list)."""
-    planes = getattr(report, "planes", None)
-    return list(planes if planes is not None else getattr(report, "layers", None) or [])
-
-
 def calibration_warning(report) -> str | None:
-    """The report's calibration warning (a Calibration record or its saved dict), or None."""
-    calibration = getattr(report, "calibration", None)
-    if calibration is None:
-        return None
-    return calibration.get("warning") if isinstance(calibration, dict) else calibration.warning()
+    """The report's calibration warning, or None."""
+    return report.calibration.warning() if report.calibration is not None else None
 
 
 def system_of(report):
     """The material system the report used: its own record, else the one of its name (None if unknown)."""
-    system = getattr(report, "material_system", None)
-    if system is not None:
-        return system
-    name = getattr(report, "system", None)
+    if report.material_system is not None:
+        return report.material_system
+    name = report.system
     if not name:
         return None
     try:
@@ -83,11 +60,11 @@ def _unit_vector(vec):
 
 
 def format_inplane(strain):
-    """The TiN in-plane a of a strain dict with its statistical and systematic parts.
+    """The TiN in-plane a of a :class:`~stemlayers.verdict.strain.Strain` with its statistical and systematic parts.
 
     Parameters
     ----------
-    strain : dict
+    strain : Strain or None
         Uses ``tin_inplane_A`` and, when both are finite,
         ``tin_inplane_stat_err_A`` and ``tin_inplane_sys_err_A`` (the latter
         from the film length standard); otherwise ``tin_inplane_err_A``.
@@ -99,10 +76,12 @@ def format_inplane(strain):
         to show the smaller part; ``"2.998 ± 0.004 Å"`` without the parts;
         ``"n/a"`` without a value.
     """
-    value = _get(strain, "tin_inplane_A")
-    stat, sys_ = _get(strain, "tin_inplane_stat_err_A"), _get(strain, "tin_inplane_sys_err_A")
+    if strain is None:
+        return format_value(None, None)
+    value = strain.tin_inplane_A
+    stat, sys_ = strain.tin_inplane_stat_err_A, strain.tin_inplane_sys_err_A
     if not (is_number(value) and is_number(stat) and is_number(sys_)):
-        return format_value(value, _get(strain, "tin_inplane_err_A"))
+        return format_value(value, strain.tin_inplane_err_A)
     stat, sys_ = abs(as_number(stat)), abs(as_number(sys_))
     positive = [e for e in (stat, sys_) if e > 0]
     d = decimals_for(min(positive)) if positive else 3
@@ -114,8 +93,8 @@ def title_lines(report, system=None):
 
     Parameters
     ----------
-    report : Report-like
-        Uses ``file``, ``system``, ``interface`` and ``strain``.
+    report : Report
+        Uses ``file``, ``system``, ``interface``, ``strain`` and ``lattice``.
     system : MaterialSystem, optional
         Gives the strain threshold (1 % if None).
 
@@ -123,41 +102,41 @@ def title_lines(report, system=None):
     -------
     list of str
     """
-    interface = getattr(report, "interface", None)
-    strain = getattr(report, "strain", None)
-    name = Path(str(getattr(report, "file", "") or "")).name or "(no file)"
-    system_name = getattr(report, "system", None) or "no known system"
+    interface, strain = report.interface, report.strain
+    name = Path(str(report.file or "")).name or "(no file)"
+    system_name = report.system or "no known system"
 
-    klass = _get(interface, "class")
+    klass = interface.interface_class
     if klass is None:
         verdict = "class: not decidable"
     else:
         verdict = f"class: {klass}"
-        if is_number(_get(interface, "confidence")):
-            verdict += f" (confidence {as_number(_get(interface, 'confidence')):.2f})"
+        if is_number(interface.confidence):
+            verdict += f" (confidence {as_number(interface.confidence):.2f})"
     if klass == "deteriorated":
-        gap = f"band {format_value(_get(interface, 'band_thickness_A'), _get(interface, 'band_thickness_err_A'))}, no gap"
+        gap = f"band {format_value(interface.band_thickness_A, interface.band_thickness_err_A)}, no gap"
     else:
-        gap = f"gap {format_value(_get(interface, 'gap_A'), _get(interface, 'gap_err_A'))}"
+        gap = f"gap {format_value(interface.gap_A, interface.gap_err_A)}"
     first = f"{name}  |  {system_name}  |  {verdict}  |  {gap}"
 
+    tin_a = None if strain is None else strain.tin_inplane_A
+    if system is None and not is_number(tin_a):  # no known system: nothing is TiN
+        period = (report.lattice or {}).get("inplane_period_A")
+        return [first, "no strain check: the field matches no known material system"
+                + (f"  |  period along the planes {period:.3f} Å (pixel size in use)" if period else "")]
     a = format_inplane(strain)
     parts = []
-    if is_number(_get(strain, "deviation_pct")):
-        parts.append(f"{signed(_get(strain, 'deviation_pct'))} %")
-    ci = _get(strain, "ci95_pct")
+    if strain is not None and is_number(strain.deviation_pct):
+        parts.append(f"{signed(strain.deviation_pct)} %")
+    ci = None if strain is None else strain.ci95_pct
     if ci is not None and len(ci) == 2 and is_number(ci[0]) and is_number(ci[1]):
         parts.append(f"95 % CI [{signed(ci[0])}, {signed(ci[1])}] %")
     if parts:
         a += f" ({', '.join(parts)})"
-    if system is None and not is_number(_get(strain, "tin_inplane_A")):  # no known system: nothing is TiN
-        lattice = getattr(report, "lattice", None) or {}
-        period = lattice.get("inplane_period_A")
-        return [first, "no strain check: the field matches no known material system"
-                + (f"  |  period along the planes {period:.3f} Å (pixel size in use)" if period else "")]
     threshold = system.strain.threshold_pct if system is not None else 1.0
-    ok = _get(strain, "strain_ok")
-    ok_text = _get(strain, "strain_verdict") or ("no verdict" if ok is None else ("yes" if ok else "no"))
+    ok = None if strain is None else strain.strain_ok
+    ok_text = (None if strain is None else strain.strain_verdict) or (
+        "no verdict" if ok is None else ("yes" if ok else "no"))
     sub = system.substrate.name if system is not None else "TiN"
     second = f"{sub} in-plane a = {a}  |  strain < {threshold:g} %: {ok_text}"
     return [first, second]

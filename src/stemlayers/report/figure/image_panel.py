@@ -9,7 +9,7 @@ import numpy as np
 
 from ...io.units import as_number
 
-from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector, planes_of
+from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector
 from .scalebar import add_scale_bar
 
 __all__ = ["ImagePanel", "draw_image_panel", "plane_colors", "plane_segments"]
@@ -21,14 +21,13 @@ def _image_frame(report):
     Where the film measured the true pixel size, the axes and the scale bar
     use it, not a file calibration the film contradicts.
     """
-    image = getattr(report, "image", None)
-    data = None if image is None else getattr(image, "data", None)
-    calibration = getattr(report, "calibration", None)
-    px = as_number(getattr(calibration, "film_pixel_size_A", None))
+    image, calibration = report.image, report.calibration
+    data = None if image is None else image.data
+    px = as_number(None if calibration is None else calibration.film_pixel_size_A)
     if not (math.isfinite(px) and px > 0):
-        px = as_number(None if image is None else getattr(image, "pixel_size_A", None))
+        px = as_number(None if image is None else image.pixel_size_A)
     if not (math.isfinite(px) and px > 0):
-        px = as_number(getattr(report, "pixel_size_A", None))
+        px = as_number(report.pixel_size_A)
     if math.isfinite(px) and px > 0:
         return data, px, "Å"
     return data, 1.0, "px"
@@ -36,11 +35,11 @@ def _image_frame(report):
 
 def _columns(report):
     """Column positions (N, 2) in px and their plane index (N,), -1 for none."""
-    xy = getattr(report, "columns_xy", None)
+    xy = report.columns_xy
     if xy is None:
         return np.empty((0, 2)), np.empty(0, dtype=int)
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    plane = getattr(report, "plane_of_column", None)
+    plane = report.plane_of_column
     if plane is None or len(plane) != len(xy):
         plane = np.full(len(xy), -1, dtype=int)
     return xy, np.asarray(plane, dtype=int)
@@ -93,7 +92,7 @@ def plane_colors(n):
 
 def _origin(report):
     """The report's point on the top TiN plane as a (2,) array, or None."""
-    origin = getattr(report, "origin_xy", None)
+    origin = report.origin_xy
     if origin is None:
         return None
     origin = np.asarray(origin, dtype=float).ravel()
@@ -165,7 +164,7 @@ def draw_image_panel(ax, report):
     Parameters
     ----------
     ax : matplotlib Axes
-    report : Report-like
+    report : Report
 
     Returns
     -------
@@ -174,8 +173,8 @@ def draw_image_panel(ax, report):
     """
     data, px, unit = _image_frame(report)
     xy, plane = _columns(report)
-    layers = planes_of(report)
-    growth_dir = _unit_vector(getattr(report, "growth_dir", None))
+    layers = list(report.planes)
+    growth_dir = _unit_vector(report.growth_dir)
     if data is not None:
         _show_image(ax, data, px)
     elif len(xy):

@@ -11,7 +11,7 @@ from matplotlib.textpath import TextToPath
 
 from ...io.units import as_number
 
-from ._style import _LABEL_SIZE, _OUTLINE, _get
+from ._style import _LABEL_SIZE, _OUTLINE
 
 __all__ = ["label_planes"]
 
@@ -138,7 +138,7 @@ def label_planes(ax, segments, layers, growth_dir, scale, colors, obstacles=()):
     obstacles = list(obstacles)
     placed, written = [], []
     for k in sorted(segments):
-        spacing = as_number(_get(layers[k], "spacing_to_next_A")) if k < len(layers) else math.nan
+        spacing = as_number(layers[k].spacing_to_next_A) if k < len(layers) else math.nan
         if not math.isfinite(spacing):
             continue
         text = f"{spacing:.2f} Å"

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...io.units import as_number
 
-from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, _get, format_inplane, planes_of
+from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, format_inplane
 
 __all__ = ["draw_profile_panel", "draw_strain_panel", "reference_spacings"]
 
@@ -101,11 +101,11 @@ def reference_spacings(system, interface_class=None):
 
 def _layer_table(layers):
     """Arrays (height, height err, spacing, spacing err, material) of the layers."""
-    h = np.array([as_number(_get(L, "height_A")) for L in layers], dtype=float)
-    he = np.array([as_number(_get(L, "height_err_A")) for L in layers], dtype=float)
-    s = np.array([as_number(_get(L, "spacing_to_next_A")) for L in layers], dtype=float)
-    se = np.array([as_number(_get(L, "spacing_err_A")) for L in layers], dtype=float)
-    mat = [str(_get(L, "material")) for L in layers]
+    h = np.array([as_number(L.height_A) for L in layers], dtype=float)
+    he = np.array([as_number(L.height_err_A) for L in layers], dtype=float)
+    s = np.array([as_number(L.spacing_to_next_A) for L in layers], dtype=float)
+    se = np.array([as_number(L.spacing_err_A) for L in layers], dtype=float)
+    mat = [str(L.material) for L in layers]
     return h, he, s, se, mat
 
 
@@ -115,7 +115,7 @@ def draw_profile_panel(ax, report, system):
     Parameters
     ----------
     ax : matplotlib Axes
-    report : Report-like
+    report : Report
     system : MaterialSystem or None
 
     Returns
@@ -123,7 +123,7 @@ def draw_profile_panel(ax, report, system):
     list of (Text, float)
         Reference labels and their y values, for de-cluttering after layout.
     """
-    layers = planes_of(report)
+    layers = list(report.planes)
     h, he, s, se, mat = _layer_table(layers)
     has_point = np.isfinite(h) & np.isfinite(s)
     materials = list(MATERIAL_COLORS) + sorted(set(mat) - set(MATERIAL_COLORS))
@@ -135,7 +135,7 @@ def draw_profile_panel(ax, report, system):
                     color=MATERIAL_COLORS.get(name, _OTHER_COLOR), ecolor="0.3", elinewidth=0.8,
                     capsize=1.5, label=name, zorder=3)
 
-    refs = reference_spacings(system, _get(getattr(report, "interface", None), "class"))
+    refs = reference_spacings(system, report.interface.interface_class)
     for _, value in refs:
         ax.axhline(value, ls="--", lw=0.8, color="0.45", zorder=1)
     # lines within 0.01 Å of each other are one line on the plot: one label names them all
@@ -254,27 +254,27 @@ def draw_strain_panel(ax, report, system):
     Parameters
     ----------
     ax : matplotlib Axes
-    report : Report-like
+    report : Report
     system : MaterialSystem or None
     """
-    strain = getattr(report, "strain", None)
-    if system is None and not math.isfinite(as_number(_get(strain, "tin_inplane_A"))):  # no system: no TiN
+    strain = report.strain
+    if system is None and not math.isfinite(as_number(None if strain is None else strain.tin_inplane_A)):  # no system: no TiN
         ax.text(0.5, 0.5, "no known material system:\nno substrate lattice parameter", transform=ax.transAxes,
                 ha="center", va="center", color="0.4")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title("substrate in-plane lattice parameter", fontsize=9)
         return
-    per_plane = list(_get(strain, "per_plane") or [])
-    ref = as_number(_get(strain, "reference_A"))
+    per_plane = [] if strain is None else list(strain.per_plane)
+    ref = as_number(None if strain is None else strain.reference_A)
     if not math.isfinite(ref) and system is not None:
         ref = system.strain.reference_inplane_A
     threshold = system.strain.threshold_pct if system is not None else 1.0
     sub = system.substrate.name if system is not None else "TiN"
 
-    h = np.array([as_number(_get(p, "height_A")) for p in per_plane], dtype=float)
-    a = np.array([as_number(_get(p, "tin_inplane_A")) for p in per_plane], dtype=float)
-    e = np.array([as_number(_get(p, "tin_inplane_err_A")) for p in per_plane], dtype=float)
+    h = np.array([as_number(p.height_A) for p in per_plane], dtype=float)
+    a = np.array([as_number(p.tin_inplane_A) for p in per_plane], dtype=float)
+    e = np.array([as_number(p.tin_inplane_err_A) for p in per_plane], dtype=float)
     ok = np.isfinite(h) & np.isfinite(a)
     values = []
     if math.isfinite(ref):
@@ -283,7 +283,8 @@ def draw_strain_panel(ax, report, system):
                    label=f"reference ± {threshold:g} %")
         ax.axhline(ref, color="tab:green", lw=1.0, ls="--", label=f"reference {ref:.3f} Å")
         values += [ref - 1.3 * band, ref + 1.3 * band]
-    mean, mean_err = as_number(_get(strain, "tin_inplane_A")), as_number(_get(strain, "tin_inplane_err_A"))
+    mean = as_number(None if strain is None else strain.tin_inplane_A)
+    mean_err = as_number(None if strain is None else strain.tin_inplane_err_A)
     if math.isfinite(mean):
         ax.axhline(mean, color="tab:blue", lw=0.8, label=f"all planes {format_inplane(strain)}")
         if math.isfinite(mean_err):
