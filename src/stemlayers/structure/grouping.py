@@ -81,7 +81,6 @@ class AtomicPlane:
         return from_saved(cls, d)
 
 
-
 @dataclass(frozen=True, eq=False)
 class LayerSet:
     """Planes ordered from the substrate up, and which column belongs to which.
