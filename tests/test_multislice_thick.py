@@ -25,14 +25,7 @@ def _expected_verdicts(t):
 
 
 #: Images whose interface class is not decidable, measured, with the reason (every other verdict is right).
-REFUSED = {
-    # the first QL's second Bi plane gets an even chance of being Se (its brightness sits between the
-    # groups at this depth), so the first QL is not recognised and the planes below it fit no class
-    "Bi2Se3_vdw_s0_t100_d55-80_noisy": "fit no interface class",
-    # the Bi planes of the film are found only in part (8-11 of 13 columns): left out of the brightness
-    # groups, every film plane is an even Bi/Te chance and no QL is recognised
-    "Bi2Te3_bilayer_s0_t200_d55-80_noisy": "no ordered Bi2Te3 quintuple layer",
-}
+REFUSED = {}
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)

@@ -43,6 +43,9 @@ GAP_DISTANCE_A = 2.1
 GAP_RATIO = 5.0
 # A column must stand this many standard deviations above a flat background (find_columns' default).
 MIN_SIGNIFICANCE = 6.0
+
+#: Fitted column widths stay within these multiples of the image's typical column width.
+WIDTH_BOUNDS = (0.4, 2.5)
 # The quick fit that measures the column width, the spacing and the image's noise takes this many of
 # the brightest candidates: plenty for each, at a fraction of the cost of all.
 QUICK_FIT_COLUMNS = 300
@@ -581,8 +584,9 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
     fit, model = _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio)
     # the final round: every column with its neighbours as now known, widths freer
     start = np.column_stack([fit.amplitude, fit.sigma, fit.background])
-    fit = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1,
-                          start_model=model)
+    fit, too_wide = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1,
+                                    start_model=model, keep_too_wide=True)
+    fit = fit.concat(_wide_columns(data, fit, too_wide, sigma, separation, min_significance))
     gap = GAP_DISTANCE_A / pixel_size if pixel_size else 0.9 * separation
     real = ~(_satellites(fit.xy, fit.amplitude, close, satellite_ratio)
              | _gap_peaks(fit.xy, fit.amplitude, gap, GAP_RATIO))
@@ -593,13 +597,44 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
 
 
 def _fit_and_select(data, candidates, sigma, radius, separation, min_significance, start=None, n_rounds=2,
-                    sigma_prior=0.25, start_model=None):
-    """Fit all candidates together; keep the significant, sane, in-field, non-duplicate ones."""
+                    sigma_prior=0.25, start_model=None, sigma_bounds=WIDTH_BOUNDS, keep_too_wide=False):
+    """Fit all candidates together; keep the significant, sane, in-field, non-duplicate ones.
+
+    With `keep_too_wide`, also returns the strongly significant fits that
+    failed only by reaching the upper width bound (see :func:`_wide_columns`).
+    """
     fit = fit_gaussians(data, candidates, sigma, radius, n_rounds=n_rounds, sigma_prior=sigma_prior,
-                        background_scale=separation, start=start, start_model=start_model)
+                        background_scale=separation, start=start, start_model=start_model,
+                        sigma_bounds=sigma_bounds)
     rows, cols = data.shape
     inside = ((fit.xy[:, 0] > -0.5) & (fit.xy[:, 0] < cols - 0.5)
               & (fit.xy[:, 1] > -0.5) & (fit.xy[:, 1] < rows - 0.5))
     keep = fit.sane & inside & (fit.significance >= min_significance)
     keep &= _drop_duplicates(fit.xy, np.where(keep, fit.significance, -1), 0.3 * separation)
-    return fit.select(keep)
+    if not keep_too_wide:
+        return fit.select(keep)
+    moved = np.abs(fit.xy - np.asarray(candidates, float).reshape(-1, 2)).max(axis=1)
+    too_wide = (~fit.sane & inside & (fit.sigma >= 0.99 * sigma_bounds[1] * sigma) & (moved < radius)
+                & np.isfinite(fit.xy_err).all(axis=1) & (fit.significance >= 2 * min_significance))
+    return fit.select(keep), fit.xy[too_wide]
+
+
+def _wide_columns(data, found, xy, sigma, separation, min_significance):
+    """Strong columns wider than the usual width bound, fitted on their own against the found ones.
+
+    In a thick lamella a heavy column channels the probe off its core at
+    some depths: it shows as a broad disc or ring (a Bi column at 20-30 nm),
+    several times as wide as the light columns that set the reference width.
+    Its centre is still plain, by symmetry. Refitting only these, with the
+    found columns taken away and a wider bound and patch, keeps every other
+    column's fit as it was.
+    """
+    if not len(xy):
+        return found.select(np.zeros(len(found.xy), bool))
+    model = render_gaussians(found.xy, found.amplitude, found.sigma, data.shape, reach=4.0, dtype=np.float32)
+    radius = 0.5 * separation * 1.2
+    wide = _fit_and_select(data - model, xy, sigma, radius, separation, min_significance, n_rounds=1,
+                           sigma_prior=np.inf, sigma_bounds=(WIDTH_BOUNDS[0], 2 * WIDTH_BOUNDS[1]))
+    if len(found.xy) and len(wide.xy):
+        wide = wide.select(cKDTree(found.xy).query(wide.xy)[0] > 0.5 * separation)
+    return replace(wide, noise=found.noise)

@@ -134,8 +134,9 @@ def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fractio
     iterations : int
     fit_mask : (K,) bool array, optional
         The values the two groups are fitted on (e.g. planes with enough
-        columns); the others are only assigned. A value more than 4 sd from
-        both groups (and a factor 1.4) belongs to neither (probability 0.5).
+        columns); the others are only assigned. A value below the bright
+        group by more than 4 sd from both groups (and a factor 1.4) belongs
+        to neither (probability 0.5); one above it is bright.
 
     Returns
     -------
@@ -174,7 +175,10 @@ def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fractio
     lb = np.log(weight) - 0.5 * (everything - mu_b) ** 2 / var
     ld = np.log(1 - weight) - 0.5 * (everything - mu_d) ** 2 / var
     p_all = 1.0 / (1.0 + np.exp(np.clip(ld - lb, -50, 50)))
-    neither = np.minimum(np.abs(everything - mu_b), np.abs(everything - mu_d)) > max(4 * sd, 0.35)
+    # far below the dim group or between the groups: a third population (a band's partial planes);
+    # brighter than the bright group is still the heavy element (a wider, channelling column)
+    neither = ((np.minimum(np.abs(everything - mu_b), np.abs(everything - mu_d)) > max(4 * sd, 0.35))
+               & (everything < mu_b))
     return Clusters(np.where(neither, 0.5, p_all), separation, sd, bool(separated))
 
 
