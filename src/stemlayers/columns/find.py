@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from skimage.feature import peak_local_max
 
 from ..numeric import binned
-from .fit import fit_gaussians
+from .fit import WIDTH_BOUNDS, fit_gaussians
 from .render import render_gaussians
 
 __all__ = ["MIN_SIGNIFICANCE", "Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns",
@@ -43,9 +43,6 @@ GAP_DISTANCE_A = 2.1
 GAP_RATIO = 5.0
 # A column must stand this many standard deviations above a flat background (find_columns' default).
 MIN_SIGNIFICANCE = 6.0
-
-#: Fitted column widths stay within these multiples of the image's typical column width.
-WIDTH_BOUNDS = (0.4, 2.5)
 # The quick fit that measures the column width, the spacing and the image's noise takes this many of
 # the brightest candidates: plenty for each, at a fraction of the cost of all.
 QUICK_FIT_COLUMNS = 300
@@ -528,10 +525,8 @@ def _second_look(data, fit, sigma, radius, separation, min_significance, close, 
     if not len(more):
         return fit, model
     # fitted against the found columns held fixed, so that they cannot share a found column's flux
-    extra = _fit_and_select(data - model, more, sigma, radius, separation, min_significance, n_rounds=1,
-                            sigma_prior=0.08)
-    if len(fit.xy) and len(extra.xy):
-        extra = extra.select(cKDTree(fit.xy).query(extra.xy)[0] > 1.2 * sigma)
+    extra = _fit_beside(data - model, fit, more, 1.2 * sigma, sigma, radius, separation, min_significance,
+                        sigma_prior=0.08)
     model = model + render_gaussians(extra.xy, extra.amplitude, extra.sigma, data.shape, reach=4.0,
                                      dtype=np.float32)
     return fit.concat(extra), model
@@ -632,9 +627,20 @@ def _wide_columns(data, found, xy, sigma, separation, min_significance):
     if not len(xy):
         return found.select(np.zeros(len(found.xy), bool))
     model = render_gaussians(found.xy, found.amplitude, found.sigma, data.shape, reach=4.0, dtype=np.float32)
-    radius = 0.5 * separation * 1.2
-    wide = _fit_and_select(data - model, xy, sigma, radius, separation, min_significance, n_rounds=1,
-                           sigma_prior=np.inf, sigma_bounds=(WIDTH_BOUNDS[0], 2 * WIDTH_BOUNDS[1]))
-    if len(found.xy) and len(wide.xy):
-        wide = wide.select(cKDTree(found.xy).query(wide.xy)[0] > 0.5 * separation)
+    # a ring's flux lies out to about half the spacing: a patch a little wider than that
+    wide = _fit_beside(data - model, found, xy, 0.5 * separation, sigma, 1.2 * (0.5 * separation), separation,
+                       min_significance, sigma_prior=np.inf, sigma_bounds=(WIDTH_BOUNDS[0], 2 * WIDTH_BOUNDS[1]))
     return replace(wide, noise=found.noise)
+
+
+def _fit_beside(residual, found, candidates, clearance, sigma, radius, separation, min_significance,
+                **fit_options):
+    """One fit of `candidates` in the `residual` of the `found` columns.
+
+    Keeps the usable fits farther than `clearance` from every found column.
+    """
+    extra = _fit_and_select(residual, candidates, sigma, radius, separation, min_significance, n_rounds=1,
+                            **fit_options)
+    if len(found.xy) and len(extra.xy):
+        extra = extra.select(cKDTree(found.xy).query(extra.xy)[0] > clearance)
+    return extra

@@ -26,6 +26,8 @@ from .render import render_gaussians, unit_gaussian
 __all__ = ["GaussianFit", "fit_gaussians", "noise_model"]
 
 _N_PARAMS = 5  # x, y, amplitude, sigma, background
+#: Fitted column widths stay within these multiples of the starting width (fit_gaussians' default).
+WIDTH_BOUNDS = (0.4, 2.5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -313,7 +315,7 @@ def _parameter_errors(jac, weight, chi2):
     return np.sqrt(np.clip(var, 0, None))
 
 
-def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=(0.4, 2.5), sigma_prior=np.inf,
+def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=WIDTH_BOUNDS, sigma_prior=np.inf,
                   background_scale=None, start=None, start_model=None, measure_noise=False):
     """Refine Gaussian columns on `image`, all at once, with neighbour subtraction.
 
