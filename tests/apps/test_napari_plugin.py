@@ -377,7 +377,7 @@ def test_screenshot_script_leaves_the_tracked_picture_alone(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "docs" / "napari_screenshot.py"
+    script = Path(__file__).resolve().parents[2] / "docs" / "napari_screenshot.py"
     spec = importlib.util.spec_from_file_location("napari_screenshot", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -278,7 +278,7 @@ def test_ctrl_c_keeps_the_journal_and_resume_finishes_each_file_once(tmp_path):
     import sys
     import time
 
-    samples = Path(__file__).parent.parent / "sample_images"
+    samples = Path(__file__).resolve().parents[2] / "sample_images"
     out = tmp_path / "r.csv"
     command = [sys.executable, "-m", "stemlayers", "batch", str(samples), "--out", str(out), "--no-figures",
                "--workers", "2"]

@@ -9,7 +9,7 @@ import pytest
 from stemlayers import load
 from stemlayers.simulate import SimulationParams, load_truth, simulate
 
-SAMPLES_DIR = Path(__file__).parent.parent / "sample_images"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_images"
 spec = importlib.util.spec_from_file_location("make_samples", SAMPLES_DIR / "make_samples.py")
 make_samples = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(make_samples)

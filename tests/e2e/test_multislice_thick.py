@@ -12,7 +12,7 @@ import pytest
 
 from stemlayers import analyze, load
 
-FOLDER = Path(__file__).parent / "data" / "multislice_thick"
+FOLDER = Path(__file__).resolve().parents[1] / "data" / "multislice_thick"
 CASES = sorted(FOLDER.glob("*.hspy"))
 
 

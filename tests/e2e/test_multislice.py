@@ -9,7 +9,7 @@ import pytest
 
 from stemlayers import analyze
 
-CASES = sorted((Path(__file__).parent / "data" / "multislice").glob("*.hspy"))
+CASES = sorted((Path(__file__).resolve().parents[1] / "data" / "multislice").glob("*.hspy"))
 
 
 def _truth(path):

@@ -7,7 +7,7 @@ import pytest
 from stemlayers.report.analysis import REFERENCE_STAGE, input_stages, run_to_end
 from stemlayers.simulate import SimulationParams, simulate, write_simulation
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_images" / "bi2te3_vdw.tif"
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_images" / "bi2te3_vdw.tif"
 
 
 def _stages_and_result(stages):

@@ -1,0 +1,76 @@
+"""Planes linked from columns, measured and labelled, and the origin of heights, on hand-built inputs."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from hand_built import plane
+from stemlayers.structure.grouping import find_origin, substrate_down
+from stemlayers.structure.orient import Orientation
+from stemlayers.structure.planes import field_scale, fit_period, label_kinds, line_length_in_field, link_planes
+
+
+def test_link_planes_follows_a_bent_plane_and_drops_short_chains():
+    u = np.arange(10) * 3.8
+    h = np.concatenate([0.02 * u, 2.6 + 0.02 * u])
+    label = link_planes(np.concatenate([u, u]), h, 9.0)
+    assert len(set(label[:10])) == 1 and len(set(label[10:])) == 1 and label[0] != label[10]
+    short = link_planes(np.array([0.0, 3.8, 40.0]), np.array([0.0, 0.0, 5.0]), 9.0)
+    assert np.all(short == -1)
+
+
+def test_fit_period_skips_missing_columns():
+    u = np.delete(np.arange(12) * 2.596, [3, 7])
+    period, err = fit_period(u, 2.6)
+    assert period == pytest.approx(2.596, abs=1e-9) and err < 1e-3
+
+
+@pytest.mark.parametrize("scale", [0.85, 1.0, 1.15])
+def test_field_scale_reads_the_calibration_from_the_period_ratio(scale):
+    periods = np.array([2.596, 2.6, 2.59, 3.798, 3.8]) * scale
+    assert field_scale(periods, 2.596, 3.798) == pytest.approx(scale, rel=0.01)
+
+
+def test_label_kinds_by_scaled_period_and_scatter():
+    planes = (plane(0, 0, "", 2.596 * 1.12), plane(1, 3, "", 3.798 * 1.12), plane(2, 6, "", 3.798 * 1.12, 0.4))
+    kinds = [p.kind for p in label_kinds(planes, 2.596, 3.798, 0.25, scale=1.12)]
+    assert kinds == ["substrate", "film", "disordered"]
+
+
+def test_substrate_down_flips_heights_and_axis():
+    planes = (plane(0, -5.0, "film"), plane(1, 0.0, "substrate"), plane(2, 2.4, "substrate"))
+    flipped, orientation = substrate_down(planes, Orientation(np.array([0.0, -1.0]), 90.0, 1.0))
+    assert [p.kind for p in flipped] == ["substrate", "substrate", "film"]
+    assert [p.height_A for p in flipped] == [-2.4, 0.0, 5.0]
+    assert np.allclose(orientation.growth_dir, [0.0, 1.0])
+
+
+def test_origin_is_the_top_complete_orderedplane():
+    d = 2.448
+    planes = tuple(plane(i, i * d, "substrate") for i in range(5)) + (
+        plane(5, 5 * d, "substrate", occupancy=0.6),                 # partial
+        plane(6, 6 * d, "substrate", scatter=0.2),                   # roughened
+        plane(7, 6 * d + 2.9, "film", 3.798), plane(8, 6 * d + 4.6, "film", 3.798))
+    top, relabelled = find_origin(planes)
+    assert top == 4
+    assert [p.kind for p in relabelled[5:7]] == ["disordered", "disordered"]
+    assert relabelled[7].kind == "film"
+
+
+def test_line_length_in_a_rotated_field():
+    length = line_length_in_field(np.array([50.0, 50.0]), np.array([1.0, 1.0]) / np.sqrt(2), (101, 101))
+    assert length == pytest.approx(100 * np.sqrt(2))
+
+
+def test_origin_moves_up_past_planes_a_tin_wedge_leaves_partly_seen():
+    """Every TiN plane seen over part of the field (a wedge), each by a different share: the top one is TiN."""
+    d = 2.448
+    seen = [0.62, 0.7, 0.55, 0.68, 0.66, 0.49]
+    planes = tuple(plane(i, i * d, "substrate", occupancy=o, scatter=0.06) for i, o in enumerate(seen)) + (
+        plane(6, 5 * d + 2.9, "film", 3.798), plane(7, 5 * d + 4.6, "film", 3.798))
+    top, relabelled = find_origin(planes)
+    assert top == 5 and relabelled[5].kind == "substrate"
+    # the same plane roughened (columns displaced) is the interface band
+    rough = planes[:5] + (dataclasses.replace(planes[5], scatter_A=0.2),) + planes[6:]
+    assert find_origin(rough)[0] == 4
