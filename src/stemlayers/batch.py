@@ -42,7 +42,8 @@ CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confiden
                "seconds", "interface_gap_err_A", "tin_inplane_err_A", "tin_inplane_ci95_lo_pct",
                "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report", "strain_verdict",
                "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning",
-               "pixel_size_source", "tin_row_correction_pct"]
+               "pixel_size_source", "tin_row_correction_pct", "bilayer_coverage", "vdw_coverage",
+               "deteriorated_coverage", "n_steps", "n_film_defects"]
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,10 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                calibration_warning=d["calibration"].get("warning"), pixel_size_source=source,
                tin_row_correction_pct=d["calibration"].get("tin_row_correction_pct"),
                seconds=round(d["seconds"], 3))
+    coverage = i.get("coverage")
+    if coverage is not None:  # an interface followed along its length: every class's share, zero included
+        row.update({f"{k}_coverage": coverage.get(k, 0.0) for k in ("bilayer", "vdw", "deteriorated")},
+                   n_steps=len(i.get("steps") or ()))
     # "seconds" is the analysis (as `analyze` reports it), not the figure drawing nor the queue
     if reports_dir is not None:
         _write_report(report, d, row, Path(reports_dir), _report_stem(str(file), root), figures)

@@ -46,6 +46,23 @@ def info_table(d: dict) -> Table:
     return table
 
 
+def _along_rows(interface) -> list:
+    """(label, text) rows of the interface along its length, when it is more than one stretch."""
+    if not interface.coverage or (len(interface.segments) < 2 and not interface.steps):
+        return []
+    err = interface.coverage_err or {}
+    rows = [("coverage", ", ".join(f"{k} {100 * v:.0f} ± {100 * err.get(k, 0):.0f} %"
+                                   for k, v in sorted(interface.coverage.items(), key=lambda kv: -kv[1])))]
+    rows += [("segment", f"{s.interface_class}, {s.length_A:.0f} Å from ({s.start_px[0]:.0f}, {s.start_px[1]:.0f}) "
+              f"to ({s.end_px[0]:.0f}, {s.end_px[1]:.0f}) px"
+              + (f"; gap {format_value(s.gap_A, s.gap_err_A)}" if s.gap_A is not None else "")
+              + (f"; TiN a {format_value(s.tin_inplane_A, s.tin_inplane_err_A)}" if s.tin_inplane_A else ""))
+             for s in interface.segments]
+    rows += [("terrace step", f"{s.height_planes} TiN (111) plane(s), {format_value(s.height_A, decimals=2)}, at "
+              f"({s.at_px[0]:.0f}, {s.at_px[1]:.0f}) px") for s in interface.steps]
+    return rows
+
+
 def _verdict_rows(report) -> list:
     """(label, text) rows of the interface and strain verdicts, with units and uncertainties."""
     i, s = report.interface, report.strain
@@ -53,8 +70,11 @@ def _verdict_rows(report) -> list:
         where = f"band {format_value(i.band_thickness_A)} thick, no gap"
     else:
         where = f"gap {format_value(i.gap_A, i.gap_err_A)}"
+    if i.interface_class == "mixed":
+        where = "no single gap: see the segments"
     rows = [("interface", f"{i.interface_class or 'not decidable'}"
              + (f" (confidence {i.confidence:.2f}); {where}" if i.interface_class else ""))]
+    rows += _along_rows(i)
     if s.tin_inplane_A is not None:
         lo, hi = s.ci95_pct
         parts = ""

@@ -29,6 +29,7 @@ from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
+from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along, window_verdicts
 from ..verdict.strain import Strain, check_strain
 
 __all__ = ["PAIR_STAGE", "REFERENCE_STAGE", "REGISTER_STAGE", "STAGES", "AnalysisInput", "Report", "analyze",
@@ -369,8 +370,13 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     yield STAGES[4]
     source = PIXEL_SIZE_SOURCES.get(image.metadata.get("calibration", "file"), "file")
     calibration = Calibration(px, pixel_size_source=source)
+    along = None
     if found is not None:
         interface = classify(layerset, chosen, columns, scale.working_pixel_size_A)
+        windows = window_verdicts(columns, layerset, chosen, scale.working_pixel_size_A, image.data.shape)
+        along = (follow_interface(windows, layerset, scale.working_pixel_size_A, chosen.substrate.plane_spacing_A)
+                 if windows is not None else single_stretch(interface, columns, layerset, scale.working_pixel_size_A))
+        interface = judge_along(interface, along)
         calibration = layerset.calibration.measured_at(scale.working_pixel_size_A / px, px, source)
     else:
         interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
@@ -386,7 +392,8 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
             decidable = False
             reason = ("no strain verdict: the film in the field could not serve as the length standard, and the "
                       "file's pixel size is not confirmed by it")
-        strain = check_strain(layers, chosen, reference_A, calibration, decidable=decidable, reason=reason)
+        strain = strain_along(check_strain(layers, chosen, reference_A, calibration, decidable=decidable,
+                                           reason=reason), interface, along, chosen)
         if strain.tin_inplane_A is not None and not film_seen:
             messages.append(f"no film in the field: the TiN a rests on the pixel size {px:.4f} Å/px "
                             f"({calibration.pixel_size_source}), not on a film standard")

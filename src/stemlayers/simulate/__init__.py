@@ -27,11 +27,12 @@ from ..columns.render import render_gaussians
 from ..materials import MaterialSystem, load_system
 from .contrast import column_weights
 from .fields import FIELDS, FOREIGN_FIELDS, foreign_structure, prune_planes
+from .lateral import interface_line, lateral_structure
 from .params import SimulationParams, sample_harsh_params, sample_params, sample_wide_params
 from .render import add_tail, apply_noise, to_image_frame
 from .scan import LINE_FAULTS, corrupt_lines, nonlinear_drift_px
 from .structure import INTERFACES, Structure, build_structure
-from .truth import SimulatedImage, Truth, load_truth, truth_path, write_simulation
+from .truth import SimulatedImage, Truth, load_truth, truth_path, whole_class, write_simulation
 
 __all__ = [
     "FIELDS",
@@ -75,14 +76,24 @@ def _build_field(params, system, weights, radius, rng):
     elif params.field == "ti_only":  # the film's first QL just below the field
         gap = system.vdw.tin_gap_A if params.vdw_gap_A is None else params.vdw_gap_A
         interface, n_tin, v_center = "vdw", 1, gap + system.ql_thickness_A + radius + 2.0
-    structure = build_structure(
-        system, interface, radius, (v_center - radius, v_center + radius),
-        tin_strain=params.tin_strain_pct / 100.0, n_tin_planes=n_tin, n_ql=n_ql,
-        bilayer_spacing_A=params.bilayer_spacing_A, bilayer_tin_gap_A=params.bilayer_tin_gap_A,
-        vdw_gap_A=params.vdw_gap_A, bilayer_coverage=params.bilayer_coverage, rng=rng, intensity=weights)
+    options = dict(tin_strain=params.tin_strain_pct / 100.0, n_tin_planes=n_tin, n_ql=n_ql,
+                   bilayer_spacing_A=params.bilayer_spacing_A, bilayer_tin_gap_A=params.bilayer_tin_gap_A,
+                   vdw_gap_A=params.vdw_gap_A, rng=rng, intensity=weights)
+    v_range = (v_center - radius, v_center + radius)
+    if params.segments and params.field == "interface":
+        structure = lateral_structure(system, params.segments, radius, v_range, **options)
+    else:
+        structure = build_structure(system, interface, radius, v_range, bilayer_coverage=params.bilayer_coverage,
+                                    **options)
     if params.field != "interface":
         structure = prune_planes(structure)
     return structure, v_center
+
+
+def _d111(structure):
+    """The TiN (111) spacing of a model: from its top Ti plane to the next Ti plane down."""
+    top = structure.top_tin_plane
+    return structure.planes[top].height_A - structure.planes[top - 2].height_A
 
 
 def _smooth_background(shape, px, rng):
@@ -234,4 +245,11 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
         counts = apply_noise(counts, rng, params.read_noise)
 
     truth = _truth(params, system, structure, xy, growth_dir, weight, u_center, shape, bad_rows, bad_kind)
+    if params.segments and params.field == "interface":
+        def to_pixels(u, v):
+            return to_image_frame(u, v, shape, px, params.rotation_deg, params.flip, center_A=(u_center, v_center),
+                                  drift_shear=params.drift_shear, drift_stretch=params.drift_stretch)[0]
+
+        segments, steps = interface_line(params.segments, radius, _d111(structure), to_pixels, shape)
+        truth = dataclasses.replace(truth, interface=whole_class(segments), segments=segments, steps=steps)
     return SimulatedImage(counts.astype(np.float32), px, truth, time.perf_counter() - start)

@@ -58,6 +58,12 @@ class SimulationParams:
         Override the system's interface spacings.
     bilayer_coverage : float
         Fraction of the interface covered by the bilayer.
+    segments : tuple of (start_A, interface, terrace_planes)
+        An interface that changes along its length (:mod:`.lateral`): from
+        ``start_A`` (Å along the interface from the specimen's u = 0, near the
+        field's centre) to the next start, the class ``interface`` over a TiN
+        terrace ``terrace_planes`` (111) planes lower than the top one. Empty:
+        one class, `interface`, all along.
     jitter_px : float
         rms horizontal shift of each scan line.
     drift_shear, drift_stretch : float
@@ -135,6 +141,7 @@ class SimulationParams:
     bilayer_tin_gap_A: float | None = None
     vdw_gap_A: float | None = None
     bilayer_coverage: float = 1.0
+    segments: tuple = ()
     jitter_px: float = 0.0
     drift_shear: float = 0.0
     drift_stretch: float = 0.0

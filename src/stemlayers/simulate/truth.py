@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SimulatedImage", "Truth", "load_truth", "truth_path", "write_simulation"]
+__all__ = ["SimulatedImage", "Truth", "load_truth", "truth_path", "whole_class", "write_simulation"]
 
 # dtypes of the array fields, so that empty lists read back as arrays of the right kind
 _ARRAY_DTYPES = {
@@ -59,6 +59,17 @@ class Truth:
     field: str = "interface"
     corrupted_rows: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
     corrupted_kind: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, str))
+    segments: list = dataclasses.field(default_factory=list)
+    steps: list = dataclasses.field(default_factory=list)
+
+    @property
+    def coverage(self) -> dict:
+        """Fraction of the interface length in the field per class ({} without segments)."""
+        total = sum(s["length_A"] for s in self.segments)
+        out = {}
+        for s in self.segments:
+            out[s["class"]] = out.get(s["class"], 0.0) + s["length_A"] / total
+        return out
 
     @property
     def xy(self) -> np.ndarray:
@@ -111,6 +122,16 @@ class Truth:
         kwargs["growth_dir"] = tuple(data["growth_dir"])
         kwargs["params"] = data.get("params", {})
         return cls(**kwargs)
+
+
+def whole_class(segments, majority=0.8) -> str:
+    """The class of the whole interface: the one covering at least `majority` of its length, else "mixed"."""
+    total = sum(s["length_A"] for s in segments)
+    length = {}
+    for s in segments:
+        length[s["class"]] = length.get(s["class"], 0.0) + s["length_A"]
+    best = max(length, key=length.get)
+    return best if length[best] >= majority * total else "mixed"
 
 
 @dataclass(frozen=True)

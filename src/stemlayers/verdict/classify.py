@@ -27,6 +27,7 @@ from ..io.units import format_value
 from ..materials import MaterialSystem
 from ..structure.grouping import LayerSet
 from .identify import StructureCues, structure_cues
+from .stretch import Segment, Step
 
 __all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "measure_cues", "planes_as_judged"]
 
@@ -35,7 +36,7 @@ __all__ = ["Cues", "Interface", "RULES", "classify", "decide", "evidence", "meas
 class Interface:
     """The verdict on the interface (the Report's ``interface``)."""
 
-    interface_class: str | None  # "bilayer" | "vdw" | "deteriorated" | None (not decidable)
+    interface_class: str | None  # "bilayer" | "vdw" | "deteriorated" | "mixed" | None (not decidable)
     confidence: float
     evidence: list = field(default_factory=list)
     gap_A: float | None = None
@@ -46,16 +47,25 @@ class Interface:
     gap_note: str | None = None
     decided_by: str | None = None  # the rule of the decision table that gave the verdict
     band_thickness_err_A: float | None = None
+    # along the interface (:mod:`.segments`): fraction of its length per class, segments, terrace steps
+    coverage: dict | None = None
+    coverage_err: dict | None = None
+    segments: tuple = ()
+    steps: tuple = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["class"] = d.pop("interface_class")
+        d["segments"] = [s.to_dict() for s in self.segments]
+        d["steps"] = [s.to_dict() for s in self.steps]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Interface:
         """The verdict of a saved report's ``interface``."""
-        return from_saved(cls, d, {"class": "interface_class"})
+        saved = from_saved(cls, d, {"class": "interface_class"})
+        return replace(saved, segments=tuple(Segment.from_dict(s) for s in d.get("segments") or ()),
+                       steps=tuple(Step.from_dict(s) for s in d.get("steps") or ()))
 
 
 @dataclass(frozen=True)
@@ -375,6 +385,7 @@ def planes_as_judged(planes, interface: Interface, system_found: bool) -> tuple:
     if not system_found:
         return tuple(replace(p, material="plane" if p.material != "disordered" else p.material, element=None,
                              element_probability=None) for p in planes)
-    if interface.interface_class == "bilayer":
+    if interface.interface_class == "bilayer" or (interface.interface_class == "mixed"
+                                                  and "bilayer" in (interface.coverage or {})):
         return tuple(planes)
     return tuple(replace(p, material="disordered") if p.material == "bilayer" else p for p in planes)

@@ -115,6 +115,29 @@ def _standard_systematic(tin, film, film_standard_pct, row_correction_err_pct=No
     return float(np.sqrt((film_standard_pct / 100.0) ** 2 + transfer**2 + row**2))
 
 
+def _deviation(a, a_err, reference, threshold, decidable):
+    """(deviation %, 95 % CI %, strain_ok, verdict) of a TiN a against the reference; no verdict unless decidable."""
+    dev = 100.0 * (a / reference - 1.0)
+    half = 100.0 * 1.96 * a_err / reference
+    ci = [dev - half, dev + half]
+    if not decidable:
+        return dev, ci, None, None
+    return dev, ci, bool(abs(dev) < threshold), strain_verdict(ci, threshold)
+
+
+def with_tin_inplane(strain: Strain, a: float, stat: float, sys: float, system: MaterialSystem) -> Strain:
+    """`strain` with the TiN a measured another way (Å, its statistical and systematic errors), and the
+    deviation, CI and verdict that follow from it (a verdict only where `strain` was decidable)."""
+    reference = strain.reference_A or system.strain.reference_inplane_A
+    threshold = strain.threshold_pct or system.strain.threshold_pct
+    decidable = strain.strain_verdict is not None or strain.verdict_note is None
+    a_err = float(np.hypot(stat, sys))
+    dev, ci, ok, verdict = _deviation(a, a_err, reference, threshold, decidable)
+    return replace(strain, tin_inplane_A=a, tin_inplane_err_A=a_err, deviation_pct=dev, ci95_pct=ci, strain_ok=ok,
+                   strain_verdict=verdict, tin_inplane_stat_err_A=stat, tin_inplane_sys_err_A=sys,
+                   verdict_note=strain.verdict_note if verdict is None else None, calibrated_on="film")
+
+
 def strain_verdict(ci95_pct, threshold_pct):
     """"ok" when the whole 95 % CI lies within ±threshold, "strained" when wholly outside, else "inconclusive".
 
@@ -181,12 +204,7 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
         else:
             direct, stat, sys = a, tin_p[1] * HEX_PER_PROJECTED, 0.0
         a_err = float(np.hypot(stat, sys))
-        dev = 100.0 * (a / reference - 1.0)
-        half = 100.0 * 1.96 * a_err / reference
-        ci = [dev - half, dev + half]
-        if decidable:
-            ok = bool(abs(dev) < threshold)
-            verdict = strain_verdict(ci, threshold)
+        dev, ci, ok, verdict = _deviation(a, a_err, reference, threshold, decidable)
     note = None if verdict else (reason or "no strain verdict: the field does not show the system's interface")
     per_plane = tuple(PlaneStrain(L.height_A, L.inplane_period_A * HEX_PER_PROJECTED,
                                   L.inplane_period_err_A * HEX_PER_PROJECTED) for L in tin)

@@ -1,0 +1,491 @@
+"""The interface along its length: windows judged on their own, merged into segments, terrace steps.
+
+A real interface is not the same all along: a bilayer may cover part of it,
+the TiN surface has terrace steps. The planes of the whole field, grouped
+as one, mix such parts and fit no class. Here the field is cut along the
+interface into overlapping windows (16 Å wide, every 8 Å: a few film
+columns per plane), and each window is grouped and classified on its own
+columns with the field's orientation and scale: each window measures its
+own top TiN plane, so a terrace step moves the origin, not the verdict.
+
+:func:`window_verdicts` judges the windows; :func:`follow_interface` merges
+them into :class:`Segment` runs (a window that straddles a boundary or a
+step sees two interfaces at once and decides nothing: its length goes to
+its neighbours), finds the terrace :class:`Step` s and gives the coverage
+of each class and the class of the whole interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..materials import MaterialSystem
+from ..structure.grouping import LayerSet, group_layers
+from .classify import Interface, classify
+from .strain import Strain, check_strain, with_tin_inplane
+from .stretch import NOT_DECIDABLE, Segment, Step
+
+__all__ = ["Along", "MIN_WINDOWS", "Windows", "follow_interface", "judge_along", "single_stretch", "strain_along",
+           "window_verdicts"]
+
+#: A class covering at least this share of the decided interface length is the whole interface's class.
+MAJORITY = 0.8
+
+#: Fewer windows (an interface shorter than ~50 Å) leave the whole field's verdict alone: too few to tell
+#: a second class from one odd window at the field's edge.
+MIN_WINDOWS = 5
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The verdicts of windows along the interface (arrays of one entry per window).
+
+    Attributes
+    ----------
+    centre_A : (W,) float array
+        Window centres along the interface, Å (u of the field's frame).
+    label : (W,) object array
+        The class of each window, or :data:`NOT_DECIDABLE`.
+    confidence, gap_A, gap_err_A, top_A : (W,) float arrays
+        The window's confidence, gap and its uncertainty (NaN: none) and the height of its own top TiN
+        plane in the field's frame (NaN: none found).
+    evidence : tuple of tuple of str
+    width_A, step_A : float
+    n_columns : (W,) int array
+        Columns in each window.
+    extent_A : (float, float)
+        Where the interface begins and ends along u: its columns' extent.
+    judge : callable or None
+        ``judge(centre_A, width_A) -> (label, numbers, evidence)`` of any window of the field, to place
+        boundaries more finely than the windows' spacing (None: at the middle between windows).
+    tin_a_A, tin_a_stat_A, tin_a_sys_A : (W,) float arrays
+        The TiN in-plane a of each window on its own film standard, its statistical and systematic
+        uncertainty (NaN: no ordered TiN plane).
+    """
+
+    centre_A: np.ndarray
+    label: np.ndarray
+    confidence: np.ndarray
+    gap_A: np.ndarray
+    gap_err_A: np.ndarray
+    top_A: np.ndarray
+    evidence: tuple
+    width_A: float
+    step_A: float
+    n_columns: np.ndarray
+    tin_a_A: np.ndarray
+    tin_a_stat_A: np.ndarray
+    tin_a_sys_A: np.ndarray
+    extent_A: tuple = (np.nan, np.nan)
+    judge: object = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Along:
+    """The interface along its length.
+
+    Attributes
+    ----------
+    segments : tuple of Segment
+        Ordered along the interface.
+    steps : tuple of Step
+    coverage, coverage_err : dict
+        Fraction of the interface length per class (and "not decidable"), with its 1-sigma
+        uncertainty from where the boundaries lie.
+    whole_class : str or None
+        The class covering >= 80 % of the decided length, "mixed" when none does, None when less
+        than half the length is decided.
+    length_A : float
+    tin_a : (float, float, float) or None
+        The TiN in-plane a over the decided windows, each on its own film standard, with its
+        statistical and systematic uncertainty (Å).
+    """
+
+    segments: tuple
+    steps: tuple
+    coverage: dict
+    coverage_err: dict
+    whole_class: str | None
+    length_A: float
+    tin_a: tuple | None = None
+
+
+def _interface_extent(u_A, h_A, reach_A=6.0):
+    """(lo, hi) along the interface: where columns lie within `reach_A` of the top TiN plane's height."""
+    near = np.abs(h_A) < reach_A
+    if near.sum() < 3:
+        near = np.ones(u_A.size, bool)
+    return float(u_A[near].min()), float(u_A[near].max())
+
+
+def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_size_A: float, shape=None,
+                    width_A=16.0, step_A=8.0, below_A=20.0, above_A=40.0) -> Windows | None:
+    """Group and classify overlapping windows along the interface, each on its own columns.
+
+    Parameters
+    ----------
+    columns : Columns
+    layerset : LayerSet
+        The whole field's planes: its orientation and origin set the frame.
+    system : MaterialSystem
+    pixel_size_A : float
+        The working pixel size (the field's true scale).
+    shape : (rows, cols), optional
+    width_A, step_A : float
+        Window width and spacing along the interface.
+    below_A, above_A : float
+        Each window holds the columns from this far below the top TiN plane to this far above it: enough
+        TiN planes and quintuple layers for every cue, and a cost that does not grow with the field's height.
+
+    Returns
+    -------
+    Windows or None
+        None when the field has no origin or its interface is too short for MIN_WINDOWS windows.
+    """
+    if layerset.origin_xy is None:
+        return None
+    growth = layerset.orientation.growth_dir
+    tangent = np.array([-growth[1], growth[0]])
+    u = columns.xy @ tangent * pixel_size_A
+    h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
+    lo, hi = _interface_extent(u, h)
+    centres = np.arange(lo + width_A / 2, hi - width_A / 2 + 1e-9, step_A)
+    if centres.size < MIN_WINDOWS:
+        return None
+    band = (h > -below_A) & (h < above_A)
+
+    def judge(centre, width):
+        inside = columns.select(band & (np.abs(u - centre) <= width / 2))
+        local = group_layers(inside, layerset.orientation, system, pixel_size_A, shape)
+        verdict = classify(local, system, inside, pixel_size_A)
+        strain = check_strain(local.layers, system, calibration=local.calibration)
+        top = (np.nan if local.origin_xy is None
+               else float((local.origin_xy - layerset.origin_xy) @ growth * pixel_size_A))
+        numbers = [verdict.confidence, verdict.gap_A, verdict.gap_err_A, top, len(inside), strain.tin_inplane_A,
+                   strain.tin_inplane_stat_err_A, strain.tin_inplane_sys_err_A]
+        return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
+                tuple(verdict.evidence))
+
+    rows = [judge(centre, width_A) for centre in centres]
+    # where two neighbouring windows differ, one more half-way between them: a stretch of one class 20-25 Å
+    # long then holds two windows of its own, enough to stand as a segment
+    between = [0.5 * (centres[i] + centres[i + 1]) for i in range(len(rows) - 1) if rows[i][0] != rows[i + 1][0]]
+    rows += [judge(centre, width_A) for centre in between]
+    centres = np.concatenate([centres, between])
+    order = np.argsort(centres, kind="stable")
+    centres, rows = centres[order], [rows[i] for i in order]
+    # a window that decides nothing is tried again wider (a thick or noisy field needs more columns per
+    # plane); the wider verdict counts only where it agrees with the nearest decided windows on either side,
+    # so that a window centred on a boundary, which sees more of both sides when wider, stays undecided
+    seen = _lone_windows_undecided([r[0] for r in rows])
+    decided = np.flatnonzero(seen != NOT_DECIDABLE)
+    for i in np.flatnonzero(seen == NOT_DECIDABLE):
+        sides = {seen[j] for j in (decided[decided < i][-1:].tolist() + decided[decided > i][:1].tolist())}
+        for width in (1.5 * width_A, 2.0 * width_A):
+            if width > hi - lo:
+                break
+            wider = judge(centres[i], width)
+            if wider[0] != NOT_DECIDABLE:
+                if len(sides) <= 1 and sides <= {wider[0]}:
+                    rows[i] = wider
+                break
+    labels = np.array([r[0] for r in rows], object)
+    numbers = np.array([r[1] for r in rows], float).reshape(-1, 8)
+    confidence, gap, gap_err, top, counts, tin_a, tin_stat, tin_sys = numbers.T
+    return Windows(centres, labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows), width_A, step_A,
+                   counts.astype(int), tin_a, tin_stat, tin_sys, (lo, hi), judge)
+
+
+def _tin_of(windows: Windows, index):
+    """(a, stat, sys) of the TiN a over the windows `index`: a weighted mean of windows that do not overlap
+    (the first, then each next one a window's width further on), the statistical error inflated by their
+    excess scatter; None without two such windows."""
+    index = [i for i in index if np.isfinite(windows.tin_a_A[i]) and windows.tin_a_stat_A[i] > 0]
+    apart = []
+    for i in index:
+        if not apart or windows.centre_A[i] - windows.centre_A[apart[-1]] >= windows.width_A - 1e-9:
+            apart.append(i)
+    if len(apart) < 2:
+        return None
+    a, stat = windows.tin_a_A[apart], windows.tin_a_stat_A[apart]
+    weight = 1.0 / stat**2
+    mean = float(np.sum(weight * a) / np.sum(weight))
+    chi2 = float(np.sum(weight * (a - mean) ** 2) / (len(apart) - 1))
+    return mean, float(np.sqrt(max(chi2, 1.0) / np.sum(weight))), float(np.nanmedian(windows.tin_a_sys_A[apart]))
+
+
+def single_stretch(interface: Interface, columns, layerset: LayerSet, pixel_size_A: float) -> Along | None:
+    """An interface too short to follow window by window: one segment of the whole field's verdict, from one
+    end of the top TiN plane's line in the field to the other (None without an origin)."""
+    if layerset.origin_xy is None or len(columns) < 3:
+        return None
+    growth = layerset.orientation.growth_dir
+    tangent = np.array([-growth[1], growth[0]])
+    u = (columns.xy - layerset.origin_xy) @ tangent * pixel_size_A
+    h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
+    lo, hi = _interface_extent(u, h)
+    label = interface.interface_class or NOT_DECIDABLE
+    ends = [tuple(float(v) for v in layerset.origin_xy + x * tangent / pixel_size_A) for x in (lo, hi)]
+    segment = Segment(ends[0], ends[1], round(hi - lo, 2), label, interface.confidence,
+                      tuple(interface.evidence[:3]), interface.gap_A, interface.gap_err_A)
+    return Along((segment,), (), {label: 1.0}, {label: 0.0}, interface.interface_class, round(hi - lo, 2))
+
+
+def _runs(labels):
+    """(start, stop, label) of runs of equal labels."""
+    edges = [0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]] + [len(labels)]
+    return [(a, b, labels[a]) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _bridged(labels, centres_A, width_A):
+    """The labels with the undecided windows that only straddle a boundary or a step given to their neighbours.
+
+    A window straddling two interfaces (or two terraces) sees both and decides nothing. A run of such
+    windows whose centres lie within a window's width, between decided windows, is split at its middle
+    between the classes on either side (all of it to one class when both sides agree).
+    """
+    labels = list(labels)
+    runs = _runs(labels)
+    for k, (a, b, label) in enumerate(runs):
+        # windows straddling one boundary have their centres within half a width of it
+        if (label != NOT_DECIDABLE or k == 0 or k == len(runs) - 1
+                or centres_A[b - 1] - centres_A[a] > width_A + 1e-9):
+            continue
+        left, right = runs[k - 1][2], runs[k + 1][2]
+        middle = a + (b - a) / 2
+        for i in range(a, b):
+            labels[i] = left if i + 0.5 < middle else right
+    return labels
+
+
+def _lone_windows_undecided(labels):
+    """A class seen by one window alone, between windows of other verdicts, is no segment: one window
+    straddles a boundary or sits at the field's edge as often as it sees an interface of its own."""
+    labels = np.array(labels, object)
+    for a, b, label in _runs(list(labels)):
+        if b - a == 1 and label != NOT_DECIDABLE:
+            labels[a] = NOT_DECIDABLE
+    return labels
+
+
+def _boundary(windows: Windows, last_a, first_b, step_A=2.0):
+    """Where class A (window `last_a` and before) gives way to class B (window `first_b` and after), Å along u.
+
+    A window keeps its verdict with a little of the other side in it. So each side's window is grown
+    towards the other, a step at a time, while its verdict holds: the A window's far edge then lies a
+    little past the boundary, the B window's a little before it, and the boundary is taken half-way (at
+    a deteriorated stretch, where the band decides any window it is in, at the other side's edge). Without
+    a judge, the middle between the two windows.
+    """
+    c_a, c_b = windows.centre_A[last_a], windows.centre_A[first_b]
+    label_a, label_b = windows.label[last_a], windows.label[first_b]
+    if windows.judge is None:
+        return 0.5 * (c_a + c_b)
+    half = windows.width_A / 2
+    sign = 1.0 if c_b > c_a else -1.0
+
+    def grow(anchor, far, limit, way, label):
+        # the window [anchor, far] grows towards `limit` while it keeps `label`
+        while (limit - far) * way >= step_A - 1e-9:
+            trial = far + way * step_A
+            if windows.judge(0.5 * (anchor + trial), abs(trial - anchor))[0] != label:
+                break
+            far = trial
+        return far
+
+    # a deteriorated window stays deteriorated with any of the band in it: there only the other side's
+    # window, which stops at the band, places the boundary
+    edge_a = None if label_a == "deteriorated" else grow(c_a - sign * half, c_a + sign * half, c_b, sign, label_a)
+    edge_b = None if label_b == "deteriorated" else grow(c_b + sign * half, c_b - sign * half, c_a, -sign, label_b)
+    edges = [e for e in (edge_a, edge_b) if e is not None]
+    return float(np.mean(edges)) if edges else 0.5 * (c_a + c_b)
+
+
+def _seen(windows: Windows, labels, sparse=0.6):
+    """(first, stop) of the windows that see the interface: undecided windows at either end holding fewer
+    than `sparse` x the median window's columns lie at the field's edge (a corner of a rotated field),
+    where too little of the interface is in the field to judge it."""
+    thin = windows.n_columns < sparse * np.median(windows.n_columns)
+    first, stop = 0, len(labels)
+    while first < stop - 1 and labels[first] == NOT_DECIDABLE and thin[first]:
+        first += 1
+    while stop - 1 > first and labels[stop - 1] == NOT_DECIDABLE and thin[stop - 1]:
+        stop -= 1
+    return first, stop
+
+
+def _terrace_heights(windows: Windows, d111_A):
+    """Window top heights with the field's residual tilt removed (NaN where a window has no ordered top).
+
+    Deteriorated windows are left out: their top complete plane lies below the roughened ones, which is no
+    terrace.
+    """
+    ok = np.isfinite(windows.top_A) & (windows.label != NOT_DECIDABLE) & (windows.label != "deteriorated")
+    top = np.where(ok, windows.top_A, np.nan)
+    index = np.flatnonzero(ok)
+    du, dh = np.diff(windows.centre_A[index]), np.diff(top[index])
+    flat = np.abs(dh) < 0.4 * d111_A
+    slope = float(np.median(dh[flat] / du[flat])) if flat.any() else 0.0
+    return top - slope * (windows.centre_A - windows.centre_A[0]), slope
+
+
+def _steps(centres_A, heights_A, d111_A):
+    """(u_A, planes, height_A) of each terrace step between consecutive windows of known (tilt-free) height."""
+    heights = heights_A
+    index = np.flatnonzero(np.isfinite(heights))
+    out = []
+    for i, j in zip(index[:-1], index[1:]):
+        rise = (heights[j] - heights[i]) / d111_A
+        planes = int(np.round(rise))
+        if planes != 0 and abs(rise - planes) < 0.3:
+            out.append((0.5 * (centres_A[i] + centres_A[j]), abs(planes),
+                        abs(heights[j] - heights[i])))
+    return out
+
+
+def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, d111_A: float,
+                     extent_A=None) -> Along:
+    """Segments, steps, coverage and the whole interface's class from the windows' verdicts.
+
+    Parameters
+    ----------
+    windows : Windows
+    layerset : LayerSet
+        The whole field's planes (frame: orientation and origin).
+    pixel_size_A : float
+    d111_A : float
+        The TiN (111) plane spacing: terrace steps come in whole multiples of it.
+    extent_A : (float, float), optional
+        The interface's ends along u; by default the windows' extent, less thin windows at either end.
+
+    Returns
+    -------
+    Along
+    """
+    growth = layerset.orientation.growth_dir
+    tangent = np.array([-growth[1], growth[0]])
+    u_origin = float(layerset.origin_xy @ tangent * pixel_size_A)
+    heights, slope = _terrace_heights(windows, d111_A)
+    known = np.isfinite(heights)
+    found_steps = _steps(windows.centre_A, heights, d111_A)
+    labels = np.array(windows.label, object)
+    for u_step, _, _ in found_steps:  # a window across a terrace step sees two origins: no verdict of its own
+        labels[np.abs(windows.centre_A - u_step) < windows.width_A / 2] = NOT_DECIDABLE
+    labels = _lone_windows_undecided(labels)
+    first, stop = _seen(windows, labels)
+    centres = windows.centre_A[first:stop]
+    lo, hi = extent_A or windows.extent_A
+    if first > 0 or not np.isfinite(lo):
+        lo = centres[0] - windows.width_A / 2
+    if stop < len(windows.label) or not np.isfinite(hi):
+        hi = centres[-1] + windows.width_A / 2
+    labels = _bridged(labels[first:stop], centres, windows.width_A)
+
+    def height_at(u):
+        if not known.any():
+            return 0.0
+        nearest = np.flatnonzero(known)[np.argmin(np.abs(windows.centre_A[known] - u))]
+        return float(heights[nearest] + slope * (u - windows.centre_A[0]))
+
+    def pixel(u):
+        xy = layerset.origin_xy + ((u - u_origin) * tangent + height_at(u) * growth) / pixel_size_A
+        return (float(xy[0]), float(xy[1]))
+
+    segments = []
+    runs = _runs(labels)
+    cuts = []  # Å along u between consecutive runs
+    for (a0, b0, label0), (a1, b1, label1) in zip(runs[:-1], runs[1:]):
+        own0 = [i + first for i in range(a0, b0) if windows.label[i + first] == label0]
+        own1 = [i + first for i in range(a1, b1) if windows.label[i + first] == label1]
+        if NOT_DECIDABLE in (label0, label1) or not own0 or not own1:
+            cuts.append(0.5 * (centres[b0 - 1] + centres[a1]))
+        else:
+            cuts.append(_boundary(windows, own0[-1], own1[0]))
+    for k, (a, b, label) in enumerate(runs):
+        start = lo if a == 0 else cuts[k - 1]
+        end = hi if b == len(labels) else cuts[k]
+        members = np.arange(a, b) + first
+        own = members[windows.label[members] == label]
+        confidence = float(np.mean(windows.confidence[own])) if own.size else 0.0
+        measured = own[np.isfinite(windows.gap_A[own])]
+        gaps = windows.gap_A[measured]
+        best = own[np.argmax(windows.confidence[own])] if own.size else a + first
+        tin = _tin_of(windows, own) if label != NOT_DECIDABLE else None
+        segments.append(Segment(pixel(start), pixel(end), round(float(end - start), 2), label,
+                                round(confidence, 3), windows.evidence[best],
+                                round(float(np.median(gaps)), 3) if gaps.size else None,
+                                round(float(np.nanmedian(windows.gap_err_A[measured])), 3) if gaps.size else None,
+                                None if tin is None else round(tin[0], 4),
+                                None if tin is None else round(float(np.hypot(tin[1], tin[2])), 4)))
+    length = float(hi - lo)
+    coverage, err = {}, {}
+    for s in segments:
+        coverage[s.interface_class] = coverage.get(s.interface_class, 0.0) + s.length_A / length
+    # each boundary of a class's stretches lies within half a window step of where it is placed
+    for label in coverage:
+        n_edges = sum(1 for k in range(1, len(segments))
+                      if label in (segments[k].interface_class, segments[k - 1].interface_class))
+        err[label] = round(float(np.sqrt(n_edges) * windows.step_A / 2 / np.sqrt(3) / length), 3)
+    coverage = {k: round(v, 3) for k, v in coverage.items()}
+    steps = tuple(Step(pixel(u), planes, round(height, 3)) for u, planes, height in found_steps)
+    decided = {k: v for k, v in coverage.items() if k != NOT_DECIDABLE}
+    total = sum(decided.values())
+    whole = None
+    if total >= 0.5:
+        best = max(decided, key=decided.get)
+        whole = best if decided[best] >= MAJORITY * total else "mixed"
+    decided_windows = [i for i in range(first, stop) if windows.label[i] != NOT_DECIDABLE]
+    return Along(tuple(segments), steps, coverage, err, whole, round(length, 2), _tin_of(windows, decided_windows))
+
+
+def _sentence(along: Along) -> str:
+    """The coverage in words: "bilayer 54 ± 4 %, vdw 46 ± 4 % of 96 Å of interface (4 segments)"."""
+    parts = [f"{k} {100 * v:.0f} ± {100 * along.coverage_err[k]:.0f} %"
+             for k, v in sorted(along.coverage.items(), key=lambda kv: -kv[1])]
+    steps = f", {len(along.steps)} terrace step(s)" if along.steps else ""
+    return (f"along the interface: {', '.join(parts)} of {along.length_A:.0f} Å "
+            f"({len(along.segments)} segment(s) of 16 Å windows{steps})")
+
+
+def judge_along(interface: Interface, along: Along | None) -> Interface:
+    """The whole field's verdict with the interface along its length: segments, steps, coverage.
+
+    Where the windows decide at least half the interface and their class differs from the whole field's
+    planes' (which mix the parts of a partly covered or stepped interface), the whole interface's class is
+    theirs: the class covering >= 80 % of the decided length, else "mixed".
+    """
+    if along is None:
+        return interface
+    fields = dict(segments=along.segments, steps=along.steps, coverage=along.coverage,
+                  coverage_err=along.coverage_err)
+    summary = _sentence(along)
+    if along.whole_class is None or along.whole_class == interface.interface_class:
+        told = len(along.segments) > 1 or along.steps
+        return replace(interface, evidence=list(interface.evidence) + ([summary] if told else []), **fields)
+    decided = [s for s in along.segments if s.interface_class != NOT_DECIDABLE]
+    chosen = decided if along.whole_class == "mixed" else [s for s in decided
+                                                           if s.interface_class == along.whole_class]
+    weights = np.array([s.length_A for s in chosen])
+    confidence = float(np.average([s.confidence for s in chosen], weights=weights))
+    gaps = [s.gap_A for s in chosen if s.gap_A is not None]
+    single = along.whole_class != "mixed" and along.whole_class != "deteriorated" and gaps
+    best = max(chosen, key=lambda s: s.confidence * s.length_A)
+    evidence = [summary, f"the whole field's planes, taken as one: {interface.evidence[0] if interface.evidence else '-'}",
+                f"a {best.interface_class} segment of {best.length_A:.0f} Å: " + "; ".join(best.evidence[:3])]
+    return replace(interface, interface_class=along.whole_class, confidence=round(confidence, 3),
+                   evidence=evidence, gap_A=float(np.median(gaps)) if single else None,
+                   gap_err_A=float(np.std(gaps) / np.sqrt(len(gaps))) if single and len(gaps) > 1 else None,
+                   gap_note=None if single else "no single gap: see the segments", decided_by="segments",
+                   **fields)
+
+
+def strain_along(strain: Strain, interface: Interface, along: Along | None, system: MaterialSystem) -> Strain:
+    """The whole field's strain check, or, where the whole field's planes mix the parts of a stepped or partly
+    covered interface (its class came from the segments, or it has terrace steps), the TiN a of its windows,
+    each measured on its own film standard."""
+    if along is None or along.tin_a is None or not (interface.decided_by == "segments" or along.steps):
+        return strain
+    a, stat, sys = along.tin_a
+    return with_tin_inplane(strain, a, stat, sys, system)

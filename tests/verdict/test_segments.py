@@ -1,0 +1,101 @@
+"""The interface along its length, from hand-built window verdicts with known answers."""
+
+import numpy as np
+import pytest
+
+from stemlayers.structure.grouping import LayerSet
+from stemlayers.structure.orient import Orientation
+from stemlayers.verdict.segments import Windows, follow_interface
+from stemlayers.verdict.stretch import NOT_DECIDABLE as ND
+
+D111 = 2.448
+
+
+def _layerset():
+    """A field frame: growth up the image (-y), origin at (500, 200) px; u (Å) = x (px) x 0.1 Å/px."""
+    return LayerSet((), np.zeros(0, int), Orientation(np.array([0.0, -1.0]), 90.0, 1.0), np.array([500.0, 200.0]),
+                    0)
+
+
+def _windows(labels, top=None, tin=None, width=16.0, step=8.0):
+    n = len(labels)
+    centres = -40.0 + width / 2 + step * np.arange(n)
+    top = np.zeros(n) if top is None else np.asarray(top, float)
+    tin = np.full(n, 2.998) if tin is None else np.asarray(tin, float)
+    return Windows(centres, np.array(labels, object), np.where(np.array(labels) == ND, 0.0, 0.9),
+                   np.where(np.array(labels) == "vdw", 2.9, 2.6), np.full(n, 0.01), top,
+                   tuple(((f"window {k}",) for k in range(n))), width, step, np.full(n, 100),
+                   tin, np.full(n, 0.004), np.full(n, 0.003), (-40.0, centres[-1] + width / 2))
+
+
+def test_a_uniform_interface_is_one_segment_of_its_class():
+    along = follow_interface(_windows(["vdw"] * 9), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["vdw"]
+    assert along.coverage == {"vdw": 1.0} and along.whole_class == "vdw" and along.steps == ()
+    assert along.segments[0].length_A == pytest.approx(along.length_A)
+    assert along.tin_a[0] == pytest.approx(2.998)
+
+
+def test_windows_straddling_a_boundary_are_split_between_their_neighbours():
+    labels = ["bilayer"] * 4 + [ND, ND] + ["vdw"] * 5
+    along = follow_interface(_windows(labels), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["bilayer", "vdw"]
+    # the boundary sits between the two undecided windows' centres (u = 0 and 8 Å: x = 40 px)
+    assert along.segments[0].end_px[0] == pytest.approx(40.0)
+    assert along.segments[1].start_px == along.segments[0].end_px
+    assert along.whole_class == "mixed"
+    assert along.coverage["bilayer"] == pytest.approx((4.0 + 40.0) / along.length_A, abs=1e-3)
+    assert along.coverage["vdw"] == pytest.approx(1 - along.coverage["bilayer"], abs=1e-3)
+
+
+def test_one_odd_window_makes_no_segment():
+    labels = ["bilayer"] * 5 + ["deteriorated"] + ["bilayer"] * 5
+    along = follow_interface(_windows(labels), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["bilayer"] and along.whole_class == "bilayer"
+
+
+def test_a_terrace_step_keeps_the_class_and_is_found_in_whole_planes():
+    # the right terrace one TiN plane lower; the window across the step saw a deteriorated band
+    top = [0.0] * 5 + [np.nan, -D111, -D111, -D111, -D111, -D111]
+    labels = ["vdw"] * 5 + ["deteriorated"] + ["vdw"] * 5
+    along = follow_interface(_windows(labels, top=top), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["vdw"]
+    assert len(along.steps) == 1 and along.steps[0].height_planes == 1
+    assert along.steps[0].height_A == pytest.approx(D111)
+    assert along.steps[0].at_px[0] == pytest.approx(10 * (-32 + 8 * 5))  # the straddling window's centre
+
+
+def test_a_tilted_frame_is_no_step():
+    """The field's growth axis a little off: the tops drift linearly, by less than a plane across the field."""
+    top = np.linspace(0.0, 1.8, 11)
+    along = follow_interface(_windows(["bilayer"] * 11, top=top), _layerset(), 0.1, D111)
+    assert along.steps == ()
+
+
+def test_a_deteriorated_stretch_lowers_the_origin_without_a_step():
+    """A deteriorated interface's top complete TiN plane lies below its roughened ones: that is no terrace."""
+    top = [0.0] * 6 + [-2 * D111] * 5
+    labels = ["bilayer"] * 6 + ["deteriorated"] * 5
+    along = follow_interface(_windows(labels, top=top), _layerset(), 0.1, D111)
+    assert along.steps == () and along.whole_class == "mixed"
+    assert along.coverage["deteriorated"] == pytest.approx(1 - along.coverage["bilayer"])
+
+
+def test_mostly_undecided_gives_no_whole_class():
+    labels = ["vdw"] * 3 + [ND] * 8
+    along = follow_interface(_windows(labels), _layerset(), 0.1, D111)
+    assert along.whole_class is None and along.coverage[ND] > 0.5
+
+
+def test_the_class_covering_four_fifths_is_the_whole_class():
+    labels = ["vdw"] * 16 + [ND] + ["bilayer"] * 2
+    along = follow_interface(_windows(labels), _layerset(), 0.1, D111)
+    assert along.coverage["vdw"] >= 0.8 * (along.coverage["vdw"] + along.coverage["bilayer"])
+    assert along.whole_class == "vdw"
+
+
+def test_segment_tin_a_from_windows_that_do_not_overlap():
+    tin = [2.998, 5.0, 2.998, 5.0, 2.998, 5.0, 2.998]  # every other window overlaps its neighbours
+    along = follow_interface(_windows(["vdw"] * 7, tin=tin), _layerset(), 0.1, D111)
+    assert along.segments[0].tin_inplane_A == pytest.approx(2.998)
+    assert along.segments[0].tin_inplane_err_A == pytest.approx(np.hypot(0.004 / 2, 0.003), abs=1e-4)
