@@ -76,7 +76,7 @@ def score(sim, report):
     stepped_ordered = bool(t.steps) and set(t.coverage) <= {"vdw", "bilayer"}
     strain = d["strain"] or {}
     truth_ok = abs(t.tin_strain_pct) < 1.0
-    return dict(klass=i["class"], truth=t.interface, boundary_err_A=b_err, missed=b_miss, extra=b_extra,
+    return dict(klass=i["class"], truth=t.interface, system_right=d["system"] == t.system, boundary_err_A=b_err, missed=b_miss, extra=b_extra,
                 step_err_A=s_err, steps_missed=s_miss, steps_extra=s_extra, flat_steps=s_extra if not t.steps else 0,
                 coverage_err=max(cov_err), nd=coverage.get("not decidable", 0.0),
                 stepped_deteriorated=stepped_ordered and i["class"] == "deteriorated",
@@ -120,6 +120,7 @@ def main(argv=None):
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
+    table.add_row("system right", f"{sum(r['system_right'] for r in rows)}/{len(rows)}", "all")
     table.add_row("whole class decided", f"{len(decided)}/{len(rows)}", "")
     table.add_row("whole class right when decided", f"{right}/{len(decided)}", "all")
     table.add_row("class boundaries found (within 1 nm)",

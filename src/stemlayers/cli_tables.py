@@ -59,7 +59,8 @@ def _along_rows(interface) -> list:
               + (f"; TiN a {format_value(s.tin_inplane_A, s.tin_inplane_err_A)}" if s.tin_inplane_A else ""))
              for s in interface.segments]
     rows += [("terrace step", f"{s.height_planes} TiN (111) plane(s), {format_value(s.height_A, decimals=2)}, at "
-              f"({s.at_px[0]:.0f}, {s.at_px[1]:.0f}) px") for s in interface.steps]
+              f"({s.at_px[0]:.0f}, {s.at_px[1]:.0f}) px" + (f" ± {s.at_err_A:.0f} Å" if s.at_err_A else ""))
+             for s in interface.steps]
     return rows
 
 

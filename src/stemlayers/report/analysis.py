@@ -29,7 +29,7 @@ from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
-from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along, window_verdicts
+from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along, windows_of_the_system
 from ..verdict.strain import Strain, check_strain
 
 __all__ = ["PAIR_STAGE", "REFERENCE_STAGE", "REGISTER_STAGE", "STAGES", "AnalysisInput", "Report", "analyze",
@@ -363,8 +363,6 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         if found is None:
             unfit = "the field matches no known material system (" + ", ".join(s.name for s in candidates) + ")"
             messages.append(unfit)
-        else:
-            messages.extend(layerset.messages)
     # the film knows the true scale: a guess from the column spacing is for fields without one
     messages[:0] = _image_notes(image, separation_px, film_standard=scale.file_factor is not None)
     yield STAGES[4]
@@ -372,8 +370,11 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     calibration = Calibration(px, pixel_size_source=source)
     along = None
     if found is not None:
+        found, windows = windows_of_the_system(columns, layersets, found, candidates, scale.working_pixel_size_A,
+                                               image.data.shape)
+        chosen, layerset = found, layersets[found.name]
+        messages.extend(layerset.messages)
         interface = classify(layerset, chosen, columns, scale.working_pixel_size_A)
-        windows = window_verdicts(columns, layerset, chosen, scale.working_pixel_size_A, image.data.shape)
         along = (follow_interface(windows, layerset, scale.working_pixel_size_A, chosen.substrate.plane_spacing_A)
                  if windows is not None else single_stretch(interface, columns, layerset, scale.working_pixel_size_A))
         interface = judge_along(interface, along)

@@ -28,7 +28,7 @@ from .strain import Strain, check_strain, with_tin_inplane
 from .stretch import NOT_DECIDABLE, Segment, Step
 
 __all__ = ["Along", "MIN_WINDOWS", "Windows", "follow_interface", "judge_along", "single_stretch", "strain_along",
-           "window_verdicts"]
+           "window_verdicts", "windows_of_the_system"]
 
 #: A class covering at least this share of the decided interface length is the whole interface's class.
 MAJORITY = 0.8
@@ -60,6 +60,9 @@ class Windows:
     judge : callable or None
         ``judge(centre_A, width_A) -> (label, numbers, evidence)`` of any window of the field, to place
         boundaries more finely than the windows' spacing (None: at the middle between windows).
+    min_occupancy : float
+        The share of a window's length its top plane must span to be the window's top (the system's
+        ``classify.min_occupancy``): it places terrace steps.
     tin_a_A, tin_a_stat_A, tin_a_sys_A : (W,) float arrays
         The TiN in-plane a of each window on its own film standard, its statistical and systematic
         uncertainty (NaN: no ordered TiN plane).
@@ -80,6 +83,7 @@ class Windows:
     tin_a_sys_A: np.ndarray
     extent_A: tuple = (np.nan, np.nan)
     judge: object = field(default=None, repr=False, compare=False)
+    min_occupancy: float = 0.85
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,35 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     numbers = np.array([r[1] for r in rows], float).reshape(-1, 8)
     confidence, gap, gap_err, top, counts, tin_a, tin_stat, tin_sys = numbers.T
     return Windows(centres, labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows), width_A, step_A,
-                   counts.astype(int), tin_a, tin_stat, tin_sys, (lo, hi), judge)
+                   counts.astype(int), tin_a, tin_stat, tin_sys, (lo, hi), judge, system.classify.min_occupancy)
+
+
+def _decided_share(windows: Windows | None) -> float:
+    """The share of windows with a verdict (0 without windows)."""
+    return 0.0 if windows is None else float(np.mean(windows.label != NOT_DECIDABLE))
+
+
+def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem, candidates, pixel_size_A: float,
+                          shape=None) -> tuple:
+    """(system, Windows) along the interface: the chosen system's windows, or another candidate's where the
+    chosen one decides less than half of them and the other decides most.
+
+    The whole field's planes, mixing the parts of a partly covered or stepped interface, can fit the wrong
+    film's quintuple-layer shape better than the right one's; each window, one interface alone, shows its
+    film's shape plainly.
+    """
+    windows = window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
+    best = (_decided_share(windows), chosen, windows)
+    if windows is None or best[0] >= 0.5:
+        return chosen, windows
+    for other in candidates:
+        if other.name == chosen.name or layersets.get(other.name) is None:
+            continue
+        theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
+        share = _decided_share(theirs)
+        if share >= 0.5 and share > best[0] + 0.25:
+            best = (share, other, theirs)
+    return best[1], best[2]
 
 
 def _tin_of(windows: Windows, index):
@@ -270,37 +302,62 @@ def _lone_windows_undecided(labels):
     return labels
 
 
-def _boundary(windows: Windows, last_a, first_b, step_A=2.0):
-    """Where class A (window `last_a` and before) gives way to class B (window `first_b` and after), Å along u.
+def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0):
+    """Where class A gives way to class B, Å along u, from two windows (outer edge, inner edge) facing each other.
 
-    A window keeps its verdict with a little of the other side in it. So each side's window is grown
-    towards the other, a step at a time, while its verdict holds: the A window's far edge then lies a
-    little past the boundary, the B window's a little before it, and the boundary is taken half-way (at
-    a deteriorated stretch, where the band decides any window it is in, at the other side's edge). Without
-    a judge, the middle between the two windows.
+    A window keeps its verdict with a little of the other side in it. So each window's inner edge is moved
+    towards the other window's centre, a step at a time, while its verdict holds: the A window's inner edge
+    then lies a little past the boundary, the B window's a little before it, and the boundary is taken
+    half-way (at a deteriorated stretch, where the band decides any window it is in, at the other side's
+    edge).
     """
+    def grow(outer, inner, limit, label):
+        way = 1.0 if limit > inner else -1.0
+        while (limit - inner) * way >= step_A - 1e-9:
+            trial = inner + way * step_A
+            if judge(0.5 * (outer + trial), abs(trial - outer))[0] != label:
+                break
+            inner = trial
+        return inner
+
+    centre_a, centre_b = 0.5 * sum(window_a), 0.5 * sum(window_b)
+    edge_a = None if label_a == "deteriorated" else grow(*window_a, centre_b, label_a)
+    edge_b = None if label_b == "deteriorated" else grow(*window_b, centre_a, label_b)
+    edges = [e for e in (edge_a, edge_b) if e is not None]
+    return float(np.mean(edges)) if edges else 0.5 * (window_a[1] + window_b[1])
+
+
+def _boundary(windows: Windows, last_a, first_b):
+    """Where the class of window `last_a` gives way to that of window `first_b` (:func:`_meeting`; without a
+    judge, the middle between the two windows), Å along u."""
     c_a, c_b = windows.centre_A[last_a], windows.centre_A[first_b]
-    label_a, label_b = windows.label[last_a], windows.label[first_b]
     if windows.judge is None:
         return 0.5 * (c_a + c_b)
-    half = windows.width_A / 2
-    sign = 1.0 if c_b > c_a else -1.0
+    half = windows.width_A / 2 * (1.0 if c_b > c_a else -1.0)
+    return _meeting(windows.judge, (c_a - half, c_a + half), (c_b + half, c_b - half),
+                    windows.label[last_a], windows.label[first_b])
 
-    def grow(anchor, far, limit, way, label):
-        # the window [anchor, far] grows towards `limit` while it keeps `label`
-        while (limit - far) * way >= step_A - 1e-9:
-            trial = far + way * step_A
-            if windows.judge(0.5 * (anchor + trial), abs(trial - anchor))[0] != label:
-                break
-            far = trial
-        return far
 
-    # a deteriorated window stays deteriorated with any of the band in it: there only the other side's
-    # window, which stops at the band, places the boundary
-    edge_a = None if label_a == "deteriorated" else grow(c_a - sign * half, c_a + sign * half, c_b, sign, label_a)
-    edge_b = None if label_b == "deteriorated" else grow(c_b + sign * half, c_b - sign * half, c_a, -sign, label_b)
-    edges = [e for e in (edge_a, edge_b) if e is not None]
-    return float(np.mean(edges)) if edges else 0.5 * (c_a + c_b)
+def _end_stretch(windows: Windows, end_A, inward, next_window, widths_A=(12.0, 10.0)):
+    """(label, cut) of an undecided stretch at one end of the interface, judged by narrower windows set
+    against the field's end; (NOT_DECIDABLE, None) when they decide nothing either.
+
+    A stretch of another class shorter than a window at the field's end has no window of its own: one
+    that reaches from the end only as far as it does may judge it.
+    """
+    if windows.judge is None:
+        return NOT_DECIDABLE, None
+    for width in widths_A:
+        label = windows.judge(end_A + inward * width / 2, width)[0]
+        if label == NOT_DECIDABLE:
+            continue
+        if label == windows.label[next_window]:
+            return label, None
+        c_b = windows.centre_A[next_window]
+        half = inward * windows.width_A / 2
+        return label, _meeting(windows.judge, (end_A, end_A + inward * width), (c_b + half, c_b - half),
+                               label, windows.label[next_window])
+    return NOT_DECIDABLE, None
 
 
 def _seen(windows: Windows, labels, sparse=0.6):
@@ -317,32 +374,65 @@ def _seen(windows: Windows, labels, sparse=0.6):
 
 
 def _terrace_heights(windows: Windows, d111_A):
-    """Window top heights with the field's residual tilt removed (NaN where a window has no ordered top).
+    """Window top heights with the field's residual tilt removed (NaN where a window has no ordered top), and
+    the tilt (Å of height per Å along u).
 
-    Deteriorated windows are left out: their top complete plane lies below the roughened ones, which is no
-    terrace.
+    The tilt comes from neighbouring windows whose tops agree to within a fraction of a plane: a frame a
+    degree or two off the interface, as a field grouped across a step leaves it.
     """
-    ok = np.isfinite(windows.top_A) & (windows.label != NOT_DECIDABLE) & (windows.label != "deteriorated")
+    ok = np.isfinite(windows.top_A) & (windows.label != NOT_DECIDABLE)
     top = np.where(ok, windows.top_A, np.nan)
     index = np.flatnonzero(ok)
     du, dh = np.diff(windows.centre_A[index]), np.diff(top[index])
-    flat = np.abs(dh) < 0.4 * d111_A
+    flat = (np.abs(dh) < 0.4 * d111_A) & (du > 0)
     slope = float(np.median(dh[flat] / du[flat])) if flat.any() else 0.0
     return top - slope * (windows.centre_A - windows.centre_A[0]), slope
 
 
-def _steps(centres_A, heights_A, d111_A):
-    """(u_A, planes, height_A) of each terrace step between consecutive windows of known (tilt-free) height."""
-    heights = heights_A
-    index = np.flatnonzero(np.isfinite(heights))
+def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0):
+    """Where the terrace of window `upper` ends towards window `lower`, Å along u.
+
+    The upper terrace's window is grown towards the lower one while its top plane stays its own. A window
+    keeps its top plane while the plane spans at least the minimum occupancy of the window's length, so the
+    step lies that share of the grown window from its outer edge. Without a judge, half-way.
+    """
+    c_u, c_l = windows.centre_A[upper], windows.centre_A[lower]
+    if windows.judge is None:
+        return 0.5 * (c_u + c_l)
+    way = 1.0 if c_l > c_u else -1.0
+    outer, inner = c_u - way * windows.width_A / 2, c_u + way * windows.width_A / 2
+    level = windows.top_A[upper]
+    while (c_l + way * windows.width_A / 2 - inner) * way >= step_A - 1e-9:
+        trial = inner + way * step_A
+        top = windows.judge(0.5 * (outer + trial), abs(trial - outer))[1][3]
+        if not np.isfinite(top) or abs(top - level) > 0.5 * d111_A:
+            break
+        inner = trial
+    return outer + way * windows.min_occupancy * abs(inner - outer)
+
+
+def _steps(windows: Windows, heights_A, d111_A):
+    """(u_A, planes, height_A, u_err_A) of each terrace step between consecutive windows of known (tilt-free)
+    height.
+
+    Deteriorated windows are left out: their top complete plane lies below the roughened ones, as deep as
+    the roughening reaches, which is no terrace (under a deteriorated band a step is not seen).
+    """
     out = []
+    index = np.flatnonzero(np.isfinite(heights_A) & (windows.label != "deteriorated"))
     for i, j in zip(index[:-1], index[1:]):
-        rise = (heights[j] - heights[i]) / d111_A
+        rise = (heights_A[j] - heights_A[i]) / d111_A
         planes = int(np.round(rise))
-        if planes != 0 and abs(rise - planes) < 0.3:
-            out.append((0.5 * (centres_A[i] + centres_A[j]), abs(planes),
-                        abs(heights[j] - heights[i])))
-    return out
+        if planes == 0 or abs(rise - planes) >= 0.3:
+            continue
+        upper, lower = (i, j) if rise < 0 else (j, i)
+        # between windows that follow each other the step is placed to a couple of Å; across deteriorated
+        # windows it lies somewhere under them
+        hidden = np.any(windows.label[i + 1:j] == "deteriorated")
+        spread = abs(windows.centre_A[j] - windows.centre_A[i]) / np.sqrt(12) if hidden else 2.0
+        out.append((_step_position(windows, upper, lower, d111_A), abs(planes), abs(heights_A[j] - heights_A[i]),
+                    spread))
+    return sorted(out)
 
 
 def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, d111_A: float,
@@ -369,9 +459,9 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     u_origin = float(layerset.origin_xy @ tangent * pixel_size_A)
     heights, slope = _terrace_heights(windows, d111_A)
     known = np.isfinite(heights)
-    found_steps = _steps(windows.centre_A, heights, d111_A)
+    found_steps = _steps(windows, heights, d111_A)
     labels = np.array(windows.label, object)
-    for u_step, _, _ in found_steps:  # a window across a terrace step sees two origins: no verdict of its own
+    for u_step, *_ in found_steps:  # a window across a terrace step sees two origins: no verdict of its own
         labels[np.abs(windows.centre_A - u_step) < windows.width_A / 2] = NOT_DECIDABLE
     labels = _lone_windows_undecided(labels)
     first, stop = _seen(windows, labels)
@@ -403,6 +493,30 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
             cuts.append(0.5 * (centres[b0 - 1] + centres[a1]))
         else:
             cuts.append(_boundary(windows, own0[-1], own1[0]))
+    # an undecided stretch at either end, next to a decided one: narrower windows against the end
+    inward = 1.0 if centres[-1] > centres[0] else -1.0
+    for k, end, way, neighbour in ((0, lo, inward, 1), (len(runs) - 1, hi, -inward, len(runs) - 2)):
+        if len(runs) < 2 or runs[k][2] != NOT_DECIDABLE or runs[neighbour][2] == NOT_DECIDABLE:
+            continue
+        a1, b1, label1 = runs[neighbour]
+        own = [i + first for i in range(a1, b1) if windows.label[i + first] == label1]
+        if not own:
+            continue
+        label, cut = _end_stretch(windows, end, way, own[0] if k == 0 else own[-1])
+        if label == NOT_DECIDABLE:
+            continue
+        runs[k] = (runs[k][0], runs[k][1], label)
+        if cut is not None:
+            cuts[0 if k == 0 else -1] = cut
+    # stretches of one class next to each other (an end judged as its neighbour) are one
+    merged_runs, merged_cuts = [runs[0]], []
+    for run, cut in zip(runs[1:], cuts):
+        if run[2] == merged_runs[-1][2]:
+            merged_runs[-1] = (merged_runs[-1][0], run[1], run[2])
+        else:
+            merged_runs.append(run)
+            merged_cuts.append(cut)
+    runs, cuts = merged_runs, merged_cuts
     for k, (a, b, label) in enumerate(runs):
         start = lo if a == 0 else cuts[k - 1]
         end = hi if b == len(labels) else cuts[k]
@@ -429,7 +543,8 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
                       if label in (segments[k].interface_class, segments[k - 1].interface_class))
         err[label] = round(float(np.sqrt(n_edges) * windows.step_A / 2 / np.sqrt(3) / length), 3)
     coverage = {k: round(v, 3) for k, v in coverage.items()}
-    steps = tuple(Step(pixel(u), planes, round(height, 3)) for u, planes, height in found_steps)
+    steps = tuple(Step(pixel(u), planes, round(height, 3), round(spread, 1))
+                  for u, planes, height, spread in found_steps)
     decided = {k: v for k, v in coverage.items() if k != NOT_DECIDABLE}
     total = sum(decided.values())
     whole = None

@@ -46,6 +46,7 @@ class Step:
     at_px: tuple
     height_planes: int
     height_A: float
+    at_err_A: float | None = None  # along the interface: a step under a deteriorated stretch is placed loosely
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,77 @@
+"""The interface along its length on simulated fields with known segments and terrace steps."""
+
+import json
+
+import numpy as np
+import pytest
+
+from stemlayers import analyze, load
+from stemlayers.report.analysis import Report
+from stemlayers.simulate import SimulationParams, simulate
+
+WIDE = dict(shape=(420, 1000), pixel_size_A=0.1, dose=150)
+FIELDS = {
+    # the bilayer under every other 25 Å of a 100 Å field
+    "alternating": SimulationParams(system="Bi2Te3/TiN", seed=3, **WIDE, segments=(
+        (-1e3, "bilayer", 0), (-25.0, "vdw", 0), (0.0, "bilayer", 0), (25.0, "vdw", 0))),
+    "vdw over a step": SimulationParams(system="Bi2Se3/TiN", seed=4, **WIDE, segments=(
+        (-1e3, "vdw", 0), (2.0, "vdw", 1))),
+    "bilayer over a step": SimulationParams(system="Bi2Te3/TiN", seed=5, rotation_deg=183.0, **WIDE, segments=(
+        (-1e3, "bilayer", 0), (-5.0, "bilayer", 1))),
+    "bilayer then deteriorated": SimulationParams(system="Bi2Se3/TiN", seed=9, **WIDE, segments=(
+        (-1e3, "bilayer", 0), (10.0, "deteriorated", 0))),
+    "flat": SimulationParams(system="Bi2Te3/TiN", interface="vdw", seed=6, **WIDE),
+}
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    out = {}
+    for name, params in FIELDS.items():
+        sim = simulate(params)
+        out[name] = (sim, analyze(load(sim.data, pixel_size=sim.pixel_size_A)))
+    return out
+
+
+def _class_changes(segments, key="class"):
+    decided = [s for s in segments if s[key] != "not decidable"]
+    return [0.5 * (np.asarray(a["end_px"]) + np.asarray(b["start_px"]))
+            for a, b in zip(decided[:-1], decided[1:]) if a[key] != b[key]]
+
+
+@pytest.mark.parametrize("name", list(FIELDS))
+def test_class_coverage_and_boundaries(analysed, name):
+    sim, report = analysed[name]
+    d = report.to_dict()["interface"]
+    assert d["class"] == sim.truth.interface
+    truth = sim.truth.coverage or {sim.truth.interface: 1.0}
+    for klass in ("bilayer", "vdw", "deteriorated"):
+        assert d["coverage"].get(klass, 0.0) == pytest.approx(truth.get(klass, 0.0), abs=0.1), klass
+    found = _class_changes(d["segments"])
+    true = _class_changes(sim.truth.segments)
+    assert len(found) == len(true)
+    for point in true:  # every true boundary within 1 nm
+        assert min(np.hypot(*(f - point)) for f in found) * sim.pixel_size_A <= 10.0
+
+
+@pytest.mark.parametrize("name", ["vdw over a step", "bilayer over a step"])
+def test_a_stepped_contact_keeps_its_class_and_its_strain_verdict(analysed, name):
+    sim, report = analysed[name]
+    assert report.interface.interface_class == sim.truth.interface != "deteriorated"
+    (step,), (true_step,) = report.interface.steps, sim.truth.steps
+    assert step.height_planes == 1 and step.height_A == pytest.approx(2.448, abs=0.25)
+    assert np.hypot(*(np.asarray(step.at_px) - true_step["at_px"])) * sim.pixel_size_A <= 10.0
+    assert report.strain.strain_verdict == "ok"
+    assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
+
+
+def test_no_step_on_a_flat_terrace(analysed):
+    _, report = analysed["flat"]
+    assert report.interface.steps == () and len(report.interface.segments) == 1
+
+
+def test_segments_survive_the_json_report(analysed):
+    _, report = analysed["alternating"]
+    again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again.interface == report.interface
+    assert [s.interface_class for s in again.interface.segments] == ["bilayer", "vdw", "bilayer", "vdw"]
