@@ -25,6 +25,7 @@ from pathlib import Path
 from .errors import InputError, MissingCalibration, one_line
 from .io.read import READABLE_SUFFIXES
 from .io.write import write_json, write_text_atomic
+from .report.per_sample import write_sample_results
 from .report.summary import write_html_summary, write_summary
 from .runner import run_tasks
 
@@ -43,7 +44,7 @@ CSV_COLUMNS = ["file", "status", "error", "system", "interface_class", "confiden
                "tin_inplane_ci95_hi_pct", "pixel_size_A", "n_unassigned", "report", "strain_verdict",
                "band_thickness_A", "length_standard", "file_calibration_error_pct", "calibration_warning",
                "pixel_size_source", "tin_row_correction_pct", "bilayer_coverage", "vdw_coverage",
-               "deteriorated_coverage", "n_steps", "n_film_defects"]
+               "deteriorated_coverage", "n_steps", "n_film_defects", "interface_length_A", "coverage_err"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class BatchResult:
     n_failed: int
     table: Path
     skipped: tuple = ()
+    samples: tuple = ()  # the per-sample table (CSV) and its coverage plot (PNG)
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -231,7 +233,9 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
     coverage = i.get("coverage")
     if coverage is not None:  # an interface followed along its length: every class's share, zero included
         row.update({f"{k}_coverage": coverage.get(k, 0.0) for k in ("bilayer", "vdw", "deteriorated")},
-                   n_steps=len(i.get("steps") or ()))
+                   n_steps=len(i.get("steps") or ()),
+                   interface_length_A=round(sum(s["length_A"] for s in i.get("segments") or ()), 2),
+                   coverage_err=max((i.get("coverage_err") or {}).values(), default=0.0))
     # "seconds" is the analysis (as `analyze` reports it), not the figure drawing nor the queue
     if reports_dir is not None:
         _write_report(report, d, row, Path(reports_dir), _report_stem(str(file), root), figures)
@@ -321,7 +325,7 @@ def _append(journal, row) -> None:
 
 def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, reports_dir=None, figures=True,
               resume=False, progress=None, workers=1, scheduler=None, timeout=None, task=None,
-              fallback_pixel_size=None, max_mb=None) -> BatchResult:
+              fallback_pixel_size=None, max_mb=None, sample_pattern=None) -> BatchResult:
     """Analyse every input into `table` (CSV), one row per file in input order.
 
     Parameters
@@ -356,6 +360,9 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
         overrides every file's).
     max_mb : float, optional
         Largest image file read (see :func:`stemlayers.load`).
+    sample_pattern : str, optional
+        Regular expression naming each file's sample in its name (its first group, else the match); by
+        default a file's sample is its folder. The per-sample table and plot are written beside `table`.
 
     Returns
     -------
@@ -411,5 +418,6 @@ def run_batch(inputs, table, system="auto", pixel_size=None, reference_A=None, r
     markdown, page = summary_paths(table)
     write_summary(rows, markdown, skipped)
     write_html_summary(rows, page, skipped)
+    samples = write_sample_results(rows, table, sample_pattern)
     n_failed = sum(r["status"] != "ok" for r in rows)
-    return BatchResult(rows, len(rows) - n_failed, n_failed, table, tuple(skipped))
+    return BatchResult(rows, len(rows) - n_failed, n_failed, table, tuple(skipped), samples)

@@ -12,6 +12,7 @@ file read, in MB).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -184,6 +185,9 @@ def batch(
                                      "process is restarted) and the batch goes on.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List each file with its size and calibration (and the "
                                                             "files skipped), then stop: no analysis.")] = False,
+    sample_pattern: Annotated[Optional[str], typer.Option(
+        "--sample-pattern", help="Regular expression naming each file's sample in its name (its first group, "
+                                 "else the match); by default a file's sample is its folder.")] = None,
 ) -> None:
     """Analyse many images into one table, a JSON report and a figure per image. Exit 1 if any failed.
 
@@ -196,8 +200,12 @@ def batch(
         check_output(out, (".csv",), what="results table", make_folders=True)
         if reports:
             check_output(reports / "report.json", what="reports folder", make_folders=True)
+        if sample_pattern:
+            re.compile(sample_pattern)
     except InputError as exc:
         raise _usage_error(str(exc)) from None
+    except re.error as exc:
+        raise _usage_error(f"--sample-pattern {sample_pattern!r} is not a regular expression: {exc}") from None
     skipped = []
     files = collect_inputs(inputs, skipped)
     if not files:
@@ -221,7 +229,8 @@ def batch(
             result = run_batch(inputs, out, system=system, pixel_size=pixel_size, reference_A=reference_a,
                                reports_dir=reports, figures=figures, resume=resume, progress=advance,
                                workers=workers or default_workers(files, figures), scheduler=scheduler,
-                               timeout=timeout, fallback_pixel_size=fallback_pixel_size, max_mb=max_mb)
+                               timeout=timeout, fallback_pixel_size=fallback_pixel_size, max_mb=max_mb,
+                               sample_pattern=sample_pattern)
     except KeyboardInterrupt as stop:  # Ctrl-C: one line, not a traceback, and the way to carry on
         kept = (f" after {stop.n_done} of {stop.n_total} files (kept in {stop.journal})"
                 if isinstance(stop, BatchInterrupted) else "")

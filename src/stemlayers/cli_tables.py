@@ -206,4 +206,6 @@ def batch_summary_table(result) -> None:
     for r in result.rows:
         if r["status"] != "ok":
             table.add_row("failed", r["error"])
+    if result.samples:
+        table.add_row("per sample", f"{result.samples[0].name}, {result.samples[1].name}")
     _wide().print(table)

@@ -100,6 +100,29 @@ def test_no_inputs_is_a_usage_error(tmp_path):
 
 def test_columns_extend_the_contract():
     assert CSV_COLUMNS[:len(CONTRACT)] == CONTRACT
+    appended = ["pixel_size_source", "bilayer_coverage", "vdw_coverage", "deteriorated_coverage", "n_steps",
+                "n_film_defects"]
+    assert all(CSV_COLUMNS.index(a) < CSV_COLUMNS.index(b) for a, b in zip(appended[:-1], appended[1:]))
+
+
+def test_results_per_sample_by_folder_and_by_pattern(folder, tmp_path):
+    out = tmp_path / "results.csv"
+    result = runner.invoke(app, ["batch", str(folder / "session"), "--out", str(out), "--no-figures"])
+    assert result.exit_code == 1 and "results_samples.csv" in result.output
+    by_folder = _read(tmp_path / "results_samples.csv")
+    assert {Path(r["sample"]).name for r in by_folder} == {"session", "day2"}
+    a_row = next(r for r in _read(out) if r["file"].endswith("a.hspy"))
+    assert float(a_row["bilayer_coverage"]) == 1.0 and float(a_row["interface_length_A"]) > 0
+    session = next(r for r in by_folder if r["sample"].endswith("session"))
+    assert (session["n_images"], session["n_analysed"], session["strain_verdict"]) == ("2", "1", "ok")
+    assert (tmp_path / "results_samples.png").stat().st_size > 0
+    named = tmp_path / "named.csv"
+    again = runner.invoke(app, ["batch", str(folder / "session"), "--out", str(named), "--no-figures",
+                        "--sample-pattern", r"^(\w)"])
+    assert again.exit_code == 1 and again.exception is None or isinstance(again.exception, SystemExit)
+    assert {r["sample"] for r in _read(tmp_path / "named_samples.csv")} == {"a", "b", "c"}
+    bad = runner.invoke(app, ["batch", str(folder / "session"), "--out", str(named), "--sample-pattern", "(["])
+    assert bad.exit_code == 2 and "--sample-pattern" in bad.output
 
 
 # ----------------------------------------------------------------------------- on dask.distributed

@@ -69,16 +69,21 @@ def check_output(path, suffixes=None, what="file", make_folders=False) -> Path:
     return path
 
 
-def write_text_atomic(path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` through a temporary file in the same folder, then rename it."""
+def write_bytes_atomic(path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder, then rename it."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` through a temporary file in the same folder, then rename it."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def write_json(data, target) -> Path | None:
