@@ -103,6 +103,8 @@ class LayerSet:
     calibration : Calibration
         The film as length standard, and which standard the heights rest on.
     messages : tuple of str
+    field_scale : float
+        The scale that maps the planes' periods on the file's calibration onto the system's.
     """
 
     layers: tuple
@@ -114,6 +116,7 @@ class LayerSet:
     clusters: Clusters | None = None
     calibration: Calibration | None = None
     messages: tuple = ()
+    field_scale: float = 1.0
 
     @property
     def n_unassigned(self) -> int:
@@ -279,7 +282,7 @@ def _to_layers(planes, materials, origin_h, height_scale, inplane_scale):
     return tuple(layers)
 
 
-def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_size_A):
+def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_size_A, scale=None):
     """Planes linked and measured on the field's own scale: (scale, column labels, planes).
 
     A first pass on the file's calibration finds the scale that maps the
@@ -288,7 +291,8 @@ def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_si
     so that every tolerance in Å (linking, scatter, origin) means the same
     whatever the file's calibration. The second measurement indexes planes
     with missing columns right across their gaps (the expected periods), and
-    carries each plane's thickness-corrected brightness.
+    carries each plane's thickness-corrected brightness. With `scale` given (a part of a field whose
+    scale is known), the first pass is skipped.
     """
     rules = system.classify
     g = np.asarray(growth_dir, float)
@@ -299,10 +303,11 @@ def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_si
     volume = columns.amplitude * 2 * np.pi * columns.sigma**2
     p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
     max_step = 2.3 * max(p_sub, p_film) * 1.2
-    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
-    planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
-    sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
-    scale = field_scale(sizable, p_sub, p_film)
+    if scale is None:
+        label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
+        planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label)
+        sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
+        scale = field_scale(sizable, p_sub, p_film)
     h, u, h_err, u_err = h / scale, u / scale, h_err / scale, u_err / scale
     label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
     planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub, p_film))
@@ -350,7 +355,7 @@ def _field_messages(planes, system: MaterialSystem) -> tuple:
 
 
 def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixel_size_A: float,
-                 shape=None) -> LayerSet:
+                 shape=None, scale=None, undistort=True) -> LayerSet:
     """Group columns into atomic planes, name them, and order them from the substrate up.
 
     Parameters
@@ -365,6 +370,12 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     shape : (rows, cols), optional
         The image's shape: lets each plane's occupancy count the columns that
         fit inside the field.
+    scale : float, optional
+        The field's scale (its LayerSet's ``field_scale``), for a part of a
+        field: its periods are then not measured twice.
+    undistort : bool
+        Fit the scan's row scale to the film; a narrow part of a field has too
+        few rows of film for it.
 
     Returns
     -------
@@ -372,7 +383,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     """
     rules = system.classify
     p_sub, p_film = system.substrate.projected_period_A, system.film.projected_period_A
-    scale, label, planes = _planes_on_field_scale(columns, orientation.growth_dir, system, pixel_size_A)
+    scale, label, planes = _planes_on_field_scale(columns, orientation.growth_dir, system, pixel_size_A, scale)
     px_field = pixel_size_A / scale
     planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A)
     planes = _drop_faint(planes, rules.faint_fraction)
@@ -392,7 +403,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
 
     quintuples = _quintuples_above(planes, top, system)
     materials = _materials(planes, top, quintuples)
-    planes, row_scale = _undistorted(planes, materials, u, columns.xy, label, shape)
+    planes, row_scale = _undistorted(planes, materials, u, columns.xy, label, shape) if undistort else (planes, None)
     calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale, row_scale)
     messages = _field_messages(planes, system)
     origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
@@ -402,4 +413,4 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     plane_of_column = np.array([index_of.get(k, -1) for k in label], int)
     origin_xy = columns.xy[plane_of_column == top].mean(axis=0) if top is not None else None
     return LayerSet(layers, plane_of_column, orientation, origin_xy, top, quintuples, clusters, calibration,
-                    messages)
+                    messages, scale)

@@ -162,7 +162,8 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
 
     def judge(centre, width):
         inside = columns.select(band & (np.abs(u - centre) <= width / 2))
-        local = group_layers(inside, layerset.orientation, system, pixel_size_A, shape)
+        local = group_layers(inside, layerset.orientation, system, pixel_size_A, shape, scale=layerset.field_scale,
+                             undistort=False)
         verdict = classify(local, system, inside, pixel_size_A)
         strain = check_strain(local.layers, system, calibration=local.calibration)
         top = (np.nan if local.origin_xy is None
@@ -172,6 +173,17 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
         return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
                 tuple(verdict.evidence))
 
+    # a first look through windows twice as wide, end to end: where they all tell one class on one terrace
+    # the interface is uniform, and the fine windows would only say so again
+    n_coarse = int(np.ceil((hi - lo) / (2 * width_A)))
+    coarse = np.linspace(lo + width_A, hi - width_A, n_coarse) if n_coarse > 1 else np.array([0.5 * (lo + hi)])
+    looks = [judge(centre, 2 * width_A) for centre in coarse]
+    labels = {row[0] for row in looks}
+    tops = np.array([row[1][3] for row in looks])
+    if (len(labels) == 1 and NOT_DECIDABLE not in labels and np.all(np.isfinite(tops))
+            and np.ptp(tops) < 0.4 * system.substrate.plane_spacing_A):
+        return _as_windows(coarse, looks, 2 * width_A, float(np.diff(coarse).mean()) if n_coarse > 1 else 2 * width_A,
+                           (lo, hi), judge, system)
     rows = [judge(centre, width_A) for centre in centres]
     # where two neighbouring windows differ, one more half-way between them: a stretch of one class 20-25 Å
     # long then holds two windows of its own, enough to stand as a segment
@@ -195,11 +207,17 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
                 if len(sides) <= 1 and sides <= {wider[0]}:
                     rows[i] = wider
                 break
+    return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system)
+
+
+def _as_windows(centres, rows, width_A, step_A, extent_A, judge, system) -> Windows:
+    """Windows from the (label, numbers, evidence) rows of their judge."""
     labels = np.array([r[0] for r in rows], object)
     numbers = np.array([r[1] for r in rows], float).reshape(-1, 8)
     confidence, gap, gap_err, top, counts, tin_a, tin_stat, tin_sys = numbers.T
-    return Windows(centres, labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows), width_A, step_A,
-                   counts.astype(int), tin_a, tin_stat, tin_sys, (lo, hi), judge, system.classify.min_occupancy)
+    return Windows(np.asarray(centres, float), labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows),
+                   width_A, step_A, counts.astype(int), tin_a, tin_stat, tin_sys, extent_A, judge,
+                   system.classify.min_occupancy)
 
 
 def _decided_share(windows: Windows | None) -> float:
