@@ -48,11 +48,12 @@ def info_table(d: dict) -> Table:
 
 def _along_rows(interface) -> list:
     """(label, text) rows of the interface along its length, when it is more than one stretch."""
-    if not interface.coverage or (len(interface.segments) < 2 and not interface.steps):
+    from .report.figure._style import coverage_text
+
+    text = coverage_text(interface)
+    if text is None:
         return []
-    err = interface.coverage_err or {}
-    rows = [("coverage", ", ".join(f"{k} {100 * v:.0f} ± {100 * err.get(k, 0):.0f} %"
-                                   for k, v in sorted(interface.coverage.items(), key=lambda kv: -kv[1])))]
+    rows = [("coverage", text)]
     rows += [("segment", f"{s.interface_class}, {s.length_A:.0f} Å from ({s.start_px[0]:.0f}, {s.start_px[1]:.0f}) "
               f"to ({s.end_px[0]:.0f}, {s.end_px[1]:.0f}) px"
               + (f"; gap {format_value(s.gap_A, s.gap_err_A)}" if s.gap_A is not None else "")

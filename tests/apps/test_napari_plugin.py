@@ -139,7 +139,9 @@ def test_widget_run_makes_columns_planes_plot_and_verdict(make_napari_viewer, qt
     again = widget.run(blocking=True)
     assert again.n_columns == report.n_columns
     assert [layer.name for layer in viewer.layers] == ["bi2te3_bilayer", "bi2te3_bilayer columns",
-                                                       "bi2te3_bilayer planes"]
+                                                       "bi2te3_bilayer planes", "bi2te3_bilayer interface"]
+    # the interface as one segment of its class (a sample field is uniform and flat: no steps layer)
+    assert list(viewer.layers["bi2te3_bilayer interface"].features["class"]) == ["bilayer"]
 
     # exports
     saved = json.loads(widget.export_json(tmp_path / "r.json").read_text())
@@ -526,7 +528,7 @@ def test_widget_registers_a_stack_then_analyses_it(make_napari_viewer, qtbot, tm
     # run again (blocking): the registered layer and its results are replaced, not repeated
     assert widget.run(layer=stack, blocking=True).series.n_frames == 5
     assert [layer.name for layer in viewer.layers] == ["stack", "stack registered", "stack registered columns",
-                                                       "stack registered planes"]
+                                                       "stack registered planes", "stack registered interface"]
     # and a single image afterwards hides the drift panel
     widget.run(layer=registered, blocking=True)  # the registered layer is a 2D image: analysed as it is
     assert widget.report.series is not None  # it carries its series' facts
@@ -637,3 +639,27 @@ def test_a_field_of_no_known_system_shows_no_tin(make_napari_viewer):
     assert report.system is None and report.strain.tin_inplane_A is None
     assert not {p.material for p in report.planes} & {"TiN", "TI", "bilayer"}
     assert "no strain check" in widget.summary.value and "TiN in-plane a" not in widget.summary.value
+
+
+def test_the_interface_along_its_length_as_layers_and_in_the_dock(make_napari_viewer):
+    """A Bi2Te3 field with the bilayer under half of it over two terraces: segments coloured by class, the
+    step marked, and the coverage in the dock."""
+    viewer = make_napari_viewer()
+    sim = simulate(SimulationParams(system="Bi2Te3/TiN", shape=(420, 1000), pixel_size_A=0.1, seed=3,
+                                    segments=((-1e3, "bilayer", 0), (-25.0, "vdw", 0), (0.0, "bilayer", 1),
+                                              (25.0, "vdw", 1))))
+    viewer.add_image(sim.data, name="field", scale=(0.1, 0.1))
+    widget = _analysis_widget(viewer)
+    widget.pixel_size.value = 0.1
+    report = widget.run(blocking=True)
+    assert report.interface.interface_class == "mixed"
+    line = viewer.layers["field interface"]
+    assert list(line.features["class"]) == ["bilayer", "vdw", "bilayer", "vdw"]
+    colours = {tuple(np.round(c, 3)) for c in line.edge_color}
+    assert len(colours) == 2  # one colour per class
+    (step,) = sim.truth.steps
+    found = viewer.layers["field steps"]
+    assert list(found.features["height_planes"]) == [1]
+    assert np.hypot(*(found.data[0][::-1] - step["at_px"])) * 0.1 < 10.0
+    along = next(line for line in widget.summary.value.splitlines() if line.startswith("along the interface: "))
+    assert "bilayer" in along and "vdw" in along and "1 terrace step(s)" in along

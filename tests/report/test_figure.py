@@ -255,3 +255,19 @@ def test_format_value_gives_the_digits_its_uncertainty_earns():
     assert format_value(2.9981, 0.004) == "2.998 ± 0.004 Å"
     assert format_value(None, 0.1) == "n/a"
     assert format_value(2.5, float("nan")) == "2.500 Å"
+
+
+def test_the_interface_strip_is_coloured_by_segment_class():
+    from stemlayers.report.figure._style import CLASS_COLORS
+    from stemlayers.simulate import SimulationParams
+
+    sim = simulate(SimulationParams(system="Bi2Te3/TiN", shape=(420, 1000), pixel_size_A=0.1, seed=3, segments=(
+        (-1e3, "bilayer", 0), (-25.0, "vdw", 0), (0.0, "bilayer", 0), (25.0, "vdw", 0))))
+    report = analyze(load(sim.data, pixel_size=sim.pixel_size_A))
+    image_ax = plot_report(report, dpi=50).axes[0]
+    legend = image_ax.get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == ["bilayer", "vdw"]
+    strips = [line for line in image_ax.get_lines() if line.get_linewidth() == 3.0]
+    assert [line.get_color() for line in strips] == [CLASS_COLORS[s.interface_class] for s in report.interface.segments]
+    # the strip runs along the interface: its ends at the segments' pixel positions, in Å
+    assert strips[0].get_xdata()[0] == pytest.approx(report.interface.segments[0].start_px[0] * 0.1, rel=1e-3)

@@ -211,3 +211,41 @@ def planes_layer_data(report, like, name) -> tuple:
         # at the bounding box's upper right: the right-hand end of a level or rising plane
         "text": {"string": "{label}", "size": 7, "color": "white", "anchor": "upper_right"},
         **_frame(like)}, "shapes")
+
+
+def interface_layer_data(report, like, name) -> tuple:
+    """A Shapes ``LayerData``: the interface along its length, one line per segment coloured by its class, with
+    the segment's class, length, confidence, gap and TiN a as features."""
+    import pandas as pd
+    from matplotlib.colors import to_rgba
+
+    from stemlayers.report.figure._style import CLASS_COLORS
+
+    segments = report.interface.segments
+    lines = [np.array([[s.start_px[1], s.start_px[0]], [s.end_px[1], s.end_px[0]]]) for s in segments]
+    features = pd.DataFrame({
+        "class": [s.interface_class for s in segments],
+        "length_A": [s.length_A for s in segments],
+        "confidence": [s.confidence for s in segments],
+        "gap_A": [np.nan if s.gap_A is None else s.gap_A for s in segments],
+        "tin_inplane_A": [np.nan if s.tin_inplane_A is None else s.tin_inplane_A for s in segments],
+    })
+    colors = np.array([to_rgba(CLASS_COLORS.get(s.interface_class, "white")) for s in segments]).reshape(-1, 4)
+    return (lines, {
+        "name": name, "shape_type": "line", "features": features,
+        "edge_color": colors if len(segments) else "white", "edge_width": 3.0,
+        "text": {"string": "{class}", "size": 8, "color": "white", "anchor": "lower_left"}, **_frame(like)},
+        "shapes")
+
+
+def steps_layer_data(report, like, name) -> tuple:
+    """A Points ``LayerData`` of the TiN terrace steps, with their height (planes and Å) as features."""
+    import pandas as pd
+
+    steps = report.interface.steps
+    features = pd.DataFrame({"height_planes": [s.height_planes for s in steps],
+                             "height_A": [s.height_A for s in steps],
+                             "at_err_A": [np.nan if s.at_err_A is None else s.at_err_A for s in steps]})
+    data = np.array([[s.at_px[1], s.at_px[0]] for s in steps], float).reshape(-1, 2)
+    return (data, {"name": name, "features": features, "symbol": "triangle_down", "face_color": "white",
+                   "border_color": "black", "size": 12, **_frame(like)}, "points")

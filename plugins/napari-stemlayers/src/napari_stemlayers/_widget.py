@@ -22,8 +22,8 @@ from stemlayers.report.analysis import STAGES, analyze_stages, input_stages, run
 from stemlayers.errors import one_line
 from stemlayers.materials import list_systems
 
-from ._convert import (columns_layer_data, image_from_layer, is_series_layer, planes_layer_data,
-                       registered_layer_data, series_from_layer)
+from ._convert import (columns_layer_data, image_from_layer, interface_layer_data, is_series_layer,
+                       planes_layer_data, registered_layer_data, series_from_layer, steps_layer_data)
 
 #: Name of the docked profile plot.
 PLOT_NAME = "stemlayers profile"
@@ -346,8 +346,16 @@ class AnalysisWidget(Container):
         """Replace this image's result layers and update the plot and the summary."""
         like = self._layer
         viewer = self._viewer
-        for data, meta, kind in (columns_layer_data(report, like, f"{like.name} columns"),
-                                 planes_layer_data(report, like, f"{like.name} planes")):
+        results = [columns_layer_data(report, like, f"{like.name} columns"),
+                   planes_layer_data(report, like, f"{like.name} planes")]
+        if report.interface.segments:  # the interface along its length, coloured by class, and its steps
+            results.append(interface_layer_data(report, like, f"{like.name} interface"))
+        if report.interface.steps:
+            results.append(steps_layer_data(report, like, f"{like.name} steps"))
+        for stale in (f"{like.name} interface", f"{like.name} steps"):
+            if stale in viewer.layers:
+                viewer.layers.remove(stale)
+        for data, meta, kind in results:
             if meta["name"] in viewer.layers:
                 viewer.layers.remove(meta["name"])
             getattr(viewer, f"add_{kind}")(data, **meta)

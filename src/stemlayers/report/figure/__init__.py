@@ -17,7 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...io.units import format_value
-from ._style import MATERIAL_COLORS, calibration_warning, format_inplane, series_lines, system_of, title_lines
+from ._style import (MATERIAL_COLORS, calibration_warning, coverage_text, format_inplane, series_lines, system_of,
+                     title_lines)
 from .image_panel import draw_image_panel, plane_colors, plane_segments
 from .plane_labels import label_planes
 from .profile_panels import _declutter_references, draw_profile_panel, draw_strain_panel, reference_spacings
@@ -161,6 +162,8 @@ def summary_lines(report):
         line per piece of evidence; one per message.
     """
     lines = title_lines(report, system_of(report)) + series_lines(report.series)
+    along = coverage_text(report.interface)
+    lines += [f"along the interface: {along}"] if along else []
     warning = calibration_warning(report)
     lines += [f"warning: {warning}"] if warning else []
     lines += [f"evidence: {line}" for line in report.interface.evidence]

@@ -10,7 +10,7 @@ from matplotlib import patheffects
 
 from ...io.units import as_number, decimals_for, format_value, is_number, signed
 
-__all__ = ["MATERIAL_COLORS", "format_inplane", "format_value", "series_lines"]
+__all__ = ["CLASS_COLORS", "MATERIAL_COLORS", "coverage_text", "format_inplane", "format_value", "series_lines"]
 
 #: Colour of each plane material in the spacing profile.
 MATERIAL_COLORS = {
@@ -18,6 +18,13 @@ MATERIAL_COLORS = {
     "bilayer": "tab:orange",
     "TI": "tab:green",
     "disordered": "tab:red",
+}
+#: Colour of each interface class along the interface (segments, coverage).
+CLASS_COLORS = {
+    "bilayer": "#d95f02",
+    "vdw": "#1b9e77",
+    "deteriorated": "#7570b3",
+    "not decidable": "#9a9a9a",
 }
 _OTHER_COLOR = "tab:gray"
 _PLANE_CMAP = "tab10"
@@ -164,3 +171,18 @@ def series_lines(series) -> list:
         lines.append("series: " + "; ".join(details))
     lines += [f"series: frame {r['frame']} rejected: {r['reason']}" for r in series.rejected or []]
     return lines
+
+
+def coverage_text(interface) -> str | None:
+    """The interface along its length in a line: "bilayer 54 ± 4 %, vdw 46 ± 4 % of 96 Å; 1 terrace step
+    (1 plane)", or None for an interface of one stretch without steps."""
+    if not interface.coverage or (len(interface.segments) < 2 and not interface.steps):
+        return None
+    err = interface.coverage_err or {}
+    length = sum(s.length_A for s in interface.segments)
+    text = ", ".join(f"{k} {100 * v:.0f} ± {100 * err.get(k, 0):.0f} %"
+                     for k, v in sorted(interface.coverage.items(), key=lambda kv: -kv[1])) + f" of {length:.0f} Å"
+    if interface.steps:
+        text += f"; {len(interface.steps)} terrace step(s) (" + ", ".join(
+            f"{s.height_planes} plane(s), {s.height_A:.2f} Å" for s in interface.steps) + ")"
+    return text

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...io.units import as_number
 
-from ._style import _OUTLINE, _PLANE_CMAP, _unit_vector
+from ._style import _OUTLINE, _PLANE_CMAP, CLASS_COLORS, _unit_vector
 from .scalebar import add_scale_bar
 
 __all__ = ["ImagePanel", "draw_image_panel", "plane_colors", "plane_segments"]
@@ -190,6 +190,8 @@ def draw_image_panel(ax, report):
         ax.plot([p0[0] * px, p1[0] * px], [p0[1] * px, p1[1] * px], "-", color=colors[k],
                 lw=0.6, alpha=0.8, zorder=2)
 
+    obstacles += _draw_interface(ax, report.interface, px)
+
     if data is None and not len(xy):
         ax.text(0.5, 0.5, "no image", transform=ax.transAxes, ha="center", va="center", color="0.4")
         ax.set_xticks([])
@@ -203,6 +205,25 @@ def draw_image_panel(ax, report):
     ax.set_title("columns and atomic planes", fontsize=9)
     return ImagePanel(segments, px, growth_dir, tuple(colors), tuple(layers),
                       tuple(o for o in obstacles if o is not None))
+
+
+def _draw_interface(ax, interface, px) -> list:
+    """The interface as a strip along the top TiN plane, coloured by each segment's class, and its terrace
+    steps as triangles; nothing for an interface of one stretch without steps (the title says its class)."""
+    if len(interface.segments) < 2 and not interface.steps:
+        return []
+    drawn = []
+    for s in interface.segments:
+        (x0, y0), (x1, y1) = s.start_px, s.end_px
+        drawn += ax.plot([x0 * px, x1 * px], [y0 * px, y1 * px], "-", color=CLASS_COLORS.get(s.interface_class, "k"),
+                         lw=3.0, alpha=0.85, solid_capstyle="butt", zorder=4, label=s.interface_class)
+    for s in interface.steps:
+        drawn += ax.plot([s.at_px[0] * px], [s.at_px[1] * px], "v", color="white", mec="black", ms=6, zorder=5)
+    handles = {line.get_label(): line for line in drawn if not line.get_label().startswith("_")}
+    if handles:
+        ax.legend(list(handles.values()), list(handles), fontsize=6, loc="lower right", framealpha=0.7,
+                  title="interface", title_fontsize=6)
+    return drawn
 
 
 def _growth_arrow(ax, growth_dir):
