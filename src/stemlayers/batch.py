@@ -230,6 +230,7 @@ def analyze_one(file, system="auto", pixel_size=None, reference_A=None, reports_
                calibration_warning=d["calibration"].get("warning"), pixel_size_source=source,
                tin_row_correction_pct=d["calibration"].get("tin_row_correction_pct"),
                seconds=round(d["seconds"], 3))
+    row["n_film_defects"] = len(d.get("film_defects") or ()) if d["system"] else ""
     coverage = i.get("coverage")
     if coverage is not None:  # an interface followed along its length: every class's share, zero included
         row.update({f"{k}_coverage": coverage.get(k, 0.0) for k in ("bilayer", "vdw", "deteriorated")},

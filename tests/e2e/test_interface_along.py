@@ -75,3 +75,20 @@ def test_segments_survive_the_json_report(analysed):
     again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
     assert again.interface == report.interface
     assert [s.interface_class for s in again.interface.segments] == ["bilayer", "vdw", "bilayer", "vdw"]
+
+
+@pytest.mark.parametrize("system, interface, blocks", [
+    ("Bi2Te3/TiN", "bilayer", ("QL", "SL")),          # a septuple lamella as the film's second block
+    ("Bi2Se3/TiN", "vdw", ("QL", "SL", "QL", "QL")),
+    ("Bi2Te3/TiN", "bilayer", ("QL", "twin")),        # a stacking reversal
+])
+def test_film_defects_are_named_and_leave_the_interface_class(system, interface, blocks):
+    sim = simulate(SimulationParams(system=system, interface=interface, shape=(640, 512), pixel_size_A=0.1, seed=4,
+                                    interface_offset_A=12.0, film_blocks=blocks))
+    report = analyze(load(sim.data, pixel_size=sim.pixel_size_A))
+    assert report.interface.interface_class == interface
+    found = [(d.kind, d.height_A) for d in report.film_defects]
+    truth = [(d["kind"], d["height_A"]) for d in sim.truth.film_defects]
+    assert [k for k, _ in found] == [k for k, _ in truth]
+    assert all(abs(a - b) < 0.3 for (_, a), (_, b) in zip(found, truth))
+    assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)

@@ -28,6 +28,7 @@ from ..series.scanpair import orthogonal_pair
 from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
 from ..verdict.classify import Interface, classify, planes_as_judged
+from ..verdict.film import FilmDefect, film_defects
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
 from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along, windows_of_the_system
 from ..verdict.strain import Strain, check_strain
@@ -88,6 +89,8 @@ class Report:
     lattice : dict or None
         For a field of no known system: the ordered planes' raw periods and
         spacings in Å, on the pixel size in use.
+    film_defects : tuple of FilmDefect
+        Septuple lamellae, stacking reversals and irregular blocks in the film.
     image, columns, plane_of_column, growth_dir, origin_xy
         Arrays for figures and viewers (not in the JSON; None in a report
         read back with :meth:`from_dict`).
@@ -107,6 +110,7 @@ class Report:
     n_unassigned: int = 0
     series: SeriesInfo | None = None
     lattice: dict | None = None
+    film_defects: tuple = ()
     image: Image | None = None
     columns: Columns | None = None
     plane_of_column: np.ndarray | None = None
@@ -139,6 +143,7 @@ class Report:
             "material": material_info(self.material_system) if self.material_system else None,
             "schema_version": SCHEMA_VERSION, "software_version": _software_version(),
             "growth_dir": None if self.growth_dir is None else list(self.growth_dir),
+            "film_defects": [d.to_dict() for d in self.film_defects],
             **({"series": self.series.to_dict()} if self.series else {}),
             **({"lattice": self.lattice} if self.lattice else {}),
         })
@@ -173,6 +178,7 @@ class Report:
             messages=tuple(d.get("messages") or ()), n_unassigned=d.get("n_unassigned", 0),
             series=SeriesInfo.from_dict(d["series"]) if d.get("series") else None,
             lattice=d.get("lattice"),
+            film_defects=tuple(FilmDefect.from_dict(f) for f in d.get("film_defects") or ()),
             growth_dir=None if growth is None else np.asarray(growth, float))
 
 
@@ -382,6 +388,8 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     else:
         interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
     layers = list(planes_as_judged(layerset.layers, interface, found is not None)) if layerset else []
+    defects = (film_defects(layers, chosen, layerset.plane_of_column, columns.xy, layerset.orientation.growth_dir)
+               if found is not None else ())
     if found is None:
         strain = Strain.not_measured(interface.evidence[0])  # nothing of the field is TiN: no TiN number
     else:
@@ -405,7 +413,7 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         interface=interface, planes=tuple(layers), strain=strain, calibration=calibration,
         material_system=chosen if found is not None else None, messages=tuple(messages),
         series=SeriesInfo.from_dict(image.metadata["series"]) if image.metadata.get("series") else None,
-        lattice=_raw_lattice(layers) if found is None else None,
+        lattice=_raw_lattice(layers) if found is None else None, film_defects=defects,
         n_unassigned=layerset.n_unassigned if layerset else len(columns), image=image,
         columns=columns, plane_of_column=layerset.plane_of_column if layerset else np.full(len(columns), -1),
         growth_dir=layerset.orientation.growth_dir if layerset else None,

@@ -78,7 +78,7 @@ def _build_field(params, system, weights, radius, rng):
         interface, n_tin, v_center = "vdw", 1, gap + system.ql_thickness_A + radius + 2.0
     options = dict(tin_strain=params.tin_strain_pct / 100.0, n_tin_planes=n_tin, n_ql=n_ql,
                    bilayer_spacing_A=params.bilayer_spacing_A, bilayer_tin_gap_A=params.bilayer_tin_gap_A,
-                   vdw_gap_A=params.vdw_gap_A, rng=rng, intensity=weights)
+                   vdw_gap_A=params.vdw_gap_A, film_blocks=tuple(params.film_blocks), rng=rng, intensity=weights)
     v_range = (v_center - radius, v_center + radius)
     if params.segments and params.field == "interface":
         structure = lateral_structure(system, params.segments, radius, v_range, **options)
@@ -94,6 +94,18 @@ def _d111(structure):
     """The TiN (111) spacing of a model: from its top Ti plane to the next Ti plane down."""
     top = structure.top_tin_plane
     return structure.planes[top].height_A - structure.planes[top - 2].height_A
+
+
+def _film_defects(structure, blocks):
+    """The truth's film defects: each block other than a quintuple layer, with the height of its first plane."""
+    kinds = {"SL": "septuple layer", "twin": "stacking reversal"}
+    film = [p for p in structure.planes if p.material == "TI"]
+    out, k = [], 0
+    for block in blocks:
+        if block in kinds:
+            out.append({"kind": kinds[block], "height_A": float(film[k].height_A)})
+        k += 7 if block == "SL" else 5
+    return out
 
 
 def _smooth_background(shape, px, rng):
@@ -245,6 +257,8 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
         counts = apply_noise(counts, rng, params.read_noise)
 
     truth = _truth(params, system, structure, xy, growth_dir, weight, u_center, shape, bad_rows, bad_kind)
+    if params.film_blocks:
+        truth = dataclasses.replace(truth, film_defects=_film_defects(structure, params.film_blocks))
     if params.segments and params.field == "interface":
         def to_pixels(u, v):
             return to_image_frame(u, v, shape, px, params.rotation_deg, params.flip, center_A=(u_center, v_center),

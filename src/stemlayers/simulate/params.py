@@ -64,6 +64,9 @@ class SimulationParams:
         field's centre) to the next start, the class ``interface`` over a TiN
         terrace ``terrace_planes`` (111) planes lower than the top one. Empty:
         one class, `interface`, all along.
+    film_blocks : tuple of str
+        The film's blocks from the interface up: "QL", "SL" (a septuple Bi3X4-like lamella, X-Bi-X-Bi-X-Bi-X)
+        or "twin" (a quintuple layer stacked the other way); quintuple layers after them.
     jitter_px : float
         rms horizontal shift of each scan line.
     drift_shear, drift_stretch : float
@@ -142,6 +145,7 @@ class SimulationParams:
     vdw_gap_A: float | None = None
     bilayer_coverage: float = 1.0
     segments: tuple = ()
+    film_blocks: tuple = ()
     jitter_px: float = 0.0
     drift_shear: float = 0.0
     drift_stretch: float = 0.0

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..materials import MaterialSystem
 
-__all__ = ["Plane", "Structure", "build_structure", "INTERFACES"]
+__all__ = ["FILM_BLOCKS", "Plane", "Structure", "build_structure", "INTERFACES"]
 
 INTERFACES = ("bilayer", "vdw", "deteriorated")
 
@@ -96,19 +96,40 @@ def _stacked(heights, elements, material, period, first_frac, step):
     ]
 
 
-def _ql_planes(system, v_first, v_top, n_ql, first_frac):
-    """Quintuple layers stacked from height `v_first` up to `v_top` (or `n_ql` of them)."""
+#: Film blocks the model can stack: a quintuple layer, a septuple (Bi3X4-like) lamella, and a quintuple
+#: layer whose stacking runs the other way (a twin: a stacking reversal).
+FILM_BLOCKS = ("QL", "SL", "twin")
+
+
+def _block(film, kind):
+    """(plane offsets from the block's first plane, elements, stacking direction) of one film block."""
+    d1, d2 = film.ql_spacings_A[0], film.ql_spacings_A[1]
+    if kind == "SL":  # X-Bi-X-Bi-X-Bi-X: the quintuple layer's outer spacings, its inner one three times
+        spacings, elements = (d1, d2, d2, d2, d2, d1), (film.chalcogen, film.metal) * 3 + (film.chalcogen,)
+    else:
+        spacings, elements = film.ql_spacings_A, film.ql_elements
+    return np.concatenate([[0.0], np.cumsum(spacings)]), tuple(elements), -1.0 if kind == "twin" else 1.0
+
+
+def _ql_planes(system, v_first, v_top, n_ql, first_frac, blocks=()):
+    """Film blocks stacked from height `v_first` up to `v_top` (or `n_ql` of them): quintuple layers, or the
+    kinds `blocks` names from the first one up (then quintuple layers)."""
     film = system.film
-    offsets = np.concatenate([[0.0], np.cumsum(film.ql_spacings_A)])
-    # stack by the spacings themselves, so that the vdW gap is exactly the file's value
-    period = offsets[-1] + film.vdw_gap_A
-    heights, elements = [], []
-    q = 0
-    while (n_ql is None and v_first + q * period <= v_top) or (n_ql is not None and q < n_ql):
-        heights.extend(v_first + q * period + offsets)
-        elements.extend(film.ql_elements)
+    heights, elements, fracs = [], [], []
+    step, v, q = 0, v_first, 0  # each plane shifted `step` stacking steps from the first
+    while (n_ql is None and v <= v_top) or (n_ql is not None and q < n_ql):
+        offsets, names, way = _block(film, blocks[q] if q < len(blocks) else "QL")
+        heights.extend(v + offsets)
+        elements.extend(names)
+        for _ in names:
+            fracs.append((first_frac + step * film.stacking_step) % 1.0)
+            step += way
+        step += 1 - way  # the next block's first plane: one step on from this block's last
+        # stack by the spacings themselves, so that the vdW gap is exactly the file's value
+        v += offsets[-1] + film.vdw_gap_A
         q += 1
-    return _stacked(heights, elements, "TI", film.projected_period_A, first_frac, film.stacking_step)
+    period = film.projected_period_A
+    return [Plane(h, el, "TI", period, f * period) for h, el, f in zip(heights, elements, fracs)]
 
 
 def _plane_columns(plane, u_half):
@@ -151,6 +172,7 @@ def build_structure(
     bilayer_tin_gap_A: float | None = None,
     vdw_gap_A: float | None = None,
     bilayer_coverage: float = 1.0,
+    film_blocks: tuple = (),
     rng: np.random.Generator | None = None,
     intensity: Mapping[str, float] | None = None,
 ) -> Structure:
@@ -173,6 +195,8 @@ def build_structure(
         Override the interface spacings of the system file.
     bilayer_coverage : float
         Fraction of the interface length covered by the bilayer (1 = all).
+    film_blocks : tuple of str
+        The film's blocks from the interface up (:data:`FILM_BLOCKS`); quintuple layers after them.
     rng : numpy Generator
     intensity : mapping element -> weight, optional
         Relative column weights (Ti column = 1); by default the system file's
@@ -206,7 +230,7 @@ def build_structure(
         det = system.deteriorated
         v_band = (1.5, 1.5 + det.band_thickness_A)
         v_first_ql = v_band[1] + film.vdw_gap_A
-    planes += _ql_planes(system, v_first_ql, v_top, n_ql, frac)
+    planes += _ql_planes(system, v_first_ql, v_top, n_ql, frac, film_blocks)
 
     u_parts, v_parts, el_parts, pl_parts, w_parts = [], [], [], [], []
     for index, plane in enumerate(planes):

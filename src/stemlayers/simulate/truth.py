@@ -61,6 +61,7 @@ class Truth:
     corrupted_kind: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, str))
     segments: list = dataclasses.field(default_factory=list)
     steps: list = dataclasses.field(default_factory=list)
+    film_defects: list = dataclasses.field(default_factory=list)
 
     @property
     def coverage(self) -> dict:

@@ -1,0 +1,123 @@
+"""Defects inside the film, named: septuple lamellae, stacking reversals, missing or extra planes.
+
+Above the interface the film is a stack of blocks separated by van der Waals gaps: two chalcogen planes
+in a row. A Bi2X3 film's block is the quintuple layer X-Bi-X-Bi-X; a Bi3X4 lamella (a septuple layer,
+X-Bi-X-Bi-X-Bi-X, about 1.4 nm with its gap) grows into it, a block may be stacked the other way (a twin),
+and a block may lack a plane or carry one more. Each is named with the height of its first plane. They
+never change the interface verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..io.jsonable import from_saved
+from ..materials import MaterialSystem
+
+__all__ = ["FilmDefect", "film_blocks", "film_defects"]
+
+SEPTUPLE, REVERSAL, IRREGULAR = "septuple layer", "stacking reversal", "missing or extra planes"
+
+
+@dataclass(frozen=True)
+class FilmDefect:
+    """A named defect of the film (the Report's ``film_defects[i]``): heights in Å above the top TiN plane,
+    its first plane's ends in image pixels (x = column)."""
+
+    kind: str
+    height_A: float
+    start_px: tuple | None
+    end_px: tuple | None
+    n_planes: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FilmDefect:
+        return from_saved(cls, d)
+
+
+def film_blocks(layers, system: MaterialSystem) -> list:
+    """(first, stop) indices into `layers` of each film block closed on both sides.
+
+    A block ends where two chalcogen planes follow each other (a vdW gap), or, where an element is not
+    known, at a spacing nearer the vdW gap than the block's inner spacings. The block the field's top
+    cuts is left out; the first block is closed below by the interface.
+    """
+    film = system.film
+    threshold = 0.5 * (max(film.ql_spacings_A) + film.vdw_gap_A)
+    index = [i for i, L in enumerate(layers) if L.material == "TI"]
+    if len(index) < 2:
+        return []
+    cuts = [index[0]]
+    for a, b in zip(index[:-1], index[1:]):
+        ea, eb = layers[a].element, layers[b].element
+        gap = (ea == eb == film.chalcogen) if ea and eb else (layers[b].height_A - layers[a].height_A) > threshold
+        if gap or b != a + 1:
+            cuts.append(b)
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def _step_sign(registries) -> float | None:
+    """+1 when each plane of a block sits a third of a period on from the one below, -1 a third back."""
+    r = np.asarray([x for x in registries if x is not None], float)
+    if len(r) < 3:
+        return None
+    step = np.diff(r) % 1.0
+    forward = np.mean(np.abs(step - 1 / 3) < 0.12)
+    backward = np.mean(np.abs(step - 2 / 3) < 0.12)
+    if max(forward, backward) < 0.75:
+        return None
+    return 1.0 if forward > backward else -1.0
+
+
+def film_defects(layers, system: MaterialSystem, plane_of_column=None, xy=None, growth_dir=None) -> tuple:
+    """The film's defects, from its planes (ordered from the substrate up, heights above the top TiN plane).
+
+    Parameters
+    ----------
+    layers : sequence of AtomicPlane
+    system : MaterialSystem
+    plane_of_column, xy, growth_dir : arrays, optional
+        Each column's plane, its pixel position and the growth direction: place each defect's ends.
+
+    Returns
+    -------
+    tuple of FilmDefect
+    """
+    film = system.film
+    blocks = film_blocks(layers, system)
+    signs = [_step_sign([getattr(layers[i], "registry", None) for i in range(a, b)]) for a, b in blocks]
+    known = [s for s in signs if s is not None]
+    usual = np.sign(np.sum(known)) if known else None
+    quintuple = list(film.ql_elements)
+    septuple = [film.chalcogen, film.metal] * 3 + [film.chalcogen]
+    out = []
+    for (a, b), sign in zip(blocks, signs):
+        elements = [layers[i].element for i in range(a, b)]
+        if elements == septuple:
+            kind = SEPTUPLE
+        elif b - a != len(quintuple) or (all(elements) and elements != quintuple):
+            kind = IRREGULAR
+        elif sign is not None and usual and sign != usual:
+            kind = REVERSAL
+        else:
+            continue
+        out.append(FilmDefect(kind, round(float(layers[a].height_A), 3), *_ends(a, plane_of_column, xy, growth_dir),
+                              b - a))
+    return tuple(out)
+
+
+def _ends(index, plane_of_column, xy, growth_dir):
+    """(start, end) pixel positions of a plane's outermost columns along it (None, None without columns)."""
+    if plane_of_column is None or xy is None or growth_dir is None:
+        return None, None
+    members = np.asarray(xy)[np.asarray(plane_of_column) == index]
+    if len(members) < 2:
+        return None, None
+    tangent = np.array([-growth_dir[1], growth_dir[0]])
+    along = members @ tangent
+    return (tuple(float(v) for v in members[np.argmin(along)]), tuple(float(v) for v in members[np.argmax(along)]))
