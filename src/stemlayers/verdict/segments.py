@@ -105,6 +105,8 @@ class Along:
     tin_a : (float, float, float) or None
         The TiN in-plane a over the decided windows, each on its own film standard, with its
         statistical and systematic uncertainty (Å).
+    step_A : float
+        The windows' spacing: the boundaries' uncertainty.
     """
 
     segments: tuple
@@ -114,6 +116,7 @@ class Along:
     whole_class: str | None
     length_A: float
     tin_a: tuple | None = None
+    step_A: float = 8.0
 
 
 def _interface_extent(u_A, h_A, reach_A=6.0):
@@ -552,25 +555,50 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
                                 None if tin is None else round(tin[0], 4),
                                 None if tin is None else round(float(np.hypot(tin[1], tin[2])), 4)))
     length = float(hi - lo)
+    steps = tuple(Step(pixel(u), planes, round(height, 3), round(spread, 1))
+                  for u, planes, height, spread in found_steps)
+    decided_windows = [i for i in range(first, stop) if windows.label[i] != NOT_DECIDABLE]
+    return _along(tuple(segments), steps, length, windows.step_A, _tin_of(windows, decided_windows))
+
+
+def _along(segments, steps, length_A, step_A, tin_a=None) -> Along:
+    """Along from its segments: each class's coverage and its uncertainty, and the whole interface's class."""
     coverage, err = {}, {}
     for s in segments:
-        coverage[s.interface_class] = coverage.get(s.interface_class, 0.0) + s.length_A / length
+        coverage[s.interface_class] = coverage.get(s.interface_class, 0.0) + s.length_A / length_A
     # each boundary of a class's stretches lies within half a window step of where it is placed
     for label in coverage:
         n_edges = sum(1 for k in range(1, len(segments))
                       if label in (segments[k].interface_class, segments[k - 1].interface_class))
-        err[label] = round(float(np.sqrt(n_edges) * windows.step_A / 2 / np.sqrt(3) / length), 3)
+        err[label] = round(float(np.sqrt(n_edges) * step_A / 2 / np.sqrt(3) / length_A), 3)
     coverage = {k: round(v, 3) for k, v in coverage.items()}
-    steps = tuple(Step(pixel(u), planes, round(height, 3), round(spread, 1))
-                  for u, planes, height, spread in found_steps)
     decided = {k: v for k, v in coverage.items() if k != NOT_DECIDABLE}
     total = sum(decided.values())
     whole = None
     if total >= 0.5:
         best = max(decided, key=decided.get)
         whole = best if decided[best] >= MAJORITY * total else "mixed"
-    decided_windows = [i for i in range(first, stop) if windows.label[i] != NOT_DECIDABLE]
-    return Along(tuple(segments), steps, coverage, err, whole, round(length, 2), _tin_of(windows, decided_windows))
+    return Along(tuple(segments), steps, coverage, err, whole, round(length_A, 2), tin_a, step_A)
+
+
+#: Where the whole field's planes decide a class, another class must cover at least this length of the
+#: interface (three windows) to make it mixed or to stand in its place: a shorter stretch is as likely
+#: noise in a few windows (a low dose) as an interface of its own.
+MIN_OTHER_A = 24.0
+
+
+def _others_held_to_length(along: Along, whole_class: str) -> Along:
+    """`along` with the stretches of classes other than `whole_class` that cover less than MIN_OTHER_A in all
+    made "not decidable"."""
+    total = {}
+    for s in along.segments:
+        total[s.interface_class] = total.get(s.interface_class, 0.0) + s.length_A
+    short = {k for k, v in total.items() if k not in (whole_class, NOT_DECIDABLE) and v < MIN_OTHER_A}
+    if not short:
+        return along
+    segments = tuple(replace(s, interface_class=NOT_DECIDABLE, confidence=0.0, gap_A=None, gap_err_A=None)
+                     if s.interface_class in short else s for s in along.segments)
+    return _along(segments, along.steps, along.length_A, along.step_A, along.tin_a)
 
 
 def _sentence(along: Along) -> str:
@@ -591,6 +619,8 @@ def judge_along(interface: Interface, along: Along | None) -> Interface:
     """
     if along is None:
         return interface
+    if interface.interface_class is not None:
+        along = _others_held_to_length(along, interface.interface_class)
     fields = dict(segments=along.segments, steps=along.steps, coverage=along.coverage,
                   coverage_err=along.coverage_err)
     summary = _sentence(along)
