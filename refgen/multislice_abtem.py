@@ -353,6 +353,45 @@ def build_model(system, interface, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0,
     )
 
 
+def lateral_model(system, parts, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0, width_range=(52.0, 62.0)):
+    """A cross-section whose interface changes along the cell: equal parts, each (interface, terrace).
+
+    Each part is :func:`build_model` of its class (the same cell, its film's own registry, as separate
+    nuclei grow), keeping its columns in its share of the width; a part on a lower terrace lacks the top
+    `terrace` TiN planes, its film that much lower. Heights are those of the highest terrace.
+    """
+    models = [build_model(system, interface, tin_strain_pct, n_ti=n_ti + max(t for _, t in parts), n_ql=n_ql,
+                          seed=seed + k, width_range=width_range) for k, (interface, _) in enumerate(parts)]
+    width = models[0].width_A
+    d111 = models[0].info["tin_plane_spacing_A"]
+    n_tin = models[0].top_tin_plane + 1
+    fields = ("u_A", "v_A", "element", "plane", "occupancy", "beam_spacing_A", "beam_offset_A", "jitter_A")
+    chunks, planes, segments = {f: [] for f in fields}, list(models[0].planes[:n_tin]), []
+    for k, (model, (interface, terrace)) in enumerate(zip(models, parts)):
+        lo, hi = k * width / len(parts), (k + 1) * width / len(parts)
+        drop = terrace * d111
+        tin = (model.plane >= 0) & (model.plane < n_tin)
+        keep = (model.u_A >= lo) & (model.u_A < hi) & ~(tin & (model.v_A > -drop + 0.1))
+        offset = len(planes) - n_tin
+        planes += [Plane(p.height_A - drop, p.element, p.material, p.period_A, p.beam_spacing_A, p.stack,
+                         p.offset_A) for p in model.planes[n_tin:]]
+        for f in fields:
+            values = getattr(model, f)[keep]
+            if f == "v_A":
+                values = np.where(tin[keep], values, values - drop)
+            elif f == "plane":
+                values = np.where(values >= n_tin, values + offset, values)
+            chunks[f].append(values)
+        segments.append([lo, hi, interface, int(terrace)])
+    classes = {interface for interface, _ in parts}
+    first = models[0]
+    info = dict(first.info, segments=segments, tin_plane_spacing_A=d111, seed=seed)
+    return Model(system=first.system, interface=classes.pop() if len(classes) == 1 else "mixed", width_A=width,
+                 tin_strain_pct=first.tin_strain_pct, tin_inplane_A=first.tin_inplane_A,
+                 film_inplane_A=first.film_inplane_A, planes=planes, top_tin_plane=n_tin - 1,
+                 **{f: np.concatenate(chunks[f]) for f in fields}, info=info)
+
+
 def model_atoms(model, thickness_A, v_bottom, height_A, seed=0):
     """ASE Atoms of the model: x along the interface, y up (v - v_bottom), z along the beam.
 
@@ -609,7 +648,7 @@ def truth_dict(model, system, frame, optics, thickness_A, detector, dose, noisy,
         "plane_element": [p.element for p in model.planes],
         "plane_material": [p.material for p in model.planes],
         "plane_period_A": [p.period_A for p in model.planes],
-        "roughened_planes": rough, "band": band,
+        "roughened_planes": rough, "band": band, **_segments_truth(model, frame),
         "thickness_A": thickness_A, "detector_mrad": list(detector),
         "params": {
             "simulator": f"abTEM {abtem.__version__} PRISM multislice (refgen/multislice_abtem.py)",
@@ -629,6 +668,23 @@ def truth_dict(model, system, frame, optics, thickness_A, detector, dose, noisy,
     }
 
 
+def _segments_truth(model, frame):
+    """The truth's segments and terrace steps of a lateral model, in image pixels (empty otherwise)."""
+    parts = model.info.get("segments")
+    if not parts:
+        return {}
+    d111 = model.info["tin_plane_spacing_A"]
+
+    def px(u, terrace):
+        return [u / frame.pixel_A, (frame.ny - 1) - (-terrace * d111 - frame.v_bottom) / frame.pixel_A - frame.row0]
+
+    segments = [{"start_px": px(lo, t), "end_px": px(hi, t), "length_A": hi - lo, "class": c}
+                for lo, hi, c, t in parts]
+    steps = [{"at_px": px(b[0], b[3]), "height_planes": abs(b[3] - a[3]), "height_A": abs(b[3] - a[3]) * d111}
+             for a, b in zip(parts[:-1], parts[1:]) if a[3] != b[3]]
+    return {"segments": segments, "steps": steps}
+
+
 def add_noise(expected_counts, seed):
     """Poisson counts for an image of expected counts (a separate, seeded step)."""
     rng = np.random.default_rng(seed)
@@ -639,7 +695,10 @@ def image_name(model, thickness_A, detector):
     """File stem without dots, e.g. Bi2Te3_bilayer_s0_t50_d65-160."""
     film = model.system.split("/")[0]
     strain = f"s{model.tin_strain_pct:+.0f}".replace("+", "p").replace("-", "m").replace("p0", "0").replace("m0", "0")
-    return f"{film}_{model.interface}_{strain}_t{thickness_A:.0f}_d{detector[0]:.0f}-{detector[1]:.0f}"
+    kind = model.interface
+    if model.info.get("segments"):  # a lateral model: each part's class and terrace, e.g. bilayer0-vdw1
+        kind = "-".join(f"{c}{t}" for _, _, c, t in model.info["segments"])
+    return f"{film}_{kind}_{strain}_t{thickness_A:.0f}_d{detector[0]:.0f}-{detector[1]:.0f}"
 
 
 def write_image(out_dir, stem, image, pixel_A, truth, title):
