@@ -5,7 +5,8 @@ import pytest
 
 from stemlayers.structure.grouping import LayerSet
 from stemlayers.structure.orient import Orientation
-from stemlayers.verdict.segments import Windows, follow_interface
+from stemlayers.verdict.segments import follow_interface
+from stemlayers.verdict.windows import Windows
 from stemlayers.verdict.stretch import NOT_DECIDABLE as ND
 
 D111 = 2.448

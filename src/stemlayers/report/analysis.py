@@ -30,7 +30,8 @@ from ..structure.grouping import AtomicPlane
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.film import FilmDefect, film_defects
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
-from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along, windows_of_the_system
+from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along
+from ..verdict.windows import windows_of_the_system
 from ..verdict.strain import Strain, check_strain
 
 __all__ = ["PAIR_STAGE", "REFERENCE_STAGE", "REGISTER_STAGE", "STAGES", "AnalysisInput", "Report", "analyze",

@@ -1,90 +1,29 @@
-"""The interface along its length: windows judged on their own, merged into segments, terrace steps.
+"""The interface along its length: the windows' verdicts merged into segments, terrace steps, coverage.
 
-A real interface is not the same all along: a bilayer may cover part of it,
-the TiN surface has terrace steps. The planes of the whole field, grouped
-as one, mix such parts and fit no class. Here the field is cut along the
-interface into overlapping windows (16 Å wide, every 8 Å: a few film
-columns per plane), and each window is grouped and classified on its own
-columns with the field's orientation and scale: each window measures its
-own top TiN plane, so a terrace step moves the origin, not the verdict.
-
-:func:`window_verdicts` judges the windows; :func:`follow_interface` merges
-them into :class:`Segment` runs (a window that straddles a boundary or a
-step sees two interfaces at once and decides nothing: its length goes to
-its neighbours), finds the terrace :class:`Step` s and gives the coverage
-of each class and the class of the whole interface.
+The windows (:mod:`.windows`) each judge a short stretch of the interface. :func:`follow_interface`
+merges them into :class:`Segment` runs (a window that straddles a boundary or a step sees two
+interfaces at once and decides nothing: its length goes to its neighbours), places the boundaries and
+the terrace :class:`Step` s, and gives the coverage of each class and the class of the whole interface;
+:func:`judge_along` and :func:`strain_along` bring them into the whole field's verdict.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..materials import MaterialSystem
-from ..structure.grouping import LayerSet, group_layers
-from .classify import Interface, classify
-from .strain import Strain, check_strain, with_tin_inplane
+from ..structure.grouping import LayerSet
+from .classify import Interface
+from .strain import Strain, with_tin_inplane
 from .stretch import NOT_DECIDABLE, Segment, Step
+from .windows import Windows, interface_extent, lone_windows_undecided, runs_of
 
-__all__ = ["Along", "MIN_WINDOWS", "Windows", "follow_interface", "judge_along", "single_stretch", "strain_along",
-           "window_verdicts", "windows_of_the_system"]
+__all__ = ["Along", "follow_interface", "judge_along", "single_stretch", "strain_along"]
 
 #: A class covering at least this share of the decided interface length is the whole interface's class.
 MAJORITY = 0.8
-
-#: Fewer windows (an interface shorter than ~50 Å) leave the whole field's verdict alone: too few to tell
-#: a second class from one odd window at the field's edge.
-MIN_WINDOWS = 5
-
-
-@dataclass(frozen=True)
-class Windows:
-    """The verdicts of windows along the interface (arrays of one entry per window).
-
-    Attributes
-    ----------
-    centre_A : (W,) float array
-        Window centres along the interface, Å (u of the field's frame).
-    label : (W,) object array
-        The class of each window, or :data:`NOT_DECIDABLE`.
-    confidence, gap_A, gap_err_A, top_A : (W,) float arrays
-        The window's confidence, gap and its uncertainty (NaN: none) and the height of its own top TiN
-        plane in the field's frame (NaN: none found).
-    evidence : tuple of tuple of str
-    width_A, step_A : float
-    n_columns : (W,) int array
-        Columns in each window.
-    extent_A : (float, float)
-        Where the interface begins and ends along u: its columns' extent.
-    judge : callable or None
-        ``judge(centre_A, width_A) -> (label, numbers, evidence)`` of any window of the field, to place
-        boundaries more finely than the windows' spacing (None: at the middle between windows).
-    min_occupancy : float
-        The share of a window's length its top plane must span to be the window's top (the system's
-        ``classify.min_occupancy``): it places terrace steps.
-    tin_a_A, tin_a_stat_A, tin_a_sys_A : (W,) float arrays
-        The TiN in-plane a of each window on its own film standard, its statistical and systematic
-        uncertainty (NaN: no ordered TiN plane).
-    """
-
-    centre_A: np.ndarray
-    label: np.ndarray
-    confidence: np.ndarray
-    gap_A: np.ndarray
-    gap_err_A: np.ndarray
-    top_A: np.ndarray
-    evidence: tuple
-    width_A: float
-    step_A: float
-    n_columns: np.ndarray
-    tin_a_A: np.ndarray
-    tin_a_stat_A: np.ndarray
-    tin_a_sys_A: np.ndarray
-    extent_A: tuple = (np.nan, np.nan)
-    judge: object = field(default=None, repr=False, compare=False)
-    min_occupancy: float = 0.85
-
 
 @dataclass(frozen=True)
 class Along:
@@ -119,138 +58,6 @@ class Along:
     step_A: float = 8.0
 
 
-def _interface_extent(u_A, h_A, reach_A=6.0):
-    """(lo, hi) along the interface: where columns lie within `reach_A` of the top TiN plane's height."""
-    near = np.abs(h_A) < reach_A
-    if near.sum() < 3:
-        near = np.ones(u_A.size, bool)
-    return float(u_A[near].min()), float(u_A[near].max())
-
-
-def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_size_A: float, shape=None,
-                    width_A=16.0, step_A=8.0, below_A=20.0, above_A=40.0) -> Windows | None:
-    """Group and classify overlapping windows along the interface, each on its own columns.
-
-    Parameters
-    ----------
-    columns : Columns
-    layerset : LayerSet
-        The whole field's planes: its orientation and origin set the frame.
-    system : MaterialSystem
-    pixel_size_A : float
-        The working pixel size (the field's true scale).
-    shape : (rows, cols), optional
-    width_A, step_A : float
-        Window width and spacing along the interface.
-    below_A, above_A : float
-        Each window holds the columns from this far below the top TiN plane to this far above it: enough
-        TiN planes and quintuple layers for every cue, and a cost that does not grow with the field's height.
-
-    Returns
-    -------
-    Windows or None
-        None when the field has no origin or its interface is too short for MIN_WINDOWS windows.
-    """
-    if layerset.origin_xy is None:
-        return None
-    growth = layerset.orientation.growth_dir
-    tangent = np.array([-growth[1], growth[0]])
-    u = columns.xy @ tangent * pixel_size_A
-    h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
-    lo, hi = _interface_extent(u, h)
-    centres = np.arange(lo + width_A / 2, hi - width_A / 2 + 1e-9, step_A)
-    if centres.size < MIN_WINDOWS:
-        return None
-    band = (h > -below_A) & (h < above_A)
-
-    def judge(centre, width):
-        inside = columns.select(band & (np.abs(u - centre) <= width / 2))
-        local = group_layers(inside, layerset.orientation, system, pixel_size_A, shape, scale=layerset.field_scale,
-                             undistort=False)
-        verdict = classify(local, system, inside, pixel_size_A)
-        strain = check_strain(local.layers, system, calibration=local.calibration)
-        top = (np.nan if local.origin_xy is None
-               else float((local.origin_xy - layerset.origin_xy) @ growth * pixel_size_A))
-        numbers = [verdict.confidence, verdict.gap_A, verdict.gap_err_A, top, len(inside), strain.tin_inplane_A,
-                   strain.tin_inplane_stat_err_A, strain.tin_inplane_sys_err_A]
-        return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
-                tuple(verdict.evidence))
-
-    # a first look through windows twice as wide, end to end: where they all tell one class on one terrace
-    # the interface is uniform, and the fine windows would only say so again
-    n_coarse = int(np.ceil((hi - lo) / (2 * width_A)))
-    coarse = np.linspace(lo + width_A, hi - width_A, n_coarse) if n_coarse > 1 else np.array([0.5 * (lo + hi)])
-    looks = [judge(centre, 2 * width_A) for centre in coarse]
-    labels = {row[0] for row in looks}
-    tops = np.array([row[1][3] for row in looks])
-    if (len(labels) == 1 and NOT_DECIDABLE not in labels and np.all(np.isfinite(tops))
-            and np.ptp(tops) < 0.4 * system.substrate.plane_spacing_A):
-        return _as_windows(coarse, looks, 2 * width_A, float(np.diff(coarse).mean()) if n_coarse > 1 else 2 * width_A,
-                           (lo, hi), judge, system)
-    rows = [judge(centre, width_A) for centre in centres]
-    # where two neighbouring windows differ, one more half-way between them: a stretch of one class 20-25 Å
-    # long then holds two windows of its own, enough to stand as a segment
-    between = [0.5 * (centres[i] + centres[i + 1]) for i in range(len(rows) - 1) if rows[i][0] != rows[i + 1][0]]
-    rows += [judge(centre, width_A) for centre in between]
-    centres = np.concatenate([centres, between])
-    order = np.argsort(centres, kind="stable")
-    centres, rows = centres[order], [rows[i] for i in order]
-    # a window that decides nothing is tried again wider (a thick or noisy field needs more columns per
-    # plane); the wider verdict counts only where it agrees with the nearest decided windows on either side,
-    # so that a window centred on a boundary, which sees more of both sides when wider, stays undecided
-    seen = _lone_windows_undecided([r[0] for r in rows])
-    decided = np.flatnonzero(seen != NOT_DECIDABLE)
-    for i in np.flatnonzero(seen == NOT_DECIDABLE):
-        sides = {seen[j] for j in (decided[decided < i][-1:].tolist() + decided[decided > i][:1].tolist())}
-        for width in (1.5 * width_A, 2.0 * width_A):
-            if width > hi - lo:
-                break
-            wider = judge(centres[i], width)
-            if wider[0] != NOT_DECIDABLE:
-                if len(sides) <= 1 and sides <= {wider[0]}:
-                    rows[i] = wider
-                break
-    return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system)
-
-
-def _as_windows(centres, rows, width_A, step_A, extent_A, judge, system) -> Windows:
-    """Windows from the (label, numbers, evidence) rows of their judge."""
-    labels = np.array([r[0] for r in rows], object)
-    numbers = np.array([r[1] for r in rows], float).reshape(-1, 8)
-    confidence, gap, gap_err, top, counts, tin_a, tin_stat, tin_sys = numbers.T
-    return Windows(np.asarray(centres, float), labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows),
-                   width_A, step_A, counts.astype(int), tin_a, tin_stat, tin_sys, extent_A, judge,
-                   system.classify.min_occupancy)
-
-
-def _decided_share(windows: Windows | None) -> float:
-    """The share of windows with a verdict (0 without windows)."""
-    return 0.0 if windows is None else float(np.mean(windows.label != NOT_DECIDABLE))
-
-
-def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem, candidates, pixel_size_A: float,
-                          shape=None) -> tuple:
-    """(system, Windows) along the interface: the chosen system's windows, or another candidate's where the
-    chosen one decides less than half of them and the other decides most.
-
-    The whole field's planes, mixing the parts of a partly covered or stepped interface, can fit the wrong
-    film's quintuple-layer shape better than the right one's; each window, one interface alone, shows its
-    film's shape plainly.
-    """
-    windows = window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
-    best = (_decided_share(windows), chosen, windows)
-    if windows is None or best[0] >= 0.5:
-        return chosen, windows
-    for other in candidates:
-        if other.name == chosen.name or layersets.get(other.name) is None:
-            continue
-        theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
-        share = _decided_share(theirs)
-        if share >= 0.5 and share > best[0] + 0.25:
-            best = (share, other, theirs)
-    return best[1], best[2]
-
-
 def _tin_of(windows: Windows, index):
     """(a, stat, sys) of the TiN a over the windows `index`: a weighted mean of windows that do not overlap
     (the first, then each next one a window's width further on), the statistical error inflated by their
@@ -278,18 +85,12 @@ def single_stretch(interface: Interface, columns, layerset: LayerSet, pixel_size
     tangent = np.array([-growth[1], growth[0]])
     u = (columns.xy - layerset.origin_xy) @ tangent * pixel_size_A
     h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
-    lo, hi = _interface_extent(u, h)
+    lo, hi = interface_extent(u, h)
     label = interface.interface_class or NOT_DECIDABLE
     ends = [tuple(float(v) for v in layerset.origin_xy + x * tangent / pixel_size_A) for x in (lo, hi)]
     segment = Segment(ends[0], ends[1], round(hi - lo, 2), label, interface.confidence,
                       tuple(interface.evidence[:3]), interface.gap_A, interface.gap_err_A)
     return Along((segment,), (), {label: 1.0}, {label: 0.0}, interface.interface_class, round(hi - lo, 2))
-
-
-def _runs(labels):
-    """(start, stop, label) of runs of equal labels."""
-    edges = [0] + [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]] + [len(labels)]
-    return [(a, b, labels[a]) for a, b in zip(edges[:-1], edges[1:])]
 
 
 def _bridged(labels, centres_A, width_A):
@@ -300,7 +101,7 @@ def _bridged(labels, centres_A, width_A):
     between the classes on either side (all of it to one class when both sides agree).
     """
     labels = list(labels)
-    runs = _runs(labels)
+    runs = runs_of(labels)
     for k, (a, b, label) in enumerate(runs):
         # windows straddling one boundary have their centres within half a width of it
         if (label != NOT_DECIDABLE or k == 0 or k == len(runs) - 1
@@ -310,16 +111,6 @@ def _bridged(labels, centres_A, width_A):
         middle = a + (b - a) / 2
         for i in range(a, b):
             labels[i] = left if i + 0.5 < middle else right
-    return labels
-
-
-def _lone_windows_undecided(labels):
-    """A class seen by one window alone, between windows of other verdicts, is no segment: one window
-    straddles a boundary or sits at the field's edge as often as it sees an interface of its own."""
-    labels = np.array(labels, object)
-    for a, b, label in _runs(list(labels)):
-        if b - a == 1 and label != NOT_DECIDABLE:
-            labels[a] = NOT_DECIDABLE
     return labels
 
 
@@ -484,7 +275,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     labels = np.array(windows.label, object)
     for u_step, *_ in found_steps:  # a window across a terrace step sees two origins: no verdict of its own
         labels[np.abs(windows.centre_A - u_step) < windows.width_A / 2] = NOT_DECIDABLE
-    labels = _lone_windows_undecided(labels)
+    labels = lone_windows_undecided(labels)
     first, stop = _seen(windows, labels)
     centres = windows.centre_A[first:stop]
     lo, hi = extent_A or windows.extent_A
@@ -505,7 +296,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         return (float(xy[0]), float(xy[1]))
 
     segments = []
-    runs = _runs(labels)
+    runs = runs_of(labels)
     cuts = []  # Å along u between consecutive runs
     for (a0, b0, label0), (a1, b1, label1) in zip(runs[:-1], runs[1:]):
         own0 = [i + first for i in range(a0, b0) if windows.label[i + first] == label0]
