@@ -63,3 +63,10 @@ def test_table_and_plot_are_written_beside_the_results(tmp_path):
     csv, png = write_sample_results([_row("A/1.tif", 0.3), _row("B/1.tif", 0.6)], tmp_path / "results.csv")
     assert csv.name == "results_samples.csv" and "bilayer_coverage_ci95" in csv.read_text()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_undecided_share_may_be_any_class():
+    rows = [{**_row(f"U/{k}.tif", 0.0), "vdw_coverage": 0.85} for k in range(5)]  # 15 % of each undecided
+    frame = sample_table(rows)
+    lo, hi = frame.loc[0, "bilayer_coverage_ci95"]
+    assert frame.loc[0, "bilayer_coverage"] == 0.0 and lo == 0.0 and 0.05 < hi <= 0.15 + 1e-9

@@ -7,7 +7,7 @@ expression on its name), :func:`sample_table` aggregates the batch rows of each 
 
 Coverage is length-weighted over the sample's images; its 95 % CI comes from resampling the images (the
 sample's image-to-image variation) with each image's coverage drawn within its own uncertainty (where its
-segment boundaries lie). The TiN a is the weighted mean of the images', its CI widened by their excess
+segment boundaries lie, and any part of its undecided length). The TiN a is the weighted mean of the images', its CI widened by their excess
 scatter.
 """
 
@@ -62,7 +62,10 @@ def _coverage(rows, rng, n_draws):
     length, cover, err = length[ok], cover[ok], np.nan_to_num(err[ok])
     mean = (length[:, None] * cover).sum(axis=0) / length.sum()
     picks = rng.integers(0, len(length), (n_draws, len(length)))
-    drawn = np.clip(cover[picks] + rng.normal(0, 1, (n_draws, len(length), 1)) * err[picks][..., None], 0, 1)
+    # an image's undecided share may be any class: each class may hold any part of it
+    undecided = np.clip(1.0 - cover.sum(axis=1), 0.0, 1.0)
+    drawn = np.clip(cover[picks] + rng.normal(0, 1, (n_draws, len(length), 1)) * err[picks][..., None]
+                    + rng.uniform(0, 1, (n_draws, len(length), len(CLASSES))) * undecided[picks][..., None], 0, 1)
     weights = length[picks][..., None]
     boot = (weights * drawn).sum(axis=1) / weights.sum(axis=1)
     lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)
