@@ -58,6 +58,7 @@ def test_class_coverage_and_boundaries(analysed, name):
 def test_a_stepped_contact_keeps_its_class_and_its_strain_verdict(analysed, name):
     sim, report = analysed[name]
     assert report.interface.interface_class == sim.truth.interface != "deteriorated"
+    assert report.interface.gap_A is not None and 0 < report.interface.gap_err_A < 0.05  # a gap with its error
     (step,), (true_step,) = report.interface.steps, sim.truth.steps
     assert step.height_planes == 1 and step.height_A == pytest.approx(2.448, abs=0.25)
     assert np.hypot(*(np.asarray(step.at_px) - true_step["at_px"])) * sim.pixel_size_A <= 10.0

@@ -423,14 +423,20 @@ def judge_along(interface: Interface, along: Along | None) -> Interface:
                                                            if s.interface_class == along.whole_class]
     weights = np.array([s.length_A for s in chosen])
     confidence = float(np.average([s.confidence for s in chosen], weights=weights))
-    gaps = [s.gap_A for s in chosen if s.gap_A is not None]
-    single = along.whole_class != "mixed" and along.whole_class != "deteriorated" and gaps
+    measured = [s for s in chosen if s.gap_A is not None]
+    gaps = [s.gap_A for s in measured]
+    single = along.whole_class not in ("mixed", "deteriorated") and bool(gaps)
+    gap_err = None
+    if single:  # the segments' own uncertainty, or their scatter where it is larger
+        own = [s.gap_err_A for s in measured if s.gap_err_A is not None]
+        gap_err = max(float(np.median(own)) if own else 0.0,
+                      float(np.std(gaps) / np.sqrt(len(gaps))) if len(gaps) > 1 else 0.0) or None
     best = max(chosen, key=lambda s: s.confidence * s.length_A)
-    evidence = [summary, f"the whole field's planes, taken as one: {interface.evidence[0] if interface.evidence else '-'}",
+    whole = interface.evidence[0] if interface.evidence else "-"
+    evidence = [summary, f"the whole field's planes, taken as one: {whole}",
                 f"a {best.interface_class} segment of {best.length_A:.0f} Å: " + "; ".join(best.evidence[:3])]
     return replace(interface, interface_class=along.whole_class, confidence=round(confidence, 3),
-                   evidence=evidence, gap_A=float(np.median(gaps)) if single else None,
-                   gap_err_A=float(np.std(gaps) / np.sqrt(len(gaps))) if single and len(gaps) > 1 else None,
+                   evidence=evidence, gap_A=float(np.median(gaps)) if single else None, gap_err_A=gap_err,
                    gap_note=None if single else "no single gap: see the segments", decided_by="segments",
                    **fields)
 
