@@ -1,7 +1,7 @@
 """Defects inside the film, named: septuple lamellae, stacking reversals, missing or extra planes.
 
-Above the interface the film is a stack of blocks separated by van der Waals gaps: two chalcogen planes
-in a row. A Bi2X3 film's block is the quintuple layer X-Bi-X-Bi-X; a Bi3X4 lamella (a septuple layer,
+Above the interface the film is a stack of blocks separated by van der Waals gaps (two chalcogen planes
+in a row, further apart than any two planes inside a block). A Bi2X3 film's block is the quintuple layer X-Bi-X-Bi-X; a Bi3X4 lamella (a septuple layer,
 X-Bi-X-Bi-X-Bi-X, about 1.4 nm with its gap) grows into it, a block may be stacked the other way (a twin),
 and a block may lack a plane or carry one more. Each is named with the height of its first plane. They
 never change the interface verdict.
@@ -43,22 +43,27 @@ class FilmDefect:
 def film_blocks(layers, system: MaterialSystem) -> list:
     """(first, stop) indices into `layers` of each film block closed on both sides.
 
-    A block ends where two chalcogen planes follow each other (a vdW gap), or, where an element is not
-    known, at a spacing nearer the vdW gap than the block's inner spacings. The block the field's top
-    cuts is left out; the first block is closed below by the interface.
+    A block ends at a spacing nearer the vdW gap than the blocks' inner spacings: measured to a few pm,
+    the spacings tell the gaps better than the planes' elements, one of which may be mistaken. The block
+    the field's top cuts is left out, and so is the first one unless an interface plane (TiN, bilayer or
+    disordered) lies right below it: otherwise the field's edge may cut it too.
     """
     film = system.film
     threshold = 0.5 * (max(film.ql_spacings_A) + film.vdw_gap_A)
+    # wider than a vdW gap by half a plane spacing: a plane is missing inside the block, no gap
+    missing = film.vdw_gap_A + 0.5 * min(film.ql_spacings_A)
     index = [i for i, L in enumerate(layers) if L.material == "TI"]
     if len(index) < 2:
         return []
     cuts = [index[0]]
     for a, b in zip(index[:-1], index[1:]):
-        ea, eb = layers[a].element, layers[b].element
-        gap = (ea == eb == film.chalcogen) if ea and eb else (layers[b].height_A - layers[a].height_A) > threshold
-        if gap or b != a + 1:
+        spacing = layers[b].height_A - layers[a].height_A
+        if b != a + 1 or threshold < spacing < missing:
             cuts.append(b)
-    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+    blocks = list(zip(cuts[:-1], cuts[1:]))
+    if blocks and (index[0] == 0 or layers[index[0] - 1].material not in ("TiN", "bilayer", "disordered")):
+        blocks = blocks[1:]
+    return blocks
 
 
 def _step_sign(registries) -> float | None:
@@ -93,14 +98,13 @@ def film_defects(layers, system: MaterialSystem, plane_of_column=None, xy=None, 
     signs = [_step_sign([getattr(layers[i], "registry", None) for i in range(a, b)]) for a, b in blocks]
     known = [s for s in signs if s is not None]
     usual = np.sign(np.sum(known)) if known else None
-    quintuple = list(film.ql_elements)
     septuple = [film.chalcogen, film.metal] * 3 + [film.chalcogen]
     out = []
     for (a, b), sign in zip(blocks, signs):
         elements = [layers[i].element for i in range(a, b)]
-        if elements == septuple:
-            kind = SEPTUPLE
-        elif b - a != len(quintuple) or (all(elements) and elements != quintuple):
+        if b - a == len(septuple) and sum(e == s for e, s in zip(elements, septuple)) >= len(septuple) - 1:
+            kind = SEPTUPLE  # seven planes, their elements those of X-Bi-X-Bi-X-Bi-X but for one mistaken
+        elif b - a != len(film.ql_elements):
             kind = IRREGULAR
         elif sign is not None and usual and sign != usual:
             kind = REVERSAL
