@@ -77,8 +77,7 @@ def _verdict_rows(report) -> list:
     rows = [("interface", f"{i.interface_class or 'not decidable'}"
              + (f" (confidence {i.confidence:.2f}); {where}" if i.interface_class else ""))]
     rows += _along_rows(i)
-    rows += [("film defect", f"{d.kind} ({d.n_planes} planes) at {format_value(d.height_A, decimals=2)}")
-             for d in report.film_defects]
+    rows += [("film defect", d.sentence()) for d in report.film_defects]
     if s.tin_inplane_A is not None:
         lo, hi = s.ci95_pct
         parts = ""

@@ -1,4 +1,5 @@
-"""Two small array helpers shared by several stages: block reduction of a pixel grid, and a robust spread.
+"""Small array helpers shared by several stages: block reduction of a pixel grid, a robust spread, and an
+inverse-variance mean.
 
 ``robust_sd`` is ``scipy.stats.median_abs_deviation(x, scale="normal")``;
 importing scipy.stats would add ~0.4 s to ``import stemlayers`` (every CLI
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.measure import block_reduce
 
-__all__ = ["MAD_TO_SD", "binned", "robust_sd"]
+__all__ = ["MAD_TO_SD", "binned", "inverse_variance_mean", "robust_sd"]
 
 #: 1 / Phi^-1(3/4): the median absolute deviation of a normal sample times this is its standard deviation.
 MAD_TO_SD = 1.4826
@@ -26,6 +27,26 @@ def robust_sd(values) -> float:
     """
     values = np.asarray(values, float).ravel()
     return float(MAD_TO_SD * np.median(np.abs(values - np.median(values))))
+
+
+def inverse_variance_mean(values, errors) -> tuple[float, float]:
+    """Inverse-variance mean and its error, inflated by the scatter between the values when that is larger.
+
+    Examples
+    --------
+    >>> inverse_variance_mean([1.0, 3.0], [2.0, 2.0])   # scatter within the errors: the errors alone
+    (2.0, 1.4142135623730951)
+    >>> round(inverse_variance_mean([1.0, 3.0], [0.5, 0.5])[1], 6)  # scatter beyond them: inflated by it
+    1.0
+    """
+    values, errors = np.asarray(values, float), np.asarray(errors, float)
+    w = 1.0 / errors**2
+    mean = float(np.sum(w * values) / np.sum(w))
+    err = float(np.sqrt(1.0 / np.sum(w)))
+    if len(values) > 1:
+        chi2 = np.sum(w * (values - mean) ** 2) / (len(values) - 1)
+        err *= float(np.sqrt(max(chi2, 1.0)))
+    return mean, err
 
 
 def binned(image, block, func=np.mean):

@@ -13,12 +13,13 @@ scatter.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
 import numpy as np
 
+from ..io.units import as_number
+from ..numeric import inverse_variance_mean
 from ..verdict.strain import strain_verdict
 
 __all__ = ["CLASSES", "sample_of", "sample_table", "write_sample_results"]
@@ -42,20 +43,12 @@ def sample_of(file: str, pattern: str | None = None) -> str:
     return str(Path(file).parent)
 
 
-def _number(value) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return out
-
-
 def _coverage(rows, rng, n_draws):
     """Length-weighted coverage per class over the rows, and its 95 % CI (images resampled, each image's
     coverage drawn within its uncertainty)."""
-    length = np.array([_number(r.get("interface_length_A")) for r in rows])
-    cover = np.array([[_number(r.get(f"{c}_coverage")) for c in CLASSES] for r in rows]).reshape(-1, len(CLASSES))
-    err = np.array([_number(r.get("coverage_err")) for r in rows])
+    length = np.array([as_number(r.get("interface_length_A")) for r in rows])
+    cover = np.array([[as_number(r.get(f"{c}_coverage")) for c in CLASSES] for r in rows]).reshape(-1, len(CLASSES))
+    err = np.array([as_number(r.get("coverage_err")) for r in rows])
     ok = np.isfinite(length) & (length > 0) & np.isfinite(cover).all(axis=1)
     if not ok.any():
         return None, None, 0.0
@@ -74,17 +67,14 @@ def _coverage(rows, rng, n_draws):
 
 def _tin(rows):
     """(a, 95 % CI half-width, deviation %, its CI, verdict) of the TiN a over the rows that measured it."""
-    a = np.array([_number(r.get("tin_inplane_A")) for r in rows])
-    err = np.array([_number(r.get("tin_inplane_err_A")) for r in rows])
-    dev = np.array([_number(r.get("tin_inplane_deviation_pct")) for r in rows])
+    a = np.array([as_number(r.get("tin_inplane_A")) for r in rows])
+    err = np.array([as_number(r.get("tin_inplane_err_A")) for r in rows])
+    dev = np.array([as_number(r.get("tin_inplane_deviation_pct")) for r in rows])
     ok = np.isfinite(a) & np.isfinite(err) & (err > 0) & np.isfinite(dev)
     if not ok.any():
         return None
     a, err, dev = a[ok], err[ok], dev[ok]
-    weight = 1.0 / err**2
-    mean = float(np.sum(weight * a) / weight.sum())
-    chi2 = float(np.sum(weight * (a - mean) ** 2) / (len(a) - 1)) if len(a) > 1 else 1.0
-    sigma = math.sqrt(max(chi2, 1.0) / weight.sum())
+    mean, sigma = inverse_variance_mean(a, err)
     reference = float(np.median(a / (1 + dev / 100)))  # each row's reference, from its own deviation
     deviation = 100.0 * (mean / reference - 1.0)
     half = 100.0 * 1.96 * sigma / reference
@@ -149,6 +139,7 @@ def write_sample_results(rows, table, pattern: str | None = None) -> tuple[Path,
     from matplotlib.figure import Figure
 
     from ..io.write import write_bytes_atomic, write_text_atomic
+    from .figure._style import CLASS_COLORS  # matplotlib: only when a plot is drawn
 
     table = Path(table)
     frame = sample_table(rows, pattern)
@@ -157,14 +148,13 @@ def write_sample_results(rows, table, pattern: str | None = None) -> tuple[Path,
     figure = Figure(figsize=(max(4.0, 1.2 * len(frame) + 2), 3.6), layout="constrained")
     ax = figure.add_subplot()
     x = np.arange(len(frame))
-    colours = {"bilayer": "#d95f02", "vdw": "#1b9e77", "deteriorated": "#7570b3"}
     width = 0.8 / len(CLASSES)
     for k, klass in enumerate(CLASSES):
         values = frame[f"{klass}_coverage"].astype(float).fillna(0).to_numpy()
         ci = np.array([c if isinstance(c, list) else [np.nan, np.nan] for c in frame[f"{klass}_coverage_ci95"]])
         errors = np.abs(ci.T - values) if len(ci) else None
         ax.bar(x + (k - 1) * width, 100 * values, width, yerr=None if errors is None else 100 * np.nan_to_num(errors),
-               capsize=3, color=colours[klass], label=klass)
+               capsize=3, color=CLASS_COLORS[klass], label=klass)
     names = [Path(s).name or s for s in frame["sample"]]  # a folder by its own name
     ax.set_xticks(x, [f"{s}\n({n} images)" for s, n in zip(names, frame["n_analysed"])], fontsize=8)
     ax.set_ylabel("coverage of the interface (%), 95 % CI")

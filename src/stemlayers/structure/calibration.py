@@ -21,7 +21,7 @@ import numpy as np
 
 from ..io.jsonable import from_saved
 from ..io.units import signed
-from ..numeric import robust_sd
+from ..numeric import inverse_variance_mean, robust_sd
 from .distortion import stacking_shear
 
 __all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
@@ -48,13 +48,7 @@ def weighted_mean(values, errors):
         spread = robust_sd(values)
         keep = np.abs(values - centre) <= np.maximum(3 * spread, 3 * errors)
         values, errors = values[keep], errors[keep]
-    w = 1.0 / errors**2
-    mean = float(np.sum(w * values) / np.sum(w))
-    err = float(np.sqrt(1.0 / np.sum(w)))
-    if len(values) > 1:
-        chi2 = np.sum(w * (values - mean) ** 2) / (len(values) - 1)
-        err *= float(np.sqrt(max(chi2, 1.0)))
-    return mean, err
+    return inverse_variance_mean(values, errors)
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,11 @@ class Interface:
     segments: tuple = ()
     steps: tuple = ()
 
+    @property
+    def varies_along(self) -> bool:
+        """Whether the interface is more than one stretch along its length: segments or terrace steps."""
+        return len(self.segments) > 1 or bool(self.steps)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["class"] = d.pop("interface_class")

@@ -35,6 +35,10 @@ class FilmDefect:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def sentence(self) -> str:
+        """The defect in words: "septuple layer (7 planes) at 18.66 Å"."""
+        return f"{self.kind} ({self.n_planes} planes) at {self.height_A:.2f} Å"
+
     @classmethod
     def from_dict(cls, d: dict) -> FilmDefect:
         return from_saved(cls, d)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..materials import MaterialSystem
+from ..numeric import inverse_variance_mean
 from ..structure.grouping import LayerSet
 from .classify import Interface
 from .strain import Strain, with_tin_inplane
@@ -69,11 +70,8 @@ def _tin_of(windows: Windows, index):
             apart.append(i)
     if len(apart) < 2:
         return None
-    a, stat = windows.tin_a_A[apart], windows.tin_a_stat_A[apart]
-    weight = 1.0 / stat**2
-    mean = float(np.sum(weight * a) / np.sum(weight))
-    chi2 = float(np.sum(weight * (a - mean) ** 2) / (len(apart) - 1))
-    return mean, float(np.sqrt(max(chi2, 1.0) / np.sum(weight))), float(np.nanmedian(windows.tin_a_sys_A[apart]))
+    mean, stat = inverse_variance_mean(windows.tin_a_A[apart], windows.tin_a_stat_A[apart])
+    return mean, stat, float(np.nanmedian(windows.tin_a_sys_A[apart]))
 
 
 def single_stretch(interface: Interface, columns, layerset: LayerSet, pixel_size_A: float) -> Along | None:
@@ -114,6 +112,18 @@ def _bridged(labels, centres_A, width_A):
     return labels
 
 
+def _grow(judge, outer, inner, limit, holds, step_A=2.0):
+    """The inner edge of the window [outer, inner] moved towards `limit`, `step_A` at a time, as far as the
+    window's judged row (label, numbers, evidence) still `holds`."""
+    way = 1.0 if limit > inner else -1.0
+    while (limit - inner) * way >= step_A - 1e-9:
+        trial = inner + way * step_A
+        if not holds(judge(0.5 * (outer + trial), abs(trial - outer))):
+            break
+        inner = trial
+    return inner
+
+
 def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0):
     """Where class A gives way to class B, Å along u, from two windows (outer edge, inner edge) facing each other.
 
@@ -124,13 +134,7 @@ def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0):
     edge).
     """
     def grow(outer, inner, limit, label):
-        way = 1.0 if limit > inner else -1.0
-        while (limit - inner) * way >= step_A - 1e-9:
-            trial = inner + way * step_A
-            if judge(0.5 * (outer + trial), abs(trial - outer))[0] != label:
-                break
-            inner = trial
-        return inner
+        return _grow(judge, outer, inner, limit, lambda row: row[0] == label, step_A)
 
     centre_a, centre_b = 0.5 * sum(window_a), 0.5 * sum(window_b)
     edge_a = None if label_a == "deteriorated" else grow(*window_a, centre_b, label_a)
@@ -214,12 +218,12 @@ def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0):
     way = 1.0 if c_l > c_u else -1.0
     outer, inner = c_u - way * windows.width_A / 2, c_u + way * windows.width_A / 2
     level = windows.top_A[upper]
-    while (c_l + way * windows.width_A / 2 - inner) * way >= step_A - 1e-9:
-        trial = inner + way * step_A
-        top = windows.judge(0.5 * (outer + trial), abs(trial - outer))[1][3]
-        if not np.isfinite(top) or abs(top - level) > 0.5 * d111_A:
-            break
-        inner = trial
+
+    def own_top(row):
+        top = row[1][3]
+        return np.isfinite(top) and abs(top - level) <= 0.5 * d111_A
+
+    inner = _grow(windows.judge, outer, inner, c_l + way * windows.width_A / 2, own_top, step_A)
     return outer + way * windows.min_occupancy * abs(inner - outer)
 
 

@@ -179,7 +179,7 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
                 break
             wider = judge(centres[i], width)
             if wider[0] != NOT_DECIDABLE:
-                if len(sides) <= 1 and sides <= {wider[0]}:
+                if sides <= {wider[0]}:
                     rows[i] = wider
                 break
     return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system)

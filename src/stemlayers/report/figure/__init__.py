@@ -164,7 +164,7 @@ def summary_lines(report):
     lines = title_lines(report, system_of(report)) + series_lines(report.series)
     along = coverage_text(report.interface)
     lines += [f"along the interface: {along}"] if along else []
-    lines += [f"film defect: {d.kind} ({d.n_planes} planes) at {d.height_A:.2f} Å" for d in report.film_defects]
+    lines += [f"film defect: {d.sentence()}" for d in report.film_defects]
     warning = calibration_warning(report)
     lines += [f"warning: {warning}"] if warning else []
     lines += [f"evidence: {line}" for line in report.interface.evidence]

@@ -176,7 +176,7 @@ def series_lines(series) -> list:
 def coverage_text(interface) -> str | None:
     """The interface along its length in a line: "bilayer 54 ± 4 %, vdw 46 ± 4 % of 96 Å; 1 terrace step
     (1 plane)", or None for an interface of one stretch without steps."""
-    if not interface.coverage or (len(interface.segments) < 2 and not interface.steps):
+    if not interface.coverage or not interface.varies_along:
         return None
     err = interface.coverage_err or {}
     length = sum(s.length_A for s in interface.segments)

@@ -210,7 +210,7 @@ def draw_image_panel(ax, report):
 def _draw_interface(ax, interface, px) -> list:
     """The interface as a strip along the top TiN plane, coloured by each segment's class, and its terrace
     steps as triangles; nothing for an interface of one stretch without steps (the title says its class)."""
-    if len(interface.segments) < 2 and not interface.steps:
+    if not interface.varies_along:
         return []
     drawn = []
     for s in interface.segments:
