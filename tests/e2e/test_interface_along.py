@@ -21,6 +21,18 @@ FIELDS = {
     "bilayer then deteriorated": SimulationParams(system="Bi2Se3/TiN", seed=9, **WIDE, segments=(
         (-1e3, "bilayer", 0), (10.0, "deteriorated", 0))),
     "flat": SimulationParams(system="Bi2Te3/TiN", interface="vdw", seed=6, **WIDE),
+    # a field of the interface benchmark whose planes, taken as one field, show no system at all
+    "three classes": SimulationParams(
+        system="Bi2Te3/TiN", seed=197431314, shape=(504, 1092), pixel_size_A=0.08561881707947833,
+        rotation_deg=3.5862642941602765, flip=True, dose=77.94282358542031, probe_sigma_A=0.36811683592523237,
+        tail_fraction=0.05114164980476423, tail_width_A=2.166036622712919, tin_strain_pct=2.251288288851807,
+        interface_offset_A=-2.8768025807282784, bilayer_spacing_A=3.55595688068052,
+        bilayer_tin_gap_A=2.9755715614875853, vdw_gap_A=2.876234358741586, jitter_px=0.14413933393504036,
+        drift_shear=-0.0006530656899965547, drift_stretch=0.0006247916015178309, background=0.22947572961199103,
+        background_ramp=0.10591064174874508, read_noise=0.16086524760412835, weight_jitter=0.014133227328713565,
+        thickness_gradient=0.05740551218583692, background_smooth=0.03076012213242579,
+        amorphous=0.07517623229407967,
+        segments=((-1e3, "deteriorated", 0), (-5.569700496426044, "vdw", 0), (15.158538977015027, "bilayer", 0))),
 }
 
 

@@ -1,5 +1,7 @@
 """The interface along its length, from hand-built window verdicts with known answers."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -64,6 +66,38 @@ def test_a_terrace_step_keeps_the_class_and_is_found_in_whole_planes():
     assert len(along.steps) == 1 and along.steps[0].height_planes == 1
     assert along.steps[0].height_A == pytest.approx(D111)
     assert along.steps[0].at_px[0] == pytest.approx(10 * (-32 + 8 * 5))  # the straddling window's centre
+
+
+def test_a_window_across_a_step_keeps_a_class_one_side_shows():
+    """A short bilayer stretch right after a step: the window across the step that tells the bilayer, as the
+    window beyond it does, keeps its verdict, so the stretch has two windows and stands as a segment."""
+    top = [0.0] * 6 + [-D111] * 2
+    along = follow_interface(_windows(["vdw"] * 6 + ["bilayer"] * 2, top=top), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["vdw", "bilayer"]
+    assert len(along.steps) == 1
+
+
+def _judged(windows, truth):
+    """`windows` with a judge that tells the class of `truth(u)` where one class fills the window."""
+    def judge(centre, width):
+        labels = {truth(u) for u in np.linspace(centre - width / 2, centre + width / 2, 33)}
+        return (labels.pop() if len(labels) == 1 else ND), [0.9] + [np.nan] * 7, ("judged",)
+    return replace(windows, judge=judge)
+
+
+def test_a_short_stretch_at_the_end_stands_where_narrower_windows_confirm_it():
+    def truth(u):
+        return "bilayer" if u < 38.0 else "vdw"
+    windows = _windows(["bilayer"] * 8 + [ND, ND, "vdw"])
+    along = follow_interface(_judged(windows, truth), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["bilayer", "vdw"]
+    assert along.segments[1].start_px[0] == pytest.approx(10 * 38.0, abs=40)  # x = 10 u: within 4 Å
+
+
+def test_an_odd_window_the_narrower_ones_deny_stays_undecided():
+    windows = _windows(["bilayer"] * 5 + ["deteriorated"] + ["bilayer"] * 5)
+    along = follow_interface(_judged(windows, lambda u: "bilayer"), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["bilayer"]
 
 
 def test_a_tilted_frame_is_no_step():

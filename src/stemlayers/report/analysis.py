@@ -365,6 +365,10 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     else:
         yield STAGES[3]
         columns, layersets, found, scale = planes_and_system(image, columns, candidates)
+        # the windows along the interface may show a system where the whole field's planes, mixing the parts
+        # of an interface that changes along its length, show none
+        found, windows = windows_of_the_system(columns, layersets, found, candidates, scale.working_pixel_size_A,
+                                               image.data.shape)
         chosen = found or candidates[0]
         layerset = layersets[chosen.name]
         if found is None:
@@ -377,9 +381,6 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     calibration = Calibration(px, pixel_size_source=source)
     along = None
     if found is not None:
-        found, windows = windows_of_the_system(columns, layersets, found, candidates, scale.working_pixel_size_A,
-                                               image.data.shape)
-        chosen, layerset = found, layersets[found.name]
         messages.extend(layerset.messages)
         interface = classify(layerset, chosen, columns, scale.working_pixel_size_A)
         along = (follow_interface(windows, layerset, scale.working_pixel_size_A, chosen.substrate.plane_spacing_A)

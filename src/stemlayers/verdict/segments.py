@@ -91,6 +91,43 @@ def single_stretch(interface: Interface, columns, layerset: LayerSet, pixel_size
     return Along((segment,), (), {label: 1.0}, {label: 0.0}, interface.interface_class, round(hi - lo, 2))
 
 
+def _across_steps_undecided(windows: Windows, steps_u_A):
+    """The windows' labels, with those of windows across a terrace step "not decidable" unless they agree
+    with the nearest window beyond the step on either side.
+
+    A window across a step sees two origins at once; where that makes it see a band that is not there, its
+    verdict differs from both sides', and it decides nothing. One that tells what a side tells is right.
+    """
+    labels = np.array(windows.label, object)
+    across = np.zeros(len(labels), bool)
+    for u_step in steps_u_A:
+        across |= np.abs(windows.centre_A - u_step) < windows.width_A / 2
+    clear = np.flatnonzero(~across)
+    for i in np.flatnonzero(across):
+        sides = {labels[j] for j in clear[clear < i][-1:].tolist() + clear[clear > i][:1].tolist()}
+        if labels[i] not in sides - {NOT_DECIDABLE}:
+            labels[i] = NOT_DECIDABLE
+    return labels
+
+
+def _lone_confirmed(windows: Windows, labels, kept, width_A=12.0):
+    """`kept` (the labels with lone windows undecided) with each lone window's verdict back where two
+    narrower windows, one at either side of it, both tell the same.
+
+    A lone window straddling a boundary has its class from one side only, and a narrower window at its
+    other side tells the other class or nothing; a short stretch of its own (at the field's end, between a
+    boundary and a step) shows in both.
+    """
+    if windows.judge is None:
+        return kept
+    out = np.array(kept, object)
+    for i in np.flatnonzero((np.asarray(labels, object) != NOT_DECIDABLE) & (out == NOT_DECIDABLE)):
+        centre, shift = windows.centre_A[i], (windows.width_A - width_A) / 2
+        if all(windows.judge(centre + way * shift, width_A)[0] == labels[i] for way in (-1.0, 1.0)):
+            out[i] = labels[i]
+    return out
+
+
 def _bridged(labels, centres_A, width_A):
     """The labels with the undecided windows that only straddle a boundary or a step given to their neighbours.
 
@@ -276,10 +313,8 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     heights, slope = _terrace_heights(windows, d111_A)
     known = np.isfinite(heights)
     found_steps = _steps(windows, heights, d111_A)
-    labels = np.array(windows.label, object)
-    for u_step, *_ in found_steps:  # a window across a terrace step sees two origins: no verdict of its own
-        labels[np.abs(windows.centre_A - u_step) < windows.width_A / 2] = NOT_DECIDABLE
-    labels = lone_windows_undecided(labels)
+    labels = _across_steps_undecided(windows, [u for u, *_ in found_steps])
+    labels = _lone_confirmed(windows, labels, lone_windows_undecided(labels))
     first, stop = _seen(windows, labels)
     centres = windows.centre_A[first:stop]
     lo, hi = extent_A or windows.extent_A

@@ -200,24 +200,33 @@ def _decided_share(windows: Windows | None) -> float:
     return 0.0 if windows is None else float(np.mean(windows.label != NOT_DECIDABLE))
 
 
-def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem, candidates, pixel_size_A: float,
+def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | None, candidates, pixel_size_A: float,
                           shape=None) -> tuple:
     """(system, Windows) along the interface: the chosen system's windows, or another candidate's where the
     chosen one decides less than half of them and the other decides most.
 
     The whole field's planes, mixing the parts of a partly covered or stepped interface, can fit the wrong
-    film's quintuple-layer shape better than the right one's; each window, one interface alone, shows its
-    film's shape plainly.
+    film's quintuple-layer shape better than the right one's, or no system at all; each window, one
+    interface alone, shows its film's shape plainly. With no system `chosen` (the whole field showed none),
+    a candidate counts only where its windows decide at least IDENTIFY_SHARE of the interface: (None, None)
+    otherwise.
     """
-    windows = window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
+    windows = (window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
+               if chosen is not None else None)
     best = (_decided_share(windows), chosen, windows)
-    if windows is None or best[0] >= 0.5:
+    if chosen is not None and (windows is None or best[0] >= 0.5):
         return chosen, windows
+    needed = 0.5 if chosen is not None else IDENTIFY_SHARE
     for other in candidates:
-        if other.name == chosen.name or layersets.get(other.name) is None:
+        if (chosen is not None and other.name == chosen.name) or layersets.get(other.name) is None:
             continue
         theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
         share = _decided_share(theirs)
-        if share >= 0.5 and share > best[0] + 0.25:
+        if share >= needed and share > best[0] + 0.25:
             best = (share, other, theirs)
     return best[1], best[2]
+
+
+#: Where the whole field shows no system, the share of its windows one system's must decide to name it: a
+#: clear majority of the interface, each window with its own TiN, gap and quintuple layer.
+IDENTIFY_SHARE = 0.6
