@@ -7,6 +7,7 @@ import pytest
 
 from stemlayers import analyze, load
 from stemlayers.report.analysis import Report
+from stemlayers.report.figure import plot_report
 from stemlayers.simulate import SimulationParams, simulate
 
 WIDE = dict(shape=(420, 1000), pixel_size_A=0.1, dose=150)
@@ -88,6 +89,22 @@ def test_segments_survive_the_json_report(analysed):
     again = Report.from_dict(json.loads(json.dumps(report.to_dict())))
     assert again.interface == report.interface
     assert [s.interface_class for s in again.interface.segments] == ["bilayer", "vdw", "bilayer", "vdw"]
+
+
+def test_each_segment_has_its_own_spacing_profile(analysed):
+    """The bilayer segments show the bilayer's 2.60 / 3.30 Å above their top TiN plane, the vdW ones the 2.90 Å
+    gap (the system file's spacings, which the simulator builds), and the figure draws each class's line."""
+    _, report = analysed["alternating"]
+    expected = {"bilayer": (2.60, 3.30), "vdw": (2.90,)}
+    for segment in report.interface.segments:
+        profile = {round(h / 0.5): spacing for h, spacing, _ in segment.spacing_profile}
+        first = profile[0]
+        assert first == pytest.approx(expected[segment.interface_class][0], abs=0.08)
+        if segment.interface_class == "bilayer":
+            second = next(spacing for h, spacing, _ in segment.spacing_profile if abs(h - first) < 0.3)
+            assert second == pytest.approx(3.30, abs=0.08)
+    ax = plot_report(report, dpi=50).axes[1]
+    assert {"bilayer segment", "vdw segment"} <= {line.get_label() for line in ax.lines}
 
 
 @pytest.mark.parametrize("system, interface, blocks", [

@@ -81,7 +81,8 @@ def _judged(windows, truth):
     """`windows` with a judge that tells the class of `truth(u)` where one class fills the window."""
     def judge(centre, width):
         labels = {truth(u) for u in np.linspace(centre - width / 2, centre + width / 2, 33)}
-        return (labels.pop() if len(labels) == 1 else ND), [0.9] + [np.nan] * 7, ("judged",)
+        label = labels.pop() if len(labels) == 1 else ND
+        return label, [0.9] + [np.nan] * 7, ("judged",), ((0.0, 2.9 if label == "vdw" else 2.6, 0.01),)
     return replace(windows, judge=judge)
 
 
@@ -92,6 +93,8 @@ def test_a_short_stretch_at_the_end_stands_where_narrower_windows_confirm_it():
     along = follow_interface(_judged(windows, truth), _layerset(), 0.1, D111)
     assert [s.interface_class for s in along.segments] == ["bilayer", "vdw"]
     assert along.segments[1].start_px[0] == pytest.approx(10 * 38.0, abs=40)  # x = 10 u: within 4 Å
+    # each segment's spacing profile is its own class's
+    assert [s.spacing_profile[0][1] for s in along.segments] == [2.6, 2.9]
 
 
 def test_an_odd_window_the_narrower_ones_deny_stays_undecided():

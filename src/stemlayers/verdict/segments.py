@@ -128,6 +128,27 @@ def _lone_confirmed(windows: Windows, labels, kept, width_A=12.0):
     return out
 
 
+#: The widest window a segment's spacing profile is measured in: more columns per plane, and a cost that does
+#: not grow with the segment.
+PROFILE_WIDTH_A = 32.0
+
+
+def _profile(windows: Windows, start_A, end_A, label, steps_u_A):
+    """The spacing profile of a decided segment: of one window over its longest stretch between terrace
+    steps, as wide as that stretch less half a window step (up to PROFILE_WIDTH_A); () where there is no
+    judge or that window tells another class."""
+    if windows.judge is None or label == NOT_DECIDABLE:
+        return ()
+    lo, hi = sorted((start_A, end_A))
+    cuts = [lo] + sorted(u for u in steps_u_A if lo < u < hi) + [hi]
+    a, b = max(zip(cuts[:-1], cuts[1:]), key=lambda ab: ab[1] - ab[0])
+    width = min(b - a - windows.step_A / 2, PROFILE_WIDTH_A)  # clear of boundaries placed to ± a quarter step
+    if width < windows.width_A / 2:
+        return ()
+    row = windows.judge(0.5 * (a + b), width)
+    return row[3] if row[0] == label else ()
+
+
 def _bridged(labels, centres_A, width_A):
     """The labels with the undecided windows that only straddle a boundary or a step given to their neighbours.
 
@@ -368,6 +389,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
             merged_runs.append(run)
             merged_cuts.append(cut)
     runs, cuts = merged_runs, merged_cuts
+    varies = len(runs) > 1 or bool(found_steps)  # else the whole field's planes are the one profile
     for k, (a, b, label) in enumerate(runs):
         start = lo if a == 0 else cuts[k - 1]
         end = hi if b == len(labels) else cuts[k]
@@ -383,7 +405,9 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
                                 round(float(np.median(gaps)), 3) if gaps.size else None,
                                 round(float(np.nanmedian(windows.gap_err_A[measured])), 3) if gaps.size else None,
                                 None if tin is None else round(tin[0], 4),
-                                None if tin is None else round(float(np.hypot(tin[1], tin[2])), 4)))
+                                None if tin is None else round(float(np.hypot(tin[1], tin[2])), 4),
+                                _profile(windows, start, end, label, [u for u, *_ in found_steps])
+                                if varies else ()))
     length = float(hi - lo)
     steps = tuple(Step(pixel(u), planes, round(height, 3), round(spread, 1))
                   for u, planes, height, spread in found_steps)

@@ -26,6 +26,9 @@ class Segment:
     gap_err_A: float | None = None  # the windows' typical gap uncertainty (they overlap: not averaged down)
     tin_inplane_A: float | None = None  # on the segment's own film standard, where its windows hold TiN
     tin_inplane_err_A: float | None = None
+    #: (height_A, spacing_A, spacing_err_A) of the planes over the segment, heights above its own top TiN
+    #: plane: the segment's interlayer-spacing profile
+    spacing_profile: tuple = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -36,7 +39,8 @@ class Segment:
     @classmethod
     def from_dict(cls, d: dict) -> Segment:
         s = from_saved(cls, d, {"class": "interface_class"})
-        return replace(s, start_px=tuple(s.start_px), end_px=tuple(s.end_px), evidence=tuple(s.evidence))
+        return replace(s, start_px=tuple(s.start_px), end_px=tuple(s.end_px), evidence=tuple(s.evidence),
+                       spacing_profile=tuple(tuple(row) for row in s.spacing_profile))
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from .classify import classify
 from .strain import check_strain
 from .stretch import NOT_DECIDABLE
 
-__all__ = ["MIN_WINDOWS", "Windows", "interface_extent", "lone_windows_undecided", "runs_of", "window_verdicts",
-           "windows_of_the_system"]
+__all__ = ["MIN_WINDOWS", "Windows", "interface_extent", "lone_windows_undecided", "runs_of", "spacing_profile",
+           "window_verdicts", "windows_of_the_system"]
 
 #: Fewer windows (an interface shorter than ~50 Å) leave the whole field's verdict alone: too few to tell
 #: a second class from one odd window at the field's edge.
@@ -47,8 +47,9 @@ class Windows:
     extent_A : (float, float)
         Where the interface begins and ends along u: its columns' extent.
     judge : callable or None
-        ``judge(centre_A, width_A) -> (label, numbers, evidence)`` of any window of the field, to place
-        boundaries more finely than the windows' spacing (None: at the middle between windows).
+        ``judge(centre_A, width_A) -> (label, numbers, evidence, spacing profile)`` of any window of the
+        field (:func:`spacing_profile`), to place boundaries more finely than the windows' spacing and to
+        measure each segment's profile (None: boundaries at the middle between windows, no profiles).
     min_occupancy : float
         The share of a window's length its top plane must span to be the window's top (the system's
         ``classify.min_occupancy``): it places terrace steps.
@@ -73,6 +74,12 @@ class Windows:
     extent_A: tuple = (np.nan, np.nan)
     judge: object = field(default=None, repr=False, compare=False)
     min_occupancy: float = 0.85
+
+
+def spacing_profile(layers):
+    """(height_A, spacing_A, spacing_err_A) of each plane with a next one, rounded to the mÅ."""
+    return tuple((round(L.height_A, 3), round(L.spacing_to_next_A, 3), round(L.spacing_err_A, 3))
+                 for L in layers if L.spacing_to_next_A is not None and L.spacing_err_A is not None)
 
 
 def runs_of(labels):
@@ -146,7 +153,7 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
         numbers = [verdict.confidence, verdict.gap_A, verdict.gap_err_A, top, len(inside), strain.tin_inplane_A,
                    strain.tin_inplane_stat_err_A, strain.tin_inplane_sys_err_A]
         return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
-                tuple(verdict.evidence))
+                tuple(verdict.evidence), spacing_profile(local.layers))
 
     # a first look through windows twice as wide, end to end: where they all tell one class on one terrace
     # the interface is uniform, and the fine windows would only say so again

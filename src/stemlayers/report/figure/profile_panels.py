@@ -8,7 +8,7 @@ import numpy as np
 
 from ...io.units import as_number
 
-from ._style import MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, format_inplane
+from ._style import CLASS_COLORS, MATERIAL_COLORS, _LABEL_SIZE, _OTHER_COLOR, format_inplane
 
 __all__ = ["draw_profile_panel", "draw_strain_panel", "reference_spacings"]
 
@@ -109,8 +109,27 @@ def _layer_table(layers):
     return h, he, s, se, mat
 
 
+def _draw_segment_profiles(ax, interface):
+    """Each decided segment's own spacing profile, as a line in its class's colour (heights above its own top
+    TiN plane), where the interface changes along its length; returns the spacings drawn."""
+    if interface is None or not interface.varies_along:
+        return []
+    drawn, values = set(), []
+    for segment in interface.segments:
+        if not segment.spacing_profile:
+            continue
+        h, spacing, _ = np.array(segment.spacing_profile, float).T
+        klass = segment.interface_class
+        ax.plot(h, spacing, "-", marker=".", ms=3, lw=1.0, alpha=0.8, color=CLASS_COLORS.get(klass, _OTHER_COLOR),
+                label=f"{klass} segment" if klass not in drawn else None, zorder=2)
+        drawn.add(klass)
+        values.extend(spacing.tolist())
+    return values
+
+
 def draw_profile_panel(ax, report, system):
-    """Panel 2: spacing to the next plane against plane height, with bulk references.
+    """Panel 2: spacing to the next plane against plane height, with bulk references (and, where the
+    interface changes along its length, each segment's own profile in its class's colour).
 
     Parameters
     ----------
@@ -135,6 +154,7 @@ def draw_profile_panel(ax, report, system):
                     color=MATERIAL_COLORS.get(name, _OTHER_COLOR), ecolor="0.3", elinewidth=0.8,
                     capsize=1.5, label=name, zorder=3)
 
+    segment_values = _draw_segment_profiles(ax, report.interface)
     refs = reference_spacings(system, report.interface.interface_class)
     for _, value in refs:
         ax.axhline(value, ls="--", lw=0.8, color="0.45", zorder=1)
@@ -153,7 +173,7 @@ def draw_profile_panel(ax, report, system):
                           va="top", fontsize=_LABEL_SIZE, color="0.2")
         top.set_in_layout(False)
 
-    values = [v for v in s[has_point]] + [v for _, v in refs]
+    values = [v for v in s[has_point]] + [v for _, v in refs] + segment_values
     if values:
         lo, hi = min(values), max(values)
         pad = max(0.25, 0.08 * (hi - lo))
@@ -163,8 +183,8 @@ def draw_profile_panel(ax, report, system):
         pad = max(1.0, 0.05 * (hi - lo))
         room = 0.45 * (hi - lo + 2 * pad) if refs else 0.0  # keeps the reference labels clear of points
         ax.set_xlim(lo - pad, hi + pad + room)
-        ax.legend(loc="best", fontsize=7, title="plane material", title_fontsize=7,
-                  framealpha=0.85)
+        ax.legend(loc="best", fontsize=7, title="plane material (lines: segments)" if segment_values
+                  else "plane material", title_fontsize=7, framealpha=0.85)
     else:
         ax.set_xlim(-5, 5)
         ax.text(0.5, 0.5, "no atomic planes", transform=ax.transAxes, ha="center", va="center",
