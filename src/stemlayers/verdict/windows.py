@@ -140,6 +140,8 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     centres = np.arange(lo + width_A / 2, hi - width_A / 2 + 1e-9, step_A)
     if centres.size < MIN_WINDOWS:
         return None
+    if hi - width_A / 2 - centres[-1] > 1.0:  # one more flush with the far end: a short stretch there is seen whole
+        centres = np.append(centres, hi - width_A / 2)
     band = (h > -below_A) & (h < above_A)
 
     def judge(centre, width):
