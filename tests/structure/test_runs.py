@@ -3,7 +3,7 @@
 import numpy as np
 
 from stemlayers.structure.planes import fit_period
-from stemlayers.structure.runs import run_means, run_periods
+from stemlayers.structure.runs import run_means, run_medians, run_periods
 
 
 def test_run_periods_are_fit_periods_to_the_bit():
@@ -30,3 +30,13 @@ def test_run_means_are_numpys_means_to_the_bit():
     start = rng.integers(0, 300 - 16, 20)
     want = np.array([values[s:s + n].mean(axis=0) for s, n in zip(start, count)])
     np.testing.assert_array_equal(run_means(values, start, count), want)
+
+
+def test_run_medians_are_numpys_medians_to_the_bit():
+    rng = np.random.default_rng(5)
+    count = rng.integers(1, 200, 50)
+    values = np.round(rng.normal(3.0, 2.0, count.sum()), 2)  # ties too
+    values[7] = np.nan
+    start = np.cumsum(count) - count
+    want = np.array([np.median(values[s:s + n]) for s, n in zip(start, count)])
+    np.testing.assert_array_equal(run_medians(values, start, count), want)

@@ -23,7 +23,7 @@ try:  # np.linalg.lstsq's own gufunc: it takes a stack of matrices, which the pu
 except ImportError:  # pragma: no cover - NumPy 1.x: one gufunc per shape; runs have more rows than columns
     from numpy.linalg._umath_linalg import lstsq_n as _lstsq_stack
 
-__all__ = ["run_means", "run_periods"]
+__all__ = ["run_means", "run_medians", "run_periods"]
 
 
 def _stacks(count):
@@ -56,6 +56,37 @@ def run_means(values, start, count):
     for which, n in _stacks(count):  # a loop over run lengths (a handful), not runs
         out[which] = values[start[which, None] + np.arange(n)].mean(axis=1)
     return out
+
+
+def run_medians(values, start, count):
+    """The median of ``values[s:s + n]`` for each run start `s` and length `n`, as ``np.median`` gives it.
+
+    One sort of all runs' values: the middle value of each run, or the mean
+    of its two middle values (NaN for a run that holds a NaN).
+
+    Parameters
+    ----------
+    values : (N,) float array
+    start, count : (R,) int arrays
+        Each run's first index into `values` and its length (>= 1).
+
+    Returns
+    -------
+    (R,) float array
+
+    Examples
+    --------
+    >>> run_medians(np.array([5.0, 1.0, 3.0, 4.0, 2.0]), np.array([0, 2]), np.array([3, 2]))
+    array([3. , 3.5])
+    """
+    start, count = np.asarray(start), np.asarray(count)
+    first = np.cumsum(count) - count
+    run = np.repeat(np.arange(len(start)), count)
+    x = np.asarray(values, float)[start[run] + np.arange(len(run)) - first[run]]
+    x = x[np.lexsort((x, run))]  # NaN last within its run
+    low, high = x[first + (count - 1) // 2], x[first + count // 2]
+    median = np.where(count % 2 == 1, low, (low + high) / 2)  # np.median's mean of the two middle values
+    return np.where(np.bincount(run, np.isnan(x), minlength=len(start)) > 0, np.nan, median)
 
 
 def _slopes(k, u, start, count):
