@@ -147,9 +147,11 @@ def link_planes(u, h, max_step, tolerance=HEIGHT_TOLERANCE_A, min_columns=MIN_CO
 def _merge_by_height(label, u, h, tolerance):
     """Join chains of one plane split by a gap: similar height, hardly overlapping along the plane."""
     ids, inverse = np.unique(label, return_inverse=True)
-    groups = [g for _, g in members_of(inverse)]
-    height = np.array([np.median(h[g]) for g in groups])
-    span = np.array([(u[g].min(), u[g].max()) for g in groups])
+    column = np.argsort(inverse, kind="stable")  # chain by chain, as members_of orders them
+    count = np.bincount(inverse, minlength=len(ids))
+    start = np.cumsum(count) - count
+    height = run_medians(h[column], start, count)
+    span = np.column_stack([np.minimum.reduceat(u[column], start), np.maximum.reduceat(u[column], start)])
     order = np.argsort(height)
     parent = np.arange(len(ids))
     for a, b in zip(order[:-1], order[1:]):  # a loop over chains (tens), not columns
