@@ -77,5 +77,8 @@ def binned(image, block, func=np.mean):
     if block <= 1:
         return image
     rows, cols = image.shape
-    padded = np.pad(image, ((0, -rows % block), (0, -cols % block)), mode="edge")
-    return block_reduce(padded, (block, block), func)
+    if rows % block or cols % block:
+        image = np.pad(image, ((0, -rows % block), (0, -cols % block)), mode="edge")
+    else:  # np.pad would copy the whole image to add nothing; the same C-ordered layout, reduced alike
+        image = np.ascontiguousarray(image)
+    return block_reduce(image, (block, block), func)

@@ -29,7 +29,8 @@ import numpy as np
 from numpy.polynomial import legendre
 
 from ..numeric import robust_sd
-from .planes import fit_period, members_of
+from .planes import members_of
+from .runs import run_means, run_periods
 
 __all__ = ["RowScale", "fit_row_scale", "plane_segments", "stacking_shear"]
 
@@ -115,22 +116,40 @@ def plane_segments(u, xy, plane, periods, length=SEGMENT_COLUMNS):
         the fit scales it), its mean row and column, its plane.
     """
     periods = np.asarray(periods, float)
-    rows = []
-    for k, members in members_of(np.where(plane >= 0, plane, -1)):  # a loop over planes (tens)
-        if not np.isfinite(periods[k]):
-            continue
-        members = members[np.argsort(u[members])]
-        for run in np.array_split(members, max(len(members) // length, 1)):
-            if len(run) < 4 or np.ptp(u[run]) < 2.5 * periods[k]:
-                continue
-            period, _ = fit_period(u[run], periods[k])
-            if period is not None and abs(period / periods[k] - 1) < 0.1:
-                # the error a least-squares slope has from the same position noise on every column: the
-                # residual scatter of eight columns is itself too noisy to weigh segments by
-                index_spread = (len(run) ** 3 - len(run)) / 12.0
-                rows.append((period, 1.0 / np.sqrt(index_spread), *xy[run].mean(axis=0)[::-1], k))
-    out = np.array(rows, float).reshape(-1, 5)
-    return out[:, 0], out[:, 1], out[:, 2], out[:, 3], out[:, 4].astype(int)
+    order, start, count, which = _runs(u, plane, periods, length)
+    span = u[order[start + count - 1]] - u[order[start]]
+    long = (count >= 4) & ~(span < 2.5 * periods[which])
+    start, count, which = start[long], count[long], which[long]
+    period = run_periods(u[order], start, count, periods[which])
+    good = np.abs(period / periods[which] - 1) < 0.1
+    # the error a least-squares slope has from the same position noise on every column: the residual
+    # scatter of eight columns is itself too noisy to weigh segments by
+    index_spread = (count**3 - count) / 12.0
+    row_col = run_means(xy[order], start, count)[:, ::-1]
+    return period[good], 1.0 / np.sqrt(index_spread[good]), row_col[good, 0], row_col[good, 1], which[good]
+
+
+def _runs(u, plane, periods, length):
+    """Each plane with a period, its columns in order along it, cut into runs as ``np.array_split`` cuts them.
+
+    Returns
+    -------
+    (order, start, count, plane) : int arrays
+        The columns plane by plane, each plane's in order of `u`; each
+        run's first index into `order`, its number of columns and its plane.
+    """
+    groups = [(k, members[np.argsort(u[members])]) for k, members in members_of(np.where(plane >= 0, plane, -1))
+              if np.isfinite(periods[k])]  # a loop over planes (tens)
+    if not groups:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
+    size = np.array([len(members) for _, members in groups])
+    pieces = np.maximum(size // length, 1)
+    of = np.repeat(np.arange(len(groups)), pieces)
+    nth = np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    # np.array_split: the first (size % pieces) runs hold one column more
+    count = size[of] // pieces[of] + (nth < size[of] % pieces[of])
+    order = np.concatenate([members for _, members in groups])
+    return order, np.cumsum(count) - count, count, np.array([k for k, _ in groups])[of]
 
 
 def _fit(design, target, weight, cluster):

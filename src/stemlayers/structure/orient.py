@@ -84,10 +84,10 @@ def in_plane_step(xy_A, angle_deg):
     h, u = xy_A @ n, xy_A @ np.array([-n[1], n[0]])
     order = np.argsort(h)
     # columns of one line lie within a few tenths of an Å in h; a jump of > 0.5 Å starts the next line
-    line = np.concatenate([[0], np.cumsum(np.diff(h[order]) > 0.5)])
+    starts = np.flatnonzero(np.diff(h[order]) > 0.5) + 1
     steps = []
-    for k in np.unique(line):  # a loop over lines (tens), vectorised over their columns
-        members = np.sort(u[order][line == k])
+    for members in np.split(u[order], starts):  # a loop over lines (tens), vectorised over their columns
+        members = np.sort(members)
         if len(members) >= 3:
             steps.append(np.percentile(np.diff(members), 40))
     return float(np.median(steps)) if steps else np.nan
