@@ -23,7 +23,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
-from ..numeric import MAD_TO_SD
+from ..numeric import MAD_TO_SD, line_fit
 from .runs import run_medians
 
 __all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
@@ -227,19 +227,6 @@ def registry(u, period):
     return float(np.angle(np.mean(np.exp(2j * np.pi * np.asarray(u, float) / period))) / (2 * np.pi) % 1.0)
 
 
-def _line_fit(x, y):
-    """(slope, intercept) of y on x: ``np.polyfit(x, y, 1)``'s own arithmetic, without its checks.
-
-    A distortion fit calls this for thousands of short runs of columns,
-    where the checks cost as much as the fit.
-    """
-    design = np.stack([x, np.ones_like(x)], axis=1)
-    scale = np.sqrt((design * design).sum(axis=0))
-    design /= scale
-    coef = np.linalg.lstsq(design, y, rcond=len(x) * np.finfo(design.dtype).eps)[0]
-    return coef / scale
-
-
 def fit_period(u, guess, u_err=0.0):
     """Projected period and its standard error from positions `u` (each ±`u_err`) along a plane.
 
@@ -272,7 +259,7 @@ def fit_period(u, guess, u_err=0.0):
     k = np.concatenate([[0], np.cumsum(np.maximum(np.round(np.diff(u) / guess), 1))])
     if np.ptp(k) < 2:
         return None, None
-    slope, intercept = _line_fit(k, u)
+    slope, intercept = line_fit(k, u)
     residual = u - (slope * k + intercept)
     spread = np.sum((k - k.mean()) ** 2)
     err = max(np.sqrt(np.sum(residual**2) / max(len(u) - 2, 1) / spread), u_err / np.sqrt(spread))

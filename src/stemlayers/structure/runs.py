@@ -10,18 +10,14 @@ moved in its last digit would move every number the distortion fit reports.
 Element-wise steps give the same bits batched; each reduction (a mean, a
 least-squares line) is taken over runs of one length stacked into rows, and
 NumPy reduces a row with the same additions in the same order as it reduces
-the run alone. The line fits are LAPACK's least squares, the very routine
-``np.linalg.lstsq`` calls, on the stack.
+the run alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-try:  # np.linalg.lstsq's own gufunc: it takes a stack of matrices, which the public wrapper refuses
-    from numpy.linalg._umath_linalg import lstsq as _lstsq_stack  # NumPy >= 2
-except ImportError:  # pragma: no cover - NumPy 1.x: one gufunc per shape; runs have more rows than columns
-    from numpy.linalg._umath_linalg import lstsq_n as _lstsq_stack
+from ..numeric import line_fit
 
 __all__ = ["run_means", "run_medians", "run_periods"]
 
@@ -90,16 +86,11 @@ def run_medians(values, start, count):
 
 
 def _slopes(k, u, start, count):
-    """Slope of `u` on `k` within each run: :func:`~stemlayers.structure.planes._line_fit`'s arithmetic, stacked."""
+    """Slope of `u` on `k` within each run: :func:`~stemlayers.numeric.line_fit` on stacks of runs of one length."""
     slope = np.empty(len(start))
     for which, n in _stacks(count):
         index = start[which, None] + np.arange(n)
-        design = np.stack([k[index], np.ones(index.shape)], axis=2)
-        scale = np.sqrt((design * design).sum(axis=1))
-        design /= scale[:, None, :]
-        with np.errstate(all="ignore"):  # a run's rank is 2 (its indices span 2 or more)
-            coef = _lstsq_stack(design, u[index][..., None], n * np.finfo(float).eps, signature="ddd->ddid")[0]
-        slope[which] = coef[:, 0, 0] / scale[:, 0]
+        slope[which] = line_fit(k[index], u[index])[0]
     return slope
 
 
