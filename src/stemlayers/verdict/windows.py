@@ -16,6 +16,8 @@ import numpy as np
 from ..materials import MaterialSystem
 from ..structure.grouping import LayerSet, group_layers
 from .classify import classify
+from .identify import structure_cues
+from .scale import detect_system
 from .strain import check_strain
 from .stretch import NOT_DECIDABLE
 
@@ -157,14 +159,15 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
         return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
                 tuple(verdict.evidence), spacing_profile(local.layers))
 
-    # a first look through windows twice as wide, end to end: where they all tell one class on one terrace
-    # the interface is uniform, and the fine windows would only say so again
+    # a first look through windows twice as wide, end to end: where they all tell one ordered class on one
+    # terrace the interface is uniform, and the fine windows would only say so again (a deteriorated band
+    # anywhere in a wide window makes it deteriorated: short ordered stretches between bands need the fine ones)
     n_coarse = int(np.ceil((hi - lo) / (2 * width_A)))
     coarse = np.linspace(lo + width_A, hi - width_A, n_coarse) if n_coarse > 1 else np.array([0.5 * (lo + hi)])
     looks = [judge(centre, 2 * width_A) for centre in coarse]
     labels = {row[0] for row in looks}
     tops = np.array([row[1][3] for row in looks])
-    if (len(labels) == 1 and NOT_DECIDABLE not in labels and np.all(np.isfinite(tops))
+    if (len(labels) == 1 and labels.isdisjoint({NOT_DECIDABLE, "deteriorated"}) and np.all(np.isfinite(tops))
             and np.ptp(tops) < 0.4 * system.substrate.plane_spacing_A):
         return _as_windows(coarse, looks, 2 * width_A, float(np.diff(coarse).mean()) if n_coarse > 1 else 2 * width_A,
                            (lo, hi), judge, system)
@@ -216,15 +219,25 @@ def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | Non
 
     The whole field's planes, mixing the parts of a partly covered or stepped interface, can fit the wrong
     film's quintuple-layer shape better than the right one's, or no system at all; each window, one
-    interface alone, shows its film's shape plainly. With no system `chosen` (the whole field showed none),
+    interface alone, shows its film's shape plainly. Where the windows show terrace steps, the longest
+    stretch of one terrace is identified on its own, and where it shows another system in full, whose windows
+    decide at least half the interface, the field is that system. With no system `chosen` (the whole field
+    showed none),
     a candidate counts only where its windows decide at least IDENTIFY_SHARE of the interface: (None, None)
     otherwise.
     """
     windows = (window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
                if chosen is not None else None)
     best = (_decided_share(windows), chosen, windows)
-    if chosen is not None and (windows is None or best[0] >= 0.5):
+    if chosen is not None and windows is None:
         return chosen, windows
+    if chosen is not None and best[0] >= 0.5:
+        other = _system_of_one_terrace(columns, windows, layersets[chosen.name], chosen, candidates, pixel_size_A,
+                                       shape)
+        if other is None or other.name == chosen.name or layersets.get(other.name) is None:
+            return chosen, windows
+        theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
+        return (other, theirs) if _decided_share(theirs) >= 0.5 else (chosen, windows)
     needed = 0.5 if chosen is not None else IDENTIFY_SHARE
     for other in candidates:
         if (chosen is not None and other.name == chosen.name) or layersets.get(other.name) is None:
@@ -234,6 +247,41 @@ def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | Non
         if share >= needed and share > best[0] + 0.25:
             best = (share, other, theirs)
     return best[1], best[2]
+
+
+def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system: MaterialSystem, candidates,
+                           pixel_size_A: float, shape=None) -> MaterialSystem | None:
+    """The system the longest stretch of one terrace shows on its own, where the windows' tops (grouped with
+    `system`) show more than one terrace; None where they do not, or where that stretch shows no system in
+    full.
+
+    Planes grouped across terrace steps join planes of different heights: their film can fit the wrong
+    system's quintuple layer better than the right one's. One terrace's columns, from the TiN to the field's
+    edge, hold whole planes.
+    """
+    d111 = system.substrate.plane_spacing_A
+    index = np.flatnonzero(np.isfinite(windows.top_A))
+    top = windows.top_A[index]
+    if index.size < 2 or np.ptp(top) < 0.6 * d111:
+        return None
+    runs, start = [], 0  # runs of windows whose tops agree with the run's first
+    for k in range(1, index.size + 1):
+        if k == index.size or abs(top[k] - top[start]) >= 0.4 * d111:
+            runs.append((index[start], index[k - 1]))
+            start = k
+    first, last = max(runs, key=lambda run: run[1] - run[0])
+    ends = windows.centre_A[[first, last]]
+    growth = layerset.orientation.growth_dir
+    u = columns.xy @ np.array([-growth[1], growth[0]]) * pixel_size_A
+    part = columns.select((u >= ends.min() - windows.width_A / 2) & (u <= ends.max() + windows.width_A / 2))
+    if len(part) < 3:
+        return None
+    parts = {s.name: group_layers(part, layerset.orientation, s, pixel_size_A, shape) for s in candidates}
+    found = detect_system(parts, candidates)
+    if found is None:
+        return None
+    cues = structure_cues(parts[found.name], found)
+    return found if cues.substrate_fits and cues.film_fits and cues.ratio_fits else None
 
 
 #: Where the whole field shows no system, the share of its windows one system's must decide to name it: a
