@@ -111,6 +111,8 @@ def test_each_segment_has_its_own_spacing_profile(analysed):
     ("Bi2Te3/TiN", "bilayer", ("QL", "SL")),          # a septuple lamella as the film's second block
     ("Bi2Se3/TiN", "vdw", ("QL", "SL", "QL", "QL")),
     ("Bi2Te3/TiN", "bilayer", ("QL", "twin")),        # a stacking reversal
+    ("Bi2Te3/TiN", "vdw", ("SL", "QL", "QL")),        # a septuple lamella right on the TiN
+    ("Bi2Se3/TiN", "bilayer", ("SL", "QL", "QL")),    # ... and on the bilayer
 ])
 def test_film_defects_are_named_and_leave_the_interface_class(system, interface, blocks):
     sim = simulate(SimulationParams(system=system, interface=interface, shape=(640, 512), pixel_size_A=0.1, seed=4,

@@ -105,6 +105,9 @@ class LayerSet:
     messages : tuple of str
     field_scale : float
         The scale that maps the planes' periods on the file's calibration onto the system's.
+    film_start : int or None
+        Index of the film's first plane in `layers`: the first quintuple layer's, or a septuple lamella's
+        right below it (None without a quintuple layer).
     """
 
     layers: tuple
@@ -117,6 +120,7 @@ class LayerSet:
     calibration: Calibration | None = None
     messages: tuple = ()
     field_scale: float = 1.0
+    film_start: int | None = None
 
     @property
     def n_unassigned(self) -> int:
@@ -250,13 +254,36 @@ def _registry(planes, u, periods):
     return tuple(out)
 
 
-def _materials(planes, top, quintuples):
-    """The contract's material per plane: TiN, the bilayer between TiN and the first QL, TI, disordered."""
-    first_ql = quintuples[0].start if quintuples else None
+def _film_start(planes, top, quintuples, system: MaterialSystem):
+    """Index of the film's first plane: the first quintuple layer's, or that of a septuple lamella
+    (X-Bi-X-Bi-X-Bi-X, no vdW gap inside, one above it) lying right below it; None without a QL.
+
+    A Bi3X4 lamella can be the film's first block, on the TiN itself: its seven planes are film, not
+    interface planes.
+    """
+    if not quintuples:
+        return None
+    film = system.film
+    first = quintuples[0].start
+    start = first - 7
+    if start <= (top if top is not None else -1):
+        return first
+    block = planes[start:first]
+    spacings = np.diff([p.height_A for p in planes[start:first + 1]])
+    gap = 0.5 * (max(film.ql_spacings_A) + film.vdw_gap_A)  # nearer the vdW gap than the blocks' inner spacings
+    pattern = [film.chalcogen, film.metal] * 3 + [film.chalcogen]
+    if (any(p.kind != "film" for p in block) or np.any(spacings[:-1] >= gap) or spacings[-1] < gap
+            or sum(p.element == e for p, e in zip(block, pattern)) < len(pattern) - 1):
+        return first
+    return start
+
+
+def _materials(planes, top, film_start):
+    """The contract's material per plane: TiN, the bilayer between TiN and the film, TI, disordered."""
     names = []
     for i, p in enumerate(planes):
         name = {"substrate": "TiN", "anion": "TiN", "film": "TI"}.get(p.kind, "disordered")
-        if name == "TI" and top is not None and first_ql is not None and top < i < first_ql:
+        if name == "TI" and top is not None and film_start is not None and top < i < film_start:
             name = "bilayer"
         names.append(name)
     return names
@@ -402,7 +429,8 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
                                        rules.min_occupancy)
 
     quintuples = _quintuples_above(planes, top, system)
-    materials = _materials(planes, top, quintuples)
+    film_start = _film_start(planes, top, quintuples, system)
+    materials = _materials(planes, top, film_start)
     planes, row_scale = _undistorted(planes, materials, u, columns.xy, label, shape) if undistort else (planes, None)
     calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale, row_scale)
     messages = _field_messages(planes, system)
@@ -413,4 +441,4 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     plane_of_column = np.array([index_of.get(k, -1) for k in label], int)
     origin_xy = columns.xy[plane_of_column == top].mean(axis=0) if top is not None else None
     return LayerSet(layers, plane_of_column, orientation, origin_xy, top, quintuples, clusters, calibration,
-                    messages, scale)
+                    messages, scale, film_start)

@@ -142,7 +142,7 @@ def measure_cues(layerset: LayerSet, system: MaterialSystem, columns=None, pixel
     """
     structure = structure_cues(layerset, system)
     layers, top = layerset.layers, layerset.top_tin
-    first_ql = layerset.quintuple_layers[0].start if layerset.quintuple_layers else None
+    first_ql = layerset.film_start  # the film's first block: its first QL, or a septuple lamella below it
     if top is None or first_ql is None or top + 1 >= len(layers):
         return Cues(**asdict(structure), top=top, first_ql=first_ql)
     rules = system.classify
