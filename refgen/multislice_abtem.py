@@ -219,17 +219,30 @@ def tin_planes(sub, n_ti, strain):
     return planes
 
 
-def film_planes(system, v_first, n_ql, period, stack0, material="TI"):
-    """Quintuple layers from height `v_first` (first X1 plane) upwards."""
+def _film_block(film, kind):
+    """(offsets, elements, stacking direction) of a film block; a quintuple layer without the package's
+    simulator, so that the TOML fallback of :func:`load_material` still builds plain films."""
+    if kind == "QL":
+        return np.concatenate([[0.0], np.cumsum(film.ql_spacings_A)]), tuple(film.ql_elements), 1.0
+    from stemlayers.simulate.structure import film_block  # the lamella and the twin as the simulator builds them
+
+    return film_block(film, kind)
+
+
+def film_planes(system, v_first, n_ql, period, stack0, material="TI", blocks=()):
+    """`n_ql` film blocks from height `v_first` (first X1 plane) upwards: quintuple layers, or the kinds
+    `blocks` names from the first one up (:func:`stemlayers.simulate.structure.film_block`: "SL", "twin")."""
     film = system.film
-    offsets = np.concatenate([[0.0], np.cumsum(film.ql_spacings_A)])
-    ql_period = offsets[-1] + film.vdw_gap_A
     beam = period * 2.0 / SQRT3
-    planes = []
+    planes, v, stack = [], v_first, stack0
     for q in range(n_ql):
-        for j, (off, el) in enumerate(zip(offsets, film.ql_elements)):
-            planes.append(Plane(v_first + q * ql_period + off, el, material, period, beam,
-                                stack0 + 5 * q + j))
+        offsets, elements, way = _film_block(film, blocks[q] if q < len(blocks) else "QL")
+        way = int(way)
+        for off, el in zip(offsets, elements):
+            planes.append(Plane(v + off, el, material, period, beam, stack))
+            stack += way
+        stack += 1 - way  # the next block's first plane: one stacking step on from this block's last
+        v += offsets[-1] + film.vdw_gap_A
     return planes
 
 
@@ -261,7 +274,7 @@ def disordered_band(system, v_low, v_high, width, tin_beam, film_beam, rng):
 
 
 def build_model(system, interface, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0,
-                width_range=(40.0, 56.0)):
+                width_range=(40.0, 56.0), film_blocks=()):
     """Build the column model of a cross-section from a stemlayers MaterialSystem.
 
     Parameters
@@ -278,6 +291,8 @@ def build_model(system, interface, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0,
         Seed of the film's lateral registry and of the disorder.
     width_range : (float, float)
         Allowed periodic widths, Å.
+    film_blocks : tuple of str
+        The film's blocks from the first one up ("QL", "SL", "twin"); quintuple layers after them.
 
     Returns
     -------
@@ -307,7 +322,7 @@ def build_model(system, interface, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0,
         v_first = v_band[1] + film.vdw_gap_A
     else:
         raise ValueError(f"interface must be bilayer, vdw or deteriorated, not {interface!r}")
-    for p in film_planes(system, v_first, n_ql, p_film, stack):
+    for p in film_planes(system, v_first, n_ql, p_film, stack, blocks=film_blocks):
         p.offset_A = film_offset
         planes.append(p)
 
@@ -349,8 +364,22 @@ def build_model(system, interface, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0,
         occupancy=cat["occ"], beam_spacing_A=cat["beam"], beam_offset_A=cat["z0"], jitter_A=cat["jit"],
         info={"n_tin_periods": n_tin, "n_film_periods": n_film, "film_residual_strain_pct": 100 * film_strain,
               "tin_plane_spacing_A": poisson_spacing(sub.plane_spacing_A, strain, sub.poisson_ratio),
-              "film_registry_A": film_offset, "seed": seed},
+              "film_registry_A": film_offset, "seed": seed, "film_blocks": list(film_blocks),
+              "film_defects": _film_defects_truth(planes, film_blocks)},
     )
+
+
+def _film_defects_truth(planes, blocks):
+    """Each film block other than a quintuple layer, with the height of its first plane above the top Ti
+    plane (the keys of ``stemlayers.simulate.Truth.film_defects``)."""
+    kinds = {"SL": "septuple layer", "twin": "stacking reversal"}
+    film = [p for p in planes if p.material == "TI"]
+    out, k = [], 0
+    for block in blocks:
+        if block in kinds:
+            out.append({"kind": kinds[block], "height_A": float(film[k].height_A)})
+        k += 7 if block == "SL" else 5
+    return out
 
 
 def lateral_model(system, parts, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0, width_range=(52.0, 62.0)):
@@ -649,6 +678,7 @@ def truth_dict(model, system, frame, optics, thickness_A, detector, dose, noisy,
         "plane_material": [p.material for p in model.planes],
         "plane_period_A": [p.period_A for p in model.planes],
         "roughened_planes": rough, "band": band, **_segments_truth(model, frame),
+        "film_defects": model.info.get("film_defects", []),
         "thickness_A": thickness_A, "detector_mrad": list(detector),
         "params": {
             "simulator": f"abTEM {abtem.__version__} PRISM multislice (refgen/multislice_abtem.py)",
@@ -698,6 +728,8 @@ def image_name(model, thickness_A, detector):
     kind = model.interface
     if model.info.get("segments"):  # a lateral model: each part's class and terrace, e.g. bilayer0-vdw1
         kind = "-".join(f"{c}{t}" for _, _, c, t in model.info["segments"])
+    if model.info.get("film_blocks"):  # a film of named blocks, e.g. bilayer-QL-SL
+        kind = "-".join([kind, *model.info["film_blocks"]])
     return f"{film}_{kind}_{strain}_t{thickness_A:.0f}_d{detector[0]:.0f}-{detector[1]:.0f}"
 
 

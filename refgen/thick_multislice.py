@@ -391,7 +391,8 @@ def load_raw(raw_npz, optics):
 
 
 def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, seed=1, n_ti=7, n_ql=2,
-              wave_batch=16, block=12, scratch=None, engine="fftw", from_raw=False, log=print, lateral=None):
+              wave_batch=16, block=12, scratch=None, engine="fftw", from_raw=False, log=print, lateral=None,
+              film_blocks=()):
     """Build one model, propagate once, write every exit thickness x detector image (clean and noisy).
 
     With `from_raw`, the scans and settings an earlier run saved under ``OUT/raw/`` are used instead of
@@ -403,7 +404,8 @@ def run_model(system_name, interface, strain_pct, out_dir, optics, dose=5000.0, 
     if lateral:  # equal parts of the cell, each its own (class, terrace)
         model = ms.lateral_model(system, lateral, strain_pct, n_ti=n_ti, n_ql=n_ql, seed=seed)
     else:
-        model = ms.build_model(system, interface, strain_pct, n_ti=n_ti, n_ql=n_ql, seed=seed)
+        model = ms.build_model(system, interface, strain_pct, n_ti=n_ti, n_ql=n_ql, seed=seed,
+                               film_blocks=tuple(film_blocks))
     frame = ms.make_frame(model, optics)
     atoms = ms.model_atoms(model, optics.thickness_A, frame.v_bottom, frame.height_A, seed=seed)
     log(f"{system.name} {interface} TiN strain {strain_pct:+.1f} %: cell {frame.width_A:.2f} x "
@@ -462,6 +464,9 @@ def main(argv=None):
     parser.add_argument("--lateral", nargs="+", default=None, metavar="CLASS[:TERRACE]",
                         help="an interface that changes along the cell: equal parts, e.g. bilayer vdw, or "
                              "vdw:0 vdw:1 (the second part one TiN plane lower)")
+    parser.add_argument("--film-blocks", nargs="+", default=(), choices=["QL", "SL", "twin"],
+                        help="the film's blocks from the first one up (quintuple layers after them): "
+                             "a septuple lamella (SL) or a stacking reversal (twin)")
     parser.add_argument("--from-raw", action="store_true",
                         help="write the images from the scans an earlier run saved in OUT/raw (no propagation)")
     args = parser.parse_args(argv)
@@ -478,7 +483,8 @@ def main(argv=None):
     run_model(args.system, args.interface, args.strain, args.out, optics, dose=args.dose, seed=args.seed,
               n_ti=args.n_ti, n_ql=args.n_ql, wave_batch=args.wave_batch, block=args.block,
               scratch=args.scratch, engine=args.engine, from_raw=args.from_raw, log=log,
-              lateral=[(s.split(":")[0], int(s.split(":")[1]) if ":" in s else 0) for s in args.lateral or ()])
+              lateral=[(s.split(":")[0], int(s.split(":")[1]) if ":" in s else 0) for s in args.lateral or ()],
+              film_blocks=args.film_blocks)
     return 0
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..materials import MaterialSystem
 
-__all__ = ["FILM_BLOCKS", "Plane", "Structure", "build_structure", "INTERFACES"]
+__all__ = ["FILM_BLOCKS", "INTERFACES", "Plane", "Structure", "build_structure", "film_block"]
 
 INTERFACES = ("bilayer", "vdw", "deteriorated")
 
@@ -101,8 +101,16 @@ def _stacked(heights, elements, material, period, first_frac, step):
 FILM_BLOCKS = ("QL", "SL", "twin")
 
 
-def _block(film, kind):
-    """(plane offsets from the block's first plane, elements, stacking direction) of one film block."""
+def film_block(film, kind):
+    """(plane offsets from the block's first plane, elements, stacking direction) of one film block.
+
+    Parameters
+    ----------
+    film : Film
+        The material system's film (its spacings and elements).
+    kind : {"QL", "SL", "twin"}
+        A quintuple layer, a septuple (Bi3X4-like) lamella, or a quintuple layer stacked the other way.
+    """
     d1, d2 = film.ql_spacings_A[0], film.ql_spacings_A[1]
     if kind == "SL":  # X-Bi-X-Bi-X-Bi-X: the quintuple layer's outer spacings, its inner one three times
         spacings, elements = (d1, d2, d2, d2, d2, d1), (film.chalcogen, film.metal) * 3 + (film.chalcogen,)
@@ -118,7 +126,7 @@ def _ql_planes(system, v_first, v_top, n_ql, first_frac, blocks=()):
     heights, elements, fracs = [], [], []
     step, v, q = 0, v_first, 0  # each plane shifted `step` stacking steps from the first
     while (n_ql is None and v <= v_top) or (n_ql is not None and q < n_ql):
-        offsets, names, way = _block(film, blocks[q] if q < len(blocks) else "QL")
+        offsets, names, way = film_block(film, blocks[q] if q < len(blocks) else "QL")
         heights.extend(v + offsets)
         elements.extend(names)
         for _ in names:
