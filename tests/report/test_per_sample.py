@@ -6,8 +6,8 @@ import pytest
 from stemlayers.report.per_sample import sample_of, sample_table, write_sample_results
 
 
-def _row(file, bilayer, length=100.0, a=2.998, err=0.004, status="ok", coverage_err=0.02):
-    return {"file": file, "status": status, "bilayer_coverage": bilayer, "vdw_coverage": 1 - bilayer,
+def _row(file, bilayer, length=100.0, a=2.998, err=0.004, status="ok", coverage_err=0.02, system="Bi2Te3/TiN"):
+    return {"file": file, "status": status, "system": system, "bilayer_coverage": bilayer, "vdw_coverage": 1 - bilayer,
             "deteriorated_coverage": 0.0, "interface_length_A": length, "coverage_err": coverage_err,
             "tin_inplane_A": a, "tin_inplane_err_A": err, "tin_inplane_deviation_pct": 100 * (a / 2.998 - 1)}
 
@@ -41,6 +41,23 @@ def test_tin_a_and_the_strain_verdict_per_sample():
     assert frame.loc["S", "strain_verdict"] == "strained" and frame.loc["T", "strain_verdict"] == "ok"
     lo, hi = frame.loc["T", "tin_inplane_ci95_A"]
     assert lo < 2.998 < hi
+
+
+def test_the_strain_threshold_is_the_systems_own(tmp_path, monkeypatch):
+    """The same +2 % TiN is strained under the bundled 1 % threshold and not under a user's system of 3 %."""
+    from importlib.resources import files
+
+    text = (files("stemlayers.materials") / "Bi2Te3-TiN.toml").read_text()
+    assert "threshold_pct = 1.0" in text
+    user = text.replace('name = "Bi2Te3/TiN"', 'name = "Bi2Te3/TiN-loose"').replace("threshold_pct = 1.0",
+                                                                               "threshold_pct = 3.0")
+    (tmp_path / "Bi2Te3-TiN-loose.toml").write_text(user)
+    monkeypatch.setenv("STEMLAYERS_MATERIALS", str(tmp_path))
+    rows = [_row(f"S/{k}.tif", 0.5, a=2.998 * 1.02 + d, system="Bi2Te3/TiN-loose")
+            for k, d in enumerate([-0.002, 0.0, 0.002])]
+    assert sample_table(rows).loc[0, "strain_verdict"] == "ok"
+    rows = [{**r, "system": "Bi2Te3/TiN"} for r in rows]
+    assert sample_table(rows).loc[0, "strain_verdict"] == "strained"
 
 
 def test_the_ci_covers_the_truth_of_simulated_samples():

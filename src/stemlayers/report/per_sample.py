@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.units import as_number
+from ..materials import MaterialsError, load_system
 from ..numeric import inverse_variance_mean
 from ..verdict.strain import strain_verdict
 
@@ -65,8 +66,21 @@ def _coverage(rows, rng, n_draws):
     return mean, np.stack([np.minimum(lo, mean), np.maximum(hi, mean)], axis=1), float(length.sum())
 
 
+def _threshold_pct(rows):
+    """The strain threshold (%) of the rows' material system (the most common one's), from its file; None when
+    it cannot be read (a system file no longer on this machine)."""
+    names = [r.get("system") for r in rows if r.get("system")]
+    if not names:
+        return None
+    try:
+        return load_system(max(set(names), key=names.count)).strain.threshold_pct
+    except MaterialsError:
+        return None
+
+
 def _tin(rows):
-    """(a, 95 % CI half-width, deviation %, its CI, verdict) of the TiN a over the rows that measured it."""
+    """(a, 95 % CI half-width, deviation %, its CI, verdict) of the TiN a over the rows that measured it; the
+    verdict against the system's own threshold (None without one)."""
     a = np.array([as_number(r.get("tin_inplane_A")) for r in rows])
     err = np.array([as_number(r.get("tin_inplane_err_A")) for r in rows])
     dev = np.array([as_number(r.get("tin_inplane_deviation_pct")) for r in rows])
@@ -79,7 +93,8 @@ def _tin(rows):
     deviation = 100.0 * (mean / reference - 1.0)
     half = 100.0 * 1.96 * sigma / reference
     ci = [deviation - half, deviation + half]
-    return mean, 1.96 * sigma, deviation, ci, strain_verdict(ci, 1.0)
+    threshold = _threshold_pct(rows)
+    return mean, 1.96 * sigma, deviation, ci, None if threshold is None else strain_verdict(ci, threshold)
 
 
 def sample_table(rows, pattern: str | None = None, n_draws: int = 2000, seed: int = 0):
