@@ -214,39 +214,54 @@ def _decided_share(windows: Windows | None) -> float:
 
 def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | None, candidates, pixel_size_A: float,
                           shape=None) -> tuple:
-    """(system, Windows) along the interface: the chosen system's windows, or another candidate's where the
-    chosen one decides less than half of them and the other decides most.
+    """(system, Windows) along the interface: the chosen system's windows, or another candidate's.
 
     The whole field's planes, mixing the parts of a partly covered or stepped interface, can fit the wrong
     film's quintuple-layer shape better than the right one's, or no system at all; each window, one
-    interface alone, shows its film's shape plainly. Where the windows show terrace steps, the longest
-    stretch of one terrace is identified on its own, and where it shows another system in full, whose windows
-    decide at least half the interface, the field is that system. With no system `chosen` (the whole field
-    showed none),
-    a candidate counts only where its windows decide at least IDENTIFY_SHARE of the interface: (None, None)
-    otherwise.
+    interface alone, shows its film's shape plainly. So:
+
+    - where the chosen system's windows decide less than half the interface and another's decide half or
+      more, and a quarter more than the chosen's, the field is the other's;
+    - where they decide half or more but show terrace steps, the longest stretch of one terrace is
+      identified on its own (:func:`_system_of_one_terrace`): a system it shows in full, whose windows
+      decide half the interface, is the field's;
+    - with no system `chosen` (the whole field showed none), the candidate whose windows decide the most
+      is named where that is at least IDENTIFY_SHARE of the interface and SHARE_LEAD more than any other's;
+      (None, None) otherwise.
     """
-    windows = (window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
-               if chosen is not None else None)
-    best = (_decided_share(windows), chosen, windows)
-    if chosen is not None and windows is None:
+    if chosen is None:
+        return _best_by_windows(columns, layersets, candidates, pixel_size_A, shape)
+    windows = window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
+    if windows is None:
         return chosen, windows
-    if chosen is not None and best[0] >= 0.5:
+    share = _decided_share(windows)
+    if share >= 0.5:
         other = _system_of_one_terrace(columns, windows, layersets[chosen.name], chosen, candidates, pixel_size_A,
                                        shape)
         if other is None or other.name == chosen.name or layersets.get(other.name) is None:
             return chosen, windows
         theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
         return (other, theirs) if _decided_share(theirs) >= 0.5 else (chosen, windows)
-    needed = 0.5 if chosen is not None else IDENTIFY_SHARE
+    best = (share, chosen, windows)
     for other in candidates:
-        if (chosen is not None and other.name == chosen.name) or layersets.get(other.name) is None:
+        if other.name == chosen.name or layersets.get(other.name) is None:
             continue
         theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
-        share = _decided_share(theirs)
-        if share >= needed and share > best[0] + 0.25:
-            best = (share, other, theirs)
+        if _decided_share(theirs) >= 0.5 and _decided_share(theirs) > best[0] + 0.25:
+            best = (_decided_share(theirs), other, theirs)
     return best[1], best[2]
+
+
+def _best_by_windows(columns, layersets: dict, candidates, pixel_size_A: float, shape=None) -> tuple:
+    """(system, Windows) of the candidate whose windows decide the most of the interface, where that is at least
+    IDENTIFY_SHARE and SHARE_LEAD more than any other candidate's; (None, None) otherwise."""
+    tried = [(_decided_share(w), s, w) for s, w in
+             ((s, window_verdicts(columns, layersets[s.name], s, pixel_size_A, shape))
+              for s in candidates if layersets.get(s.name) is not None)]
+    tried.sort(key=lambda t: -t[0])
+    if not tried or tried[0][0] < IDENTIFY_SHARE or (len(tried) > 1 and tried[0][0] - tried[1][0] < SHARE_LEAD):
+        return None, None
+    return tried[0][1], tried[0][2]
 
 
 def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system: MaterialSystem, candidates,
@@ -284,6 +299,8 @@ def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system
     return found if cues.substrate_fits and cues.film_fits and cues.ratio_fits else None
 
 
-#: Where the whole field shows no system, the share of its windows one system's must decide to name it: a
-#: clear majority of the interface, each window with its own TiN, gap and quintuple layer.
-IDENTIFY_SHARE = 0.6
+#: Where the whole field shows no system, the share of the interface one system's windows must decide to
+#: name it (each window with its own TiN, gap and quintuple layer), and by how much more than any other
+#: system's: a wrong film's windows decide some of a field too (its quintuple layers are alike).
+IDENTIFY_SHARE = 0.5
+SHARE_LEAD = 0.2
