@@ -285,7 +285,8 @@ def _row_scale(fit, flexible, which, film, sub, n_planes) -> RowScale:
     np.add.at(total, which, np.exp(shape - film_mean))
     np.add.at(count, which, 1)
     factor = np.where(count > 0, total / np.maximum(count, 1), 1.0) if applied else np.ones(n_planes)
-    ends = legendre.legval(np.array([-1.0, 1.0]), coef[:degree + 1]) - film_mean
+    # at most a factor ten either way: past that the polynomial is extrapolated beyond its data, not a scan
+    ends = np.clip(legendre.legval(np.array([-1.0, 1.0]), coef[:degree + 1]) - film_mean, -np.log(10), np.log(10))
     # a row dependence that every model finds, on the same side and beyond its error, but whose size they
     # do not agree on, is not corrected; the least of the sizes is how far the substrate's scale is at least
     # from the film's, and it goes into the error instead (a wandering drift gives models of either sign)
