@@ -219,6 +219,15 @@ def tin_planes(sub, n_ti, strain):
     return planes
 
 
+def _film_defects_truth(planes, blocks):
+    """The truth's film defects (the simulator's own definition); none for a film of quintuple layers."""
+    if not blocks:
+        return []
+    from stemlayers.simulate.structure import true_film_defects
+
+    return true_film_defects(planes, blocks)
+
+
 def _film_block(film, kind):
     """(offsets, elements, stacking direction) of a film block; a quintuple layer without the package's
     simulator, so that the TOML fallback of :func:`load_material` still builds plain films."""
@@ -367,19 +376,6 @@ def build_model(system, interface, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0,
               "film_registry_A": film_offset, "seed": seed, "film_blocks": list(film_blocks),
               "film_defects": _film_defects_truth(planes, film_blocks)},
     )
-
-
-def _film_defects_truth(planes, blocks):
-    """Each film block other than a quintuple layer, with the height of its first plane above the top Ti
-    plane (the keys of ``stemlayers.simulate.Truth.film_defects``)."""
-    kinds = {"SL": "septuple layer", "twin": "stacking reversal"}
-    film = [p for p in planes if p.material == "TI"]
-    out, k = [], 0
-    for block in blocks:
-        if block in kinds:
-            out.append({"kind": kinds[block], "height_A": float(film[k].height_A)})
-        k += 7 if block == "SL" else 5
-    return out
 
 
 def lateral_model(system, parts, tin_strain_pct=0.0, n_ti=7, n_ql=3, seed=0, width_range=(52.0, 62.0)):

@@ -31,7 +31,7 @@ from .lateral import interface_line, lateral_structure
 from .params import SimulationParams, sample_harsh_params, sample_params, sample_wide_params
 from .render import add_tail, apply_noise, to_image_frame
 from .scan import LINE_FAULTS, corrupt_lines, nonlinear_drift_px
-from .structure import INTERFACES, Structure, build_structure
+from .structure import INTERFACES, Structure, build_structure, true_film_defects
 from .truth import SimulatedImage, Truth, load_truth, truth_path, whole_class, write_simulation
 
 __all__ = [
@@ -94,18 +94,6 @@ def _d111(structure):
     """The TiN (111) spacing of a model: from its top Ti plane to the next Ti plane down."""
     top = structure.top_tin_plane
     return structure.planes[top].height_A - structure.planes[top - 2].height_A
-
-
-def _film_defects(structure, blocks):
-    """The truth's film defects: each block other than a quintuple layer, with the height of its first plane."""
-    kinds = {"SL": "septuple layer", "twin": "stacking reversal"}
-    film = [p for p in structure.planes if p.material == "TI"]
-    out, k = [], 0
-    for block in blocks:
-        if block in kinds:
-            out.append({"kind": kinds[block], "height_A": float(film[k].height_A)})
-        k += 7 if block == "SL" else 5
-    return out
 
 
 def _smooth_background(shape, px, rng):
@@ -258,7 +246,7 @@ def simulate(params: SimulationParams | None = None, material: MaterialSystem | 
 
     truth = _truth(params, system, structure, xy, growth_dir, weight, u_center, shape, bad_rows, bad_kind)
     if params.film_blocks:
-        truth = dataclasses.replace(truth, film_defects=_film_defects(structure, params.film_blocks))
+        truth = dataclasses.replace(truth, film_defects=true_film_defects(structure.planes, params.film_blocks))
     if params.segments and params.field == "interface":
         def to_pixels(u, v):
             return to_image_frame(u, v, shape, px, params.rotation_deg, params.flip, center_A=(u_center, v_center),

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..materials import MaterialSystem
 
-__all__ = ["FILM_BLOCKS", "INTERFACES", "Plane", "Structure", "build_structure", "film_block"]
+__all__ = ["FILM_BLOCKS", "INTERFACES", "Plane", "Structure", "build_structure", "film_block", "true_film_defects"]
 
 INTERFACES = ("bilayer", "vdw", "deteriorated")
 
@@ -117,6 +117,26 @@ def film_block(film, kind):
     else:
         spacings, elements = film.ql_spacings_A, film.ql_elements
     return np.concatenate([[0.0], np.cumsum(spacings)]), tuple(elements), -1.0 if kind == "twin" else 1.0
+
+
+def true_film_defects(planes, blocks):
+    """The truth's film defects: each block other than a quintuple layer, with the height of its first plane.
+
+    Parameters
+    ----------
+    planes : sequence
+        The model's planes from the substrate up (``material`` "TI" for the film's, ``height_A``).
+    blocks : sequence of str
+        The film's blocks from the first one up (:data:`FILM_BLOCKS`).
+    """
+    kinds = {"SL": "septuple layer", "twin": "stacking reversal"}
+    film = [p for p in planes if p.material == "TI"]
+    out, k = [], 0
+    for block in blocks:
+        if block in kinds:
+            out.append({"kind": kinds[block], "height_A": float(film[k].height_A)})
+        k += 7 if block == "SL" else 5
+    return out
 
 
 def _ql_planes(system, v_first, v_top, n_ql, first_frac, blocks=()):
