@@ -19,7 +19,8 @@ from ..structure.grouping import LayerSet
 from .classify import Interface
 from .strain import Strain, with_tin_inplane
 from .stretch import NOT_DECIDABLE, Segment, Step
-from .windows import Windows, interface_extent, lone_windows_undecided, runs_of
+from .steps import terrace_heights, terrace_steps
+from .windows import Windows, grow_window, interface_extent, lone_windows_undecided, runs_of
 
 __all__ = ["Along", "follow_interface", "judge_along", "single_stretch", "strain_along"]
 
@@ -170,18 +171,6 @@ def _bridged(labels, centres_A, width_A):
     return labels
 
 
-def _grow(judge, outer, inner, limit, holds, step_A=2.0):
-    """The inner edge of the window [outer, inner] moved towards `limit`, `step_A` at a time, as far as the
-    window's judged row (label, numbers, evidence) still `holds`."""
-    way = 1.0 if limit > inner else -1.0
-    while (limit - inner) * way >= step_A - 1e-9:
-        trial = inner + way * step_A
-        if not holds(judge(0.5 * (outer + trial), abs(trial - outer))):
-            break
-        inner = trial
-    return inner
-
-
 def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0):
     """Where class A gives way to class B, Å along u, from two windows (outer edge, inner edge) facing each other.
 
@@ -192,7 +181,7 @@ def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0):
     edge).
     """
     def grow(outer, inner, limit, label):
-        return _grow(judge, outer, inner, limit, lambda row: row[0] == label, step_A)
+        return grow_window(judge, outer, inner, limit, lambda row: row[0] == label, step_A)
 
     centre_a, centre_b = 0.5 * sum(window_a), 0.5 * sum(window_b)
     edge_a = None if label_a == "deteriorated" else grow(*window_a, centre_b, label_a)
@@ -247,68 +236,6 @@ def _seen(windows: Windows, labels, sparse=0.6):
     return first, stop
 
 
-def _terrace_heights(windows: Windows, d111_A):
-    """Window top heights with the field's residual tilt removed (NaN where a window has no ordered top), and
-    the tilt (Å of height per Å along u).
-
-    The tilt comes from neighbouring windows whose tops agree to within a fraction of a plane: a frame a
-    degree or two off the interface, as a field grouped across a step leaves it.
-    """
-    ok = np.isfinite(windows.top_A) & (windows.label != NOT_DECIDABLE)
-    top = np.where(ok, windows.top_A, np.nan)
-    index = np.flatnonzero(ok)
-    du, dh = np.diff(windows.centre_A[index]), np.diff(top[index])
-    flat = (np.abs(dh) < 0.4 * d111_A) & (du > 0)
-    slope = float(np.median(dh[flat] / du[flat])) if flat.any() else 0.0
-    return top - slope * (windows.centre_A - windows.centre_A[0]), slope
-
-
-def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0):
-    """Where the terrace of window `upper` ends towards window `lower`, Å along u.
-
-    The upper terrace's window is grown towards the lower one while its top plane stays its own. A window
-    keeps its top plane while the plane spans at least the minimum occupancy of the window's length, so the
-    step lies that share of the grown window from its outer edge. Without a judge, half-way.
-    """
-    c_u, c_l = windows.centre_A[upper], windows.centre_A[lower]
-    if windows.judge is None:
-        return 0.5 * (c_u + c_l)
-    way = 1.0 if c_l > c_u else -1.0
-    outer, inner = c_u - way * windows.width_A / 2, c_u + way * windows.width_A / 2
-    level = windows.top_A[upper]
-
-    def own_top(row):
-        top = row[1][3]
-        return np.isfinite(top) and abs(top - level) <= 0.5 * d111_A
-
-    inner = _grow(windows.judge, outer, inner, c_l + way * windows.width_A / 2, own_top, step_A)
-    return outer + way * windows.min_occupancy * abs(inner - outer)
-
-
-def _steps(windows: Windows, heights_A, d111_A):
-    """(u_A, planes, height_A, u_err_A) of each terrace step between consecutive windows of known (tilt-free)
-    height.
-
-    Deteriorated windows are left out: their top complete plane lies below the roughened ones, as deep as
-    the roughening reaches, which is no terrace (under a deteriorated band a step is not seen).
-    """
-    out = []
-    index = np.flatnonzero(np.isfinite(heights_A) & (windows.label != "deteriorated"))
-    for i, j in zip(index[:-1], index[1:]):
-        rise = (heights_A[j] - heights_A[i]) / d111_A
-        planes = int(np.round(rise))
-        if planes == 0 or abs(rise - planes) >= 0.3:
-            continue
-        upper, lower = (i, j) if rise < 0 else (j, i)
-        # between windows that follow each other the step is placed to a couple of Å; across deteriorated
-        # windows it lies somewhere under them
-        hidden = np.any(windows.label[i + 1:j] == "deteriorated")
-        spread = abs(windows.centre_A[j] - windows.centre_A[i]) / np.sqrt(12) if hidden else 2.0
-        out.append((_step_position(windows, upper, lower, d111_A), abs(planes), abs(heights_A[j] - heights_A[i]),
-                    spread))
-    return sorted(out)
-
-
 def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, d111_A: float,
                      extent_A=None) -> Along:
     """Segments, steps, coverage and the whole interface's class from the windows' verdicts.
@@ -331,9 +258,9 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     growth = layerset.orientation.growth_dir
     tangent = np.array([-growth[1], growth[0]])
     u_origin = float(layerset.origin_xy @ tangent * pixel_size_A)
-    heights, slope = _terrace_heights(windows, d111_A)
+    heights, slope = terrace_heights(windows, d111_A)
     known = np.isfinite(heights)
-    found_steps = _steps(windows, heights, d111_A)
+    found_steps = terrace_steps(windows, heights, d111_A)
     labels = _across_steps_undecided(windows, [u for u, *_ in found_steps])
     labels = _lone_confirmed(windows, labels, lone_windows_undecided(labels))
     first, stop = _seen(windows, labels)

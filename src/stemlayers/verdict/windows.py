@@ -21,7 +21,7 @@ from .scale import detect_system
 from .strain import check_strain
 from .stretch import NOT_DECIDABLE
 
-__all__ = ["MIN_WINDOWS", "Windows", "interface_extent", "lone_windows_undecided", "runs_of", "spacing_profile",
+__all__ = ["MIN_WINDOWS", "Windows", "grow_window", "interface_extent", "lone_windows_undecided", "runs_of", "spacing_profile",
            "window_verdicts", "windows_of_the_system"]
 
 #: Fewer windows (an interface shorter than ~50 Å) leave the whole field's verdict alone: too few to tell
@@ -82,6 +82,18 @@ def spacing_profile(layers):
     """(height_A, spacing_A, spacing_err_A) of each plane with a next one, rounded to the mÅ."""
     return tuple((round(L.height_A, 3), round(L.spacing_to_next_A, 3), round(L.spacing_err_A, 3))
                  for L in layers if L.spacing_to_next_A is not None and L.spacing_err_A is not None)
+
+
+def grow_window(judge, outer, inner, limit, holds, step_A=2.0):
+    """The inner edge of the window [outer, inner] moved towards `limit`, `step_A` at a time, as far as the
+    window's judged row (label, numbers, evidence) still `holds`."""
+    way = 1.0 if limit > inner else -1.0
+    while (limit - inner) * way >= step_A - 1e-9:
+        trial = inner + way * step_A
+        if not holds(judge(0.5 * (outer + trial), abs(trial - outer))):
+            break
+        inner = trial
+    return inner
 
 
 def runs_of(labels):
