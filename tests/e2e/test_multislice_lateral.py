@@ -7,15 +7,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stemlayers import analyze
+from stemlayers import analyze, load
 
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "multislice_lateral"
 CASES = sorted(FOLDER.glob("*.hspy"))
 
-#: References the analysis refuses, with the reason it gives: in the bilayer|vdW cell at 10 nm the second Bi
-#: plane of each quintuple layer comes out ~25 % dimmer than the first, and a 16 Å window's four columns per
-#: plane then take it for Te: no window recognises a quintuple layer (README, "The interface along its length").
-REFUSED = {"Bi2Te3_bilayer0-vdw0_s0_t100_d55-80_noisy": "no ordered Bi2Te3 quintuple layer"}
+def _class_changes(segments):
+    """Pixel points where two decided segments of different classes meet."""
+    decided = [s for s in segments if s.interface_class != "not decidable"]
+    return [0.5 * (np.asarray(a.end_px) + np.asarray(b.start_px))
+            for a, b in zip(decided[:-1], decided[1:]) if a.interface_class != b.interface_class]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_no_wrong_verdict_rotated_or_mirrored(path):
+    from scipy import ndimage
+
+    t = _truth(path)
+    image = load(path)
+    background = float(np.median(image.data))
+    for name, data in {"rotated 33°": ndimage.rotate(image.data, 33, reshape=True, order=3, cval=background),
+                       "mirrored": image.data[:, ::-1]}.items():
+        d = analyze(load(np.ascontiguousarray(data, np.float32), pixel_size=image.pixel_size_A)).to_dict()
+        said = f"{path.stem} {name}: {d['system']} {d['interface']['class']}"
+        assert d["system"] in (t["system"], None) and d["interface"]["class"] in (t["interface"], None), said
 
 
 def _truth(path):
@@ -32,15 +47,16 @@ def test_no_wrong_verdict_on_a_lateral_cell(path):
     report = analyze(path)
     i = report.interface
     assert report.system == t["system"]
-    if path.stem in REFUSED:
-        assert i.interface_class is None and REFUSED[path.stem] in i.evidence[0]
-        assert report.strain.strain_verdict is None
-        return
     assert i.interface_class == t["interface"]
     classes = [s["class"] for s in t["segments"]]
     lengths = {c: sum(s["length_A"] for s in t["segments"] if s["class"] == c) for c in classes}
     for klass, length in lengths.items():
         assert i.coverage.get(klass, 0.0) == pytest.approx(length / sum(lengths.values()), abs=0.1)
+    found = _class_changes(i.segments)
+    true = [np.asarray(s["start_px"]) for s in t["segments"][1:] if s["class"] != t["segments"][0]["class"]]
+    assert len(found) == len(true)
+    for point in true:  # every boundary within 1 nm
+        assert min(np.hypot(*(f - point)) for f in found) * t["pixel_size_A"] <= 10.0
     assert len(i.steps) == len(t["steps"])
     for step, true in zip(i.steps, t["steps"]):  # each step within 1 nm, in whole planes
         assert step.height_planes == true["height_planes"]
