@@ -1,20 +1,15 @@
 """Film defects on multislice references: abTEM PRISM cells (whole-cell probe window) whose film holds a
 septuple lamella or a stacking reversal, made by ``refgen/thick_multislice.py --film-blocks``."""
 
-import json
 from pathlib import Path
 
-import numpy as np
 import pytest
+from multislice_refs import orientations, truth_of
 
 from stemlayers import analyze, load
 
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "multislice_film"
 CASES = sorted(FOLDER.glob("*.hspy"))
-
-
-def _truth(path):
-    return json.loads(path.with_name(path.name.split(".")[0] + ".truth.json").read_text())
 
 
 def test_the_references_are_there():
@@ -23,16 +18,10 @@ def test_the_references_are_there():
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_the_defect_is_named_and_the_interface_keeps_its_class(path):
-    from scipy import ndimage
-
-    t = _truth(path)
+    t = truth_of(path)
     image = load(path)
-    background = float(np.median(image.data))
-    variants = {"as made": image.data, "rotated 33°": ndimage.rotate(image.data, 33, reshape=True, order=3,
-                                                                     cval=background),
-                "mirrored": image.data[:, ::-1]}
-    for name, data in variants.items():
-        report = analyze(load(np.ascontiguousarray(data, np.float32), pixel_size=image.pixel_size_A))
+    for name, data in orientations(image.data).items():
+        report = analyze(load(data, pixel_size=image.pixel_size_A))
         said = f"{path.stem} {name}"
         assert report.system == t["system"] and report.interface.interface_class == t["interface"], said
         found = [(d.kind, d.height_A) for d in report.film_defects]
