@@ -643,7 +643,7 @@ def test_a_field_of_no_known_system_shows_no_tin(make_napari_viewer):
 
 def test_the_interface_along_its_length_as_layers_and_in_the_dock(make_napari_viewer):
     """A Bi2Te3 field with the bilayer under half of it over two terraces: segments coloured by class, the
-    step marked, and the coverage in the dock."""
+    step marked, the coverage in the dock and each class's spacing profile in the docked plot."""
     viewer = make_napari_viewer()
     sim = simulate(SimulationParams(system="Bi2Te3/TiN", shape=(420, 1000), pixel_size_A=0.1, seed=3,
                                     segments=((-1e3, "bilayer", 0), (-25.0, "vdw", 0), (0.0, "bilayer", 1),
@@ -663,3 +663,6 @@ def test_the_interface_along_its_length_as_layers_and_in_the_dock(make_napari_vi
     assert np.hypot(*(found.data[0][::-1] - step["at_px"])) * 0.1 < 10.0
     along = next(line for line in widget.summary.value.splitlines() if line.startswith("along the interface: "))
     assert "bilayer" in along and "vdw" in along and "1 terrace step(s)" in along
+    # the docked profile: each segment's own spacing profile, one line per class
+    profile_ax, _ = widget._plot.axes
+    assert {"bilayer segment", "vdw segment"} <= {line.get_label() for line in profile_ax.lines}
