@@ -42,6 +42,14 @@ def test_a_block_stacked_the_other_way_is_a_stacking_reversal():
     assert defect.kind == "stacking reversal" and defect.height_A == pytest.approx(planes[2 + 10].height_A)
 
 
+def test_with_two_closed_blocks_the_one_on_the_interface_sets_the_stacking():
+    """QL then twin, the field cutting the third block: the directions tie, and the reversal is the second's."""
+    planes = _film(SE, ["QL", "twin", "QL"])[:-2]
+    assert [b - a for a, b in film_blocks(planes, SE)] == [5, 5]
+    (defect,) = film_defects(planes, SE)
+    assert defect.kind == "stacking reversal" and defect.height_A == pytest.approx(planes[2 + 5].height_A)
+
+
 def test_a_missing_plane_is_named_and_a_clean_film_has_none():
     assert film_defects(_film(TE, ["QL"] * 4), TE) == ()
     planes = _film(TE, ["QL"] * 4)

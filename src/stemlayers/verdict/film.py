@@ -101,7 +101,9 @@ def film_defects(layers, system: MaterialSystem, plane_of_column=None, xy=None, 
     blocks = film_blocks(layers, system)
     signs = [_step_sign([getattr(layers[i], "registry", None) for i in range(a, b)]) for a, b in blocks]
     known = [s for s in signs if s is not None]
-    usual = np.sign(np.sum(known)) if known else None
+    # the film's usual stacking is its blocks' majority; where they tie (two blocks), the first one's, grown
+    # on the interface: the block that steps the other way from it is the reversal
+    usual = (np.sign(np.sum(known)) or known[0]) if known else None
     septuple = [film.chalcogen, film.metal] * 3 + [film.chalcogen]
     out = []
     for (a, b), sign in zip(blocks, signs):
