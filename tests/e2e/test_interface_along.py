@@ -124,3 +124,18 @@ def test_film_defects_are_named_and_leave_the_interface_class(system, interface,
     assert [k for k, _ in found] == [k for k, _ in truth]
     assert all(abs(a - b) < 0.3 for (_, a), (_, b) in zip(found, truth))
     assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
+
+
+def test_a_lamella_over_a_terrace_step_is_named_and_a_clean_stepped_film_has_none():
+    """Planes grouped across a step join planes of two heights; the film's defects are read on one terrace."""
+    stepped = dict(system="Bi2Te3/TiN", shape=(640, 1000), pixel_size_A=0.1, seed=4, interface_offset_A=12.0,
+                   segments=((-1e3, "vdw", 0), (5.0, "vdw", 1)))
+    sim = simulate(SimulationParams(**stepped, film_blocks=("QL", "SL")))
+    report = analyze(load(sim.data, pixel_size=sim.pixel_size_A))
+    assert report.interface.interface_class == "vdw" and len(report.interface.steps) == 1
+    (defect,) = report.film_defects
+    (truth,) = sim.truth.film_defects
+    assert defect.kind == truth["kind"] == "septuple layer"
+    assert defect.height_A == pytest.approx(truth["height_A"], abs=0.3)
+    clean = simulate(SimulationParams(**stepped))
+    assert analyze(load(clean.data, pixel_size=clean.pixel_size_A)).film_defects == ()

@@ -28,7 +28,7 @@ from ..series.scanpair import orthogonal_pair
 from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
 from ..verdict.classify import Interface, classify, planes_as_judged
-from ..verdict.film import FilmDefect, film_defects
+from ..verdict.film import FilmDefect, film_defects, film_defects_between_steps
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
 from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along
 from ..verdict.windows import windows_of_the_system
@@ -390,8 +390,13 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     else:
         interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
     layers = list(planes_as_judged(layerset.layers, interface, found is not None)) if layerset else []
-    defects = (film_defects(layers, chosen, layerset.plane_of_column, columns.xy, layerset.orientation.growth_dir)
-               if found is not None else ())
+    if found is None:
+        defects = ()
+    elif along is not None and along.steps:  # planes grouped across a step look like blocks with planes missing
+        defects = film_defects_between_steps(columns, layerset, chosen, scale.working_pixel_size_A, along.steps,
+                                             image.data.shape)
+    else:
+        defects = film_defects(layers, chosen, layerset.plane_of_column, columns.xy, layerset.orientation.growth_dir)
     if found is None:
         strain = Strain.not_measured(interface.evidence[0])  # nothing of the field is TiN: no TiN number
     else:

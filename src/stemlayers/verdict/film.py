@@ -15,8 +15,9 @@ import numpy as np
 
 from ..io.jsonable import from_saved
 from ..materials import MaterialSystem
+from ..structure.grouping import LayerSet, group_layers
 
-__all__ = ["FilmDefect", "film_blocks", "film_defects"]
+__all__ = ["FilmDefect", "film_blocks", "film_defects", "film_defects_between_steps"]
 
 SEPTUPLE, REVERSAL, IRREGULAR = "septuple layer", "stacking reversal", "missing or extra planes"
 
@@ -131,3 +132,40 @@ def _ends(index, plane_of_column, xy, growth_dir):
     tangent = np.array([-growth_dir[1], growth_dir[0]])
     along = members @ tangent
     return (tuple(float(v) for v in members[np.argmin(along)]), tuple(float(v) for v in members[np.argmax(along)]))
+
+
+#: Columns this close to a terrace step (Å along the interface) are left out of the terrace: a step is placed
+#: to about ±2 Å.
+STEP_MARGIN_A = 3.0
+
+
+def film_defects_between_steps(columns, layerset: LayerSet, system: MaterialSystem, pixel_size_A: float, steps,
+                               shape=None) -> tuple:
+    """:func:`film_defects` of the longest stretch of the interface between terrace steps, its planes grouped
+    on their own (heights above that terrace's top TiN plane).
+
+    Planes grouped across a step join planes of two heights: the film's blocks then look as if they had
+    planes missing or extra. One terrace's planes are whole.
+
+    Parameters
+    ----------
+    columns : Columns
+    layerset : LayerSet
+        The whole field's planes (their orientation and scale).
+    system : MaterialSystem
+    pixel_size_A : float
+        The working pixel size.
+    steps : sequence of Step
+    shape : (rows, cols), optional
+    """
+    growth = layerset.orientation.growth_dir
+    tangent = np.array([-growth[1], growth[0]])
+    u = columns.xy @ tangent * pixel_size_A
+    cuts = sorted(float(np.asarray(step.at_px) @ tangent * pixel_size_A) for step in steps)
+    edges = [float(u.min()) - STEP_MARGIN_A, *cuts, float(u.max()) + STEP_MARGIN_A]
+    lo, hi = max(zip(edges[:-1], edges[1:]), key=lambda ab: ab[1] - ab[0])
+    part = columns.select((u > lo + STEP_MARGIN_A) & (u < hi - STEP_MARGIN_A))
+    if len(part) < 3:
+        return ()
+    local = group_layers(part, layerset.orientation, system, pixel_size_A, shape, scale=layerset.field_scale)
+    return film_defects(local.layers, system, local.plane_of_column, part.xy, local.orientation.growth_dir)
