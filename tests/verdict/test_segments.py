@@ -103,6 +103,14 @@ def test_an_odd_window_the_narrower_ones_deny_stays_undecided():
     assert [s.interface_class for s in along.segments] == ["bilayer"]
 
 
+def test_a_band_seen_only_where_bilayer_meets_vdw_is_no_segment():
+    """Two windows over both interfaces at once look deteriorated; a longer deteriorated run is a stretch."""
+    along = follow_interface(_windows(["bilayer"] * 5 + ["deteriorated"] * 2 + ["vdw"] * 5), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["bilayer", "vdw"]
+    along = follow_interface(_windows(["bilayer"] * 5 + ["deteriorated"] * 4 + ["vdw"] * 5), _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["bilayer", "deteriorated", "vdw"]
+
+
 def test_a_tilted_frame_is_no_step():
     """The field's growth axis a little off: the tops drift linearly, by less than a plane across the field."""
     top = np.linspace(0.0, 1.8, 11)

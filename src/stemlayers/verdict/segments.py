@@ -150,6 +150,23 @@ def _profile(windows: Windows, start_A, end_A, label, steps_u_A):
     return row[3] if row[0] == label else ()
 
 
+def _straddling_band_undecided(labels, centres_A, width_A):
+    """The labels with a deteriorated run that only straddles the meeting of two ordered classes made undecided.
+
+    A window over a bilayer on one side and a direct contact on the other sees two interface structures at
+    once, which look like a disordered band. A deteriorated run whose windows' centres lie within one window
+    width, between a bilayer and a vdW stretch, is that; it goes to its neighbours (:func:`_bridged`).
+    """
+    labels = np.array(labels, object)
+    runs = runs_of(list(labels))
+    for k in range(1, len(runs) - 1):
+        (_, _, left), (a, b, label), (_, _, right) = runs[k - 1], runs[k], runs[k + 1]
+        if (label == "deteriorated" and {left, right} == {"bilayer", "vdw"}
+                and centres_A[b - 1] - centres_A[a] <= width_A + 1e-9):
+            labels[a:b] = NOT_DECIDABLE
+    return labels
+
+
 def _bridged(labels, centres_A, width_A):
     """The labels with the undecided windows that only straddle a boundary or a step given to their neighbours.
 
@@ -263,6 +280,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     found_steps = terrace_steps(windows, heights, d111_A)
     labels = _across_steps_undecided(windows, [u for u, *_ in found_steps])
     labels = _lone_confirmed(windows, labels, lone_windows_undecided(labels))
+    labels = _straddling_band_undecided(labels, windows.centre_A, windows.width_A)
     first, stop = _seen(windows, labels)
     centres = windows.centre_A[first:stop]
     lo, hi = extent_A or windows.extent_A
