@@ -43,6 +43,11 @@ class Orientation:
     def flipped(self) -> Orientation:
         return Orientation(-self.growth_dir, (self.angle_deg + 180.0) % 360.0, self.sharpness)
 
+    @property
+    def tangent(self) -> np.ndarray:
+        """Unit vector (x, y) along the planes: `growth_dir` turned a quarter turn."""
+        return np.array([-self.growth_dir[1], self.growth_dir[0]])
+
 
 def _direction(angle_deg):
     a = np.deg2rad(angle_deg)

@@ -1,10 +1,10 @@
 """Defects inside the film, named: septuple lamellae, stacking reversals, missing or extra planes.
 
 Above the interface the film is a stack of blocks separated by van der Waals gaps (two chalcogen planes
-in a row, further apart than any two planes inside a block). A Bi2X3 film's block is the quintuple layer X-Bi-X-Bi-X; a Bi3X4 lamella (a septuple layer,
-X-Bi-X-Bi-X-Bi-X, about 1.4 nm with its gap) grows into it, a block may be stacked the other way (a twin),
-and a block may lack a plane or carry one more. Each is named with the height of its first plane. They
-never change the interface verdict.
+in a row, further apart than any two planes inside a block). A Bi2X3 film's block is the quintuple layer
+X-Bi-X-Bi-X; a Bi3X4 lamella (a septuple layer, X-Bi-X-Bi-X-Bi-X, about 1.4 nm with its gap) grows into it,
+a block may be stacked the other way (a twin), and a block may lack a plane or carry one more. Each is named
+with the height of its first plane. They never change the interface verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from ..io.jsonable import from_saved
 from ..materials import MaterialSystem
 from ..structure.grouping import LayerSet, group_layers
+from .steps import longest_between
 
 __all__ = ["FilmDefect", "film_blocks", "film_defects", "film_defects_between_steps"]
 
@@ -158,12 +159,10 @@ def film_defects_between_steps(columns, layerset: LayerSet, system: MaterialSyst
     steps : sequence of Step
     shape : (rows, cols), optional
     """
-    growth = layerset.orientation.growth_dir
-    tangent = np.array([-growth[1], growth[0]])
+    tangent = layerset.orientation.tangent
     u = columns.xy @ tangent * pixel_size_A
-    cuts = sorted(float(np.asarray(step.at_px) @ tangent * pixel_size_A) for step in steps)
-    edges = [float(u.min()) - STEP_MARGIN_A, *cuts, float(u.max()) + STEP_MARGIN_A]
-    lo, hi = max(zip(edges[:-1], edges[1:]), key=lambda ab: ab[1] - ab[0])
+    lo, hi = longest_between(float(u.min()) - STEP_MARGIN_A, float(u.max()) + STEP_MARGIN_A,
+                             [float(np.asarray(step.at_px) @ tangent * pixel_size_A) for step in steps])
     part = columns.select((u > lo + STEP_MARGIN_A) & (u < hi - STEP_MARGIN_A))
     if len(part) < 3:
         return ()

@@ -19,7 +19,7 @@ from ..structure.grouping import LayerSet
 from .classify import Interface
 from .strain import Strain, with_tin_inplane
 from .stretch import NOT_DECIDABLE, Segment, Step
-from .steps import terrace_heights, terrace_steps
+from .steps import longest_between, terrace_heights, terrace_steps
 from .windows import Windows, grow_window, interface_extent, lone_windows_undecided, runs_of
 
 __all__ = ["Along", "follow_interface", "judge_along", "single_stretch", "strain_along"]
@@ -80,8 +80,7 @@ def single_stretch(interface: Interface, columns, layerset: LayerSet, pixel_size
     end of the top TiN plane's line in the field to the other (None without an origin)."""
     if layerset.origin_xy is None or len(columns) < 3:
         return None
-    growth = layerset.orientation.growth_dir
-    tangent = np.array([-growth[1], growth[0]])
+    growth, tangent = layerset.orientation.growth_dir, layerset.orientation.tangent
     u = (columns.xy - layerset.origin_xy) @ tangent * pixel_size_A
     h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
     lo, hi = interface_extent(u, h)
@@ -140,14 +139,17 @@ def _profile(windows: Windows, start_A, end_A, label, steps_u_A):
     judge or that window tells another class."""
     if windows.judge is None or label == NOT_DECIDABLE:
         return ()
-    lo, hi = sorted((start_A, end_A))
-    cuts = [lo] + sorted(u for u in steps_u_A if lo < u < hi) + [hi]
-    a, b = max(zip(cuts[:-1], cuts[1:]), key=lambda ab: ab[1] - ab[0])
+    a, b = longest_between(*sorted((start_A, end_A)), steps_u_A)
     width = min(b - a - windows.step_A / 2, PROFILE_WIDTH_A)  # clear of boundaries placed to ± a quarter step
     if width < windows.width_A / 2:
         return ()
     row = windows.judge(0.5 * (a + b), width)
     return row[3] if row[0] == label else ()
+
+
+def _one_straddle(centres_A, a, b, width_A):
+    """Whether windows `a`..`b`-1 can all straddle one boundary: their centres within half a width of it."""
+    return centres_A[b - 1] - centres_A[a] <= width_A + 1e-9
 
 
 def _straddling_band_undecided(labels, centres_A, width_A):
@@ -161,8 +163,7 @@ def _straddling_band_undecided(labels, centres_A, width_A):
     runs = runs_of(list(labels))
     for k in range(1, len(runs) - 1):
         (_, _, left), (a, b, label), (_, _, right) = runs[k - 1], runs[k], runs[k + 1]
-        if (label == "deteriorated" and {left, right} == {"bilayer", "vdw"}
-                and centres_A[b - 1] - centres_A[a] <= width_A + 1e-9):
+        if label == "deteriorated" and {left, right} == {"bilayer", "vdw"} and _one_straddle(centres_A, a, b, width_A):
             labels[a:b] = NOT_DECIDABLE
     return labels
 
@@ -177,9 +178,7 @@ def _bridged(labels, centres_A, width_A):
     labels = list(labels)
     runs = runs_of(labels)
     for k, (a, b, label) in enumerate(runs):
-        # windows straddling one boundary have their centres within half a width of it
-        if (label != NOT_DECIDABLE or k == 0 or k == len(runs) - 1
-                or centres_A[b - 1] - centres_A[a] > width_A + 1e-9):
+        if label != NOT_DECIDABLE or k == 0 or k == len(runs) - 1 or not _one_straddle(centres_A, a, b, width_A):
             continue
         left, right = runs[k - 1][2], runs[k + 1][2]
         middle = a + (b - a) / 2
@@ -272,8 +271,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     -------
     Along
     """
-    growth = layerset.orientation.growth_dir
-    tangent = np.array([-growth[1], growth[0]])
+    growth, tangent = layerset.orientation.growth_dir, layerset.orientation.tangent
     u_origin = float(layerset.origin_xy @ tangent * pixel_size_A)
     heights, slope = terrace_heights(windows, d111_A)
     known = np.isfinite(heights)

@@ -13,7 +13,19 @@ import numpy as np
 from .stretch import NOT_DECIDABLE
 from .windows import Windows, grow_window
 
-__all__ = ["terrace_heights", "terrace_steps"]
+__all__ = ["longest_between", "terrace_heights", "terrace_steps"]
+
+
+def longest_between(lo_A, hi_A, steps_u_A):
+    """(a, b): the longest stretch of [lo_A, hi_A] between the terrace steps at `steps_u_A` (Å along u).
+
+    Examples
+    --------
+    >>> longest_between(0.0, 100.0, [30.0, 120.0])
+    (30.0, 100.0)
+    """
+    cuts = [lo_A, *sorted(u for u in steps_u_A if lo_A < u < hi_A), hi_A]
+    return max(zip(cuts[:-1], cuts[1:]), key=lambda ab: ab[1] - ab[0])
 
 
 def terrace_heights(windows: Windows, d111_A):

@@ -21,8 +21,8 @@ from .scale import detect_system
 from .strain import check_strain
 from .stretch import NOT_DECIDABLE
 
-__all__ = ["MIN_WINDOWS", "Windows", "grow_window", "interface_extent", "lone_windows_undecided", "runs_of", "spacing_profile",
-           "window_verdicts", "windows_of_the_system"]
+__all__ = ["MIN_WINDOWS", "Windows", "grow_window", "interface_extent", "lone_windows_undecided", "runs_of",
+           "spacing_profile", "window_verdicts", "windows_of_the_system"]
 
 #: Fewer windows (an interface shorter than ~50 Å) leave the whole field's verdict alone: too few to tell
 #: a second class from one odd window at the field's edge.
@@ -147,8 +147,7 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     if layerset.origin_xy is None:
         return None
     growth = layerset.orientation.growth_dir
-    tangent = np.array([-growth[1], growth[0]])
-    u = columns.xy @ tangent * pixel_size_A
+    u = columns.xy @ layerset.orientation.tangent * pixel_size_A
     h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
     lo, hi = interface_extent(u, h)
     centres = np.arange(lo + width_A / 2, hi - width_A / 2 + 1e-9, step_A)
@@ -259,8 +258,9 @@ def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | Non
         if other.name == chosen.name or layersets.get(other.name) is None:
             continue
         theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
-        if _decided_share(theirs) >= 0.5 and _decided_share(theirs) > best[0] + 0.25:
-            best = (_decided_share(theirs), other, theirs)
+        share = _decided_share(theirs)
+        if share >= 0.5 and share > best[0] + 0.25:
+            best = (share, other, theirs)
     return best[1], best[2]
 
 
@@ -298,8 +298,7 @@ def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system
             start = k
     first, last = max(runs, key=lambda run: run[1] - run[0])
     ends = windows.centre_A[[first, last]]
-    growth = layerset.orientation.growth_dir
-    u = columns.xy @ np.array([-growth[1], growth[0]]) * pixel_size_A
+    u = columns.xy @ layerset.orientation.tangent * pixel_size_A
     part = columns.select((u >= ends.min() - windows.width_A / 2) & (u <= ends.max() + windows.width_A / 2))
     if len(part) < 3:
         return None
