@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.measure import block_reduce
 
-__all__ = ["MAD_TO_SD", "binned", "inverse_variance_mean", "line_fit", "robust_sd"]
+__all__ = ["MAD_TO_SD", "between_scatter", "binned", "inverse_variance_mean", "line_fit", "robust_sd"]
 
 #: 1 / Phi^-1(3/4): the median absolute deviation of a normal sample times this is its standard deviation.
 MAD_TO_SD = 1.4826
@@ -27,6 +27,43 @@ def robust_sd(values) -> float:
     """
     values = np.asarray(values, float).ravel()
     return float(MAD_TO_SD * np.median(np.abs(values - np.median(values))))
+
+
+#: Median of the chi-square distribution with one degree of freedom: of (x - mean)^2 / sd^2 for normal x.
+CHI2_1_MEDIAN = 0.45493642311957283
+
+
+def between_scatter(values, errors) -> float:
+    """Scatter between values beyond their own errors, robust to values whose errors are understated.
+
+    The between-value standard deviation ``tau`` at which the median of
+    ``(values - median)**2 / (errors**2 + tau**2)`` is the median of a
+    chi-square with one degree of freedom (a median form of the Paule-Mandel
+    estimator of meta-analysis): where most values agree within their
+    errors it is 0, however far a few stray ones lie.
+
+    Examples
+    --------
+    >>> between_scatter([1.0, 1.05, 0.95, 1.0, 9.0], [0.1] * 5)   # one stray value
+    0.0
+    >>> round(between_scatter([0.0, 1.0, 2.0, 3.0, 4.0], [1e-3] * 5), 2)
+    1.48
+    """
+    values, errors = np.asarray(values, float).ravel(), np.asarray(errors, float).ravel()
+    if len(values) < 3:
+        return 0.0
+    squared = (values - np.median(values)) ** 2
+
+    def excess(tau):
+        return np.median(squared / (errors**2 + tau**2)) - CHI2_1_MEDIAN
+
+    if excess(0.0) <= 0:
+        return 0.0
+    low, high = 0.0, float(np.sqrt(squared.max() / CHI2_1_MEDIAN)) + 1e-300
+    for _ in range(60):  # bisection: the median falls monotonically with tau
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if excess(mid) > 0 else (low, mid)
+    return float(0.5 * (low + high))
 
 
 def inverse_variance_mean(values, errors) -> tuple[float, float]:

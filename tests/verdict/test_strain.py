@@ -38,3 +38,30 @@ def test_check_strain_on_the_film_standard(file_error):
     assert Strain.from_dict(json.loads(json.dumps(s.to_dict()))) == s  # typed per-plane records survive JSON
     quiet = check_strain(layers, TE, calibration=calibration, decidable=False)
     assert quiet.tin_inplane_A == s.tin_inplane_A and quiet.strain_ok is None and quiet.strain_verdict is None
+
+
+def _film_standard_sys_pct(film_periods, film_errors):
+    tin_period = 2.998 * np.sqrt(3) / 2
+    layers = [_layer("TiN", -2.4 * k, tin_period) for k in range(4)]
+    layers += [_layer("TI", 3.0 + 2 * k, p, e) for k, (p, e) in enumerate(zip(film_periods, film_errors))]
+    calibration = Calibration(0.1, inplane_scale=1.0, inplane_scale_err=1e-5)
+    s = check_strain(layers, TE, calibration=calibration)
+    return 100 * s.tin_inplane_sys_err_A / s.tin_inplane_A
+
+
+def test_a_few_stray_planes_do_not_widen_the_systematic_error():
+    """Faint planes whose errors understate their scatter must not pass for a scale that changes across the
+    field: the systematic error stays the film standard's 0.1 %."""
+    rng = np.random.default_rng(0)
+    periods = 3.798 * (1 + 1e-4 * rng.standard_normal(10))
+    errors = np.full(10, 3.798e-4)
+    periods[[2, 7]] = 3.798 * np.array([0.985, 1.02])  # two stray planes with small stated errors
+    assert _film_standard_sys_pct(periods, errors) == pytest.approx(0.1, abs=0.005)
+
+
+def test_a_scale_that_changes_from_plane_to_plane_widens_the_systematic_error():
+    """A scale that varies by 0.3 % (1σ) from plane to plane (a wandering scan), each period measured to
+    0.01 %: the spread is the scale's, and the systematic error grows to about it."""
+    periods = 3.798 * (1 + 0.003 * np.random.default_rng(1).standard_normal(40))
+    sys_pct = _film_standard_sys_pct(periods, np.full(40, 3.798e-4))
+    assert sys_pct == pytest.approx(np.hypot(0.1, 0.3), rel=0.25)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..io.jsonable import from_saved
 from ..materials import MaterialSystem
-from ..numeric import robust_sd
+from ..numeric import between_scatter
 from ..structure.calibration import Calibration, weighted_mean
 
 __all__ = ["PlaneStrain", "Strain", "check_strain"]
@@ -85,16 +85,15 @@ class Strain:
 def _excess_spread(planes):
     """Relative spread of per-plane periods beyond what their own errors explain (None for < 3 planes).
 
-    Robust (MAD) spread, with the planes' median statistical error taken out in quadrature: what is left is
-    a real variation of the scale across the field.
+    A real variation of the scale across the field (:func:`stemlayers.numeric.between_scatter`): a few planes
+    whose errors understate how far they stray (faint N planes, a plane cut by the field's edge) do not
+    move it.
     """
     periods = np.array([L.inplane_period_A for L in planes], float)
     errors = np.array([L.inplane_period_err_A for L in planes], float)
     if len(periods) < 3:
         return None
-    centre = np.median(periods)
-    robust = robust_sd(periods)
-    return float(np.sqrt(max(robust**2 - np.median(errors) ** 2, 0.0)) / centre)
+    return between_scatter(periods, errors) / float(np.median(periods))
 
 
 def _standard_systematic(tin, film, film_standard_pct, row_correction_err_pct=None):
