@@ -59,6 +59,24 @@ def test_quantised_copies_give_the_same_verdicts(field, name):
     assert report.strain.tin_inplane_A == pytest.approx(sim.truth.tin_inplane_A, rel=0.003)
 
 
+def test_a_rotated_export_with_a_nan_border_gives_the_verdicts_of_its_median_padded_twin():
+    """A rotated (or aligned) export marks the pixels outside the scan NaN: they are filled, and said to be."""
+    from scipy import ndimage
+
+    sim = simulate(SimulationParams(system="Bi2Te3/TiN", interface="bilayer", shape=(256, 256), seed=2, dose=200))
+    data = np.asarray(sim.data, np.float64)
+    nan_border = ndimage.rotate(data, 25, reshape=True, order=1, cval=np.nan)
+    nan_border[~np.isfinite(ndimage.rotate(np.ones_like(data), 25, reshape=True, order=1, cval=np.nan))] = np.nan
+    twin = np.where(np.isfinite(nan_border), nan_border, np.nanmedian(nan_border))
+    with_nan, padded = (analyze(d, pixel_size=sim.pixel_size_A) for d in (nan_border, twin))
+    assert (with_nan.system, with_nan.interface.interface_class, with_nan.strain.strain_verdict) == (
+        padded.system, padded.interface.interface_class, padded.strain.strain_verdict) == (
+        "Bi2Te3/TiN", "bilayer", "ok")
+    assert with_nan.n_columns == padded.n_columns
+    n_gaps = int((~np.isfinite(nan_border)).sum())
+    assert any(m.startswith(f"{n_gaps} pixel(s)") and "NaN" in m for m in with_nan.messages)
+
+
 def test_amplitudes_stay_in_the_image_units(field):
     _, data, base = field
     scaled = find_columns(data * 1e-4 + 7.0, pixel_size=0.1)

@@ -228,12 +228,14 @@ def _bad_file(case: str, folder: Path, image: np.ndarray):
     if case == "1d":
         signal = hs.signals.Signal1D(np.arange(100.0))
         return write_hspy(signal, folder / "spectrum.hspy"), ["1D", "100 points", "no 2D image"]
-    if case in ("nan", "inf"):
+    if case in ("nan", "inf"):  # more than half the pixels without a number
         bad = image.copy()
-        bad[3, 4] = np.nan if case == "nan" else np.inf
-        bad[5, 6] = -np.inf if case == "inf" else bad[5, 6]
+        bad[: bad.shape[0] * 3 // 4] = np.nan if case == "nan" else np.inf
+        bad[-1, -1] = -np.inf if case == "inf" else np.nan
         path = save(bad, folder / f"{case}.hspy", 0.1)
-        return path, ["1 NaN"] if case == "nan" else ["2 infinite"]
+        n = bad.shape[1] * (bad.shape[0] * 3 // 4)
+        return path, ([f"{n + 1} NaN and 0 infinite", "fewer than 50 %"] if case == "nan"
+                      else [f"0 NaN and {n + 1} infinite", "fewer than 50 %"])
     if case == "constant":
         return save(np.full((32, 32), 7.0), folder / "flat.hspy", 0.1), ["constant", "7"]
     if case == "too_coarse":
@@ -278,6 +280,19 @@ def test_bad_file_raises_input_error(tmp_path, lattice_image, case):
     if case not in ("too_coarse", "too_fine", "no_calibration"):  # describe() reports these, not raises
         with pytest.raises(InputError):
             describe(path)
+
+
+def test_a_border_without_numbers_is_filled_and_counted(tmp_path, lattice_image):
+    """An aligned or rotated export marks the pixels outside the scan NaN: they become the median."""
+    image = lattice_image.astype(np.float32)
+    bordered = image.copy()
+    bordered[:, :5] = np.nan
+    bordered[0, 10] = np.inf
+    loaded = load(save(bordered, tmp_path / "aligned.hspy", 0.1))
+    assert np.isfinite(loaded.data).all()
+    assert loaded.metadata["non_finite_pixels"] == 5 * image.shape[0] + 1
+    assert np.all(loaded.data[:, :5] == np.median(image[:, 5:][np.isfinite(bordered[:, 5:])]))
+    assert np.array_equal(loaded.data[1:, 5:], image[1:, 5:])
 
 
 @pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0,

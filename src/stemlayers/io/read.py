@@ -407,6 +407,28 @@ def _scan_rotation_deg(original: dict) -> float | None:
         return None
 
 
+#: Least share of finite pixels an image needs: an aligned, rotated or cropped export leaves a border of NaN,
+#: which is filled; an image mostly without numbers is not one.
+MIN_FINITE_SHARE = 0.5
+
+
+def _with_gaps_filled(name, grey):
+    """(image, count): NaN and infinite pixels set to the median of the finite ones, and how many there were.
+
+    A registered or rotated export marks the pixels outside the scan as NaN; the median makes them a flat
+    background in which no column is found.
+    """
+    finite = np.isfinite(grey)
+    if finite.all():
+        return grey, 0
+    n_nan = int(np.isnan(grey).sum())
+    n_inf = grey.size - int(finite.sum()) - n_nan
+    if finite.mean() < MIN_FINITE_SHARE:
+        raise InputError(f"{name}: {n_nan} NaN and {n_inf} infinite pixel(s) of {grey.size}: fewer than "
+                         f"{100 * MIN_FINITE_SHARE:.0f} % of the pixels are numbers")
+    return np.where(finite, grey, np.median(grey[finite])).astype(np.float32), grey.size - int(finite.sum())
+
+
 def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     candidates = _image_candidates(found)
     if not candidates:
@@ -422,12 +444,7 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
             units, scale = str(axes[-1]["units"]), axes[-1].get("scale")
     else:
         size, units, scale = _calibration(name, axes, check_range)
-    grey = _grey_float32(name, image)
-    finite = np.isfinite(grey)
-    if not finite.all():
-        n_nan = int(np.isnan(grey).sum())
-        raise InputError(f"{name}: {n_nan} NaN and {grey.size - int(finite.sum()) - n_nan} "
-                         "infinite pixel(s); every pixel must be a finite number")
+    grey, filled = _with_gaps_filled(name, _grey_float32(name, image))
     if grey.min() == grey.max():
         raise InputError(f"{name}: constant image (every pixel is {float(grey.flat[0]):g}); "
                          "nothing to analyse")
@@ -437,6 +454,8 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     note = units_note(units)
     if note and pixel_size is None:
         md["units_read_as"] = note
+    if filled:
+        md["non_finite_pixels"] = filled
     if len(found) > 1:
         md.update(signal_index=chosen, n_signals_in_file=len(found))
     if int(np.prod(nav_shape)) > 1:
