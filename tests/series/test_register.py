@@ -100,6 +100,20 @@ def test_a_stack_file_is_registered_by_analyze_and_reported(series, tmp_path):
     assert report.to_dict()["series"]["n_frames"] == 8
 
 
+def test_frames_with_nan_borders_are_filled_each_with_its_own_median(series):
+    """An exported, aligned stack marks each frame's pixels outside its scan NaN."""
+    frames = series.frames.astype(np.float32)
+    bordered = frames.copy()
+    bordered[:, :, :6] = np.nan
+    loaded = stemlayers.load_series(bordered, pixel_size=0.1)
+    assert np.isfinite(loaded.frames).all() and loaded.metadata["non_finite_pixels"] == bordered[:, :, :6].size
+    for frame, original in zip(loaded.frames, frames):
+        assert np.all(frame[:, :6] == np.median(original[:, 6:]))
+    report = stemlayers.analyze(stemlayers.register(loaded))
+    assert report.interface.interface_class == series.truth.interface
+    assert any(m.startswith(f"{bordered[:, :, :6].size} pixel(s) (1.9 %) were NaN") for m in report.messages)
+
+
 @pytest.mark.parametrize("name, units", [("tilt", "deg"), ("E", "eV")])
 def test_a_tilt_or_energy_series_is_not_a_time_series(tmp_path, name, units):
     import hyperspy.api as hs

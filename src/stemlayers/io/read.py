@@ -455,7 +455,7 @@ def _make_image(name, found, reader, pixel_size, frame, check_range) -> Image:
     if note and pixel_size is None:
         md["units_read_as"] = note
     if filled:
-        md["non_finite_pixels"] = filled
+        md.update(non_finite_pixels=filled, non_finite_share=filled / grey.size)
     if len(found) > 1:
         md.update(signal_index=chosen, n_signals_in_file=len(found))
     if int(np.prod(nav_shape)) > 1:
@@ -543,9 +543,14 @@ def load_series(source, pixel_size=None, *, max_mb=None) -> Series:
     else:
         size, _, _ = _calibration(name, axes, True)
     frames = np.ascontiguousarray(data, dtype=np.float32)
-    if not np.isfinite(frames).all():
-        raise InputError(f"{name}: NaN or infinite pixels in the frames; every pixel must be a finite number")
+    filled = 0
+    if not np.isfinite(frames).all():  # frame by frame: each one's border gets its own median
+        pairs = [_with_gaps_filled(f"{name} (frame {i})", frame) for i, frame in enumerate(frames)]
+        frames = np.stack([frame for frame, _ in pairs])
+        filled = sum(count for _, count in pairs)
     md = {"format": reader, **_metadata(d), "n_frames": int(nav_shape[0])}
+    if filled:
+        md.update(non_finite_pixels=filled, non_finite_share=filled / frames.size)
     unit = str(nav.get("units") or "").strip()
     if unit in _TIME_UNITS and nav.get("scale"):
         md["frame_time_s"] = float(nav["scale"]) * _TIME_UNITS[unit]

@@ -327,7 +327,8 @@ def _image_notes(image, separation_px, film_standard=False) -> list:
         notes.append(image.metadata["units_read_as"])
     gaps = image.metadata.get("non_finite_pixels")
     if gaps:
-        notes.append(f"{gaps} pixel(s) ({100 * gaps / image.data.size:.1f} %) were NaN or infinite (the border of "
+        share = 100 * image.metadata.get("non_finite_share", 0.0)
+        notes.append(f"{gaps} pixel(s) ({share:.1f} %) were NaN or infinite (the border of "
                      "an aligned or rotated export): filled with the image's median, no column is found there")
     return notes
 
