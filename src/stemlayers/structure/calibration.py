@@ -76,6 +76,13 @@ class Calibration:
         this adds to its systematic part.
     row_scale_applied : bool or None
         Whether the correction was applied (models agree, beyond its error).
+    scan_wander_px : float or None
+        How far the scan wandered along the planes over the frame (peak to
+        peak, px), where a wander was found and taken out
+        (:mod:`stemlayers.structure.wander`); None: none found or not measured.
+    tin_wander_correction_pct, tin_wander_correction_err_pct : float or None
+        What taking it out changed the TiN's period by against the film's, and
+        its 1σ error, %.
     shear_deg, shear_err_deg : float or None
         The image's shear at the film: how far each film plane's columns
         sit along the planes beyond the third of a period the ABC stacking
@@ -103,6 +110,9 @@ class Calibration:
     tin_row_correction_pct: float | None = None
     tin_row_correction_err_pct: float | None = None
     row_scale_applied: bool | None = None
+    scan_wander_px: float | None = None
+    tin_wander_correction_pct: float | None = None
+    tin_wander_correction_err_pct: float | None = None
     shear_deg: float | None = None
     shear_err_deg: float | None = None
     tin_shear_deg: float | None = None
@@ -141,17 +151,28 @@ class Calibration:
         shear = float(np.tan(np.radians(self.shear_deg))) if self.shear_deg is not None else 0.0
         return [[self.inplane_scale or 1.0, shear], [0.0, self.growth_scale or 1.0]]
 
+    @property
+    def tin_scan_correction_err_pct(self) -> float:
+        """1σ error of the TiN's period from the scan-distortion corrections (wander and row scale), %."""
+        return float(np.hypot(self.tin_row_correction_err_pct or 0.0, self.tin_wander_correction_err_pct or 0.0))
+
     def distortion_note(self) -> str | None:
         """A sentence on a scale that changes across the field, when one was measured and mattered."""
-        if not self.tin_row_correction_err_pct or self.row_scale_top_bottom_pct is None:
-            return None
-        top, bottom = self.row_scale_top_bottom_pct
-        change = f"the scale along the planes changes by {bottom - top:+.2f} % from the top row to the bottom one"
-        if self.row_scale_applied:
-            return (f"scan distortion: {change}; the TiN a is corrected by {-self.tin_row_correction_pct:+.2f} "
-                    f"± {self.tin_row_correction_err_pct:.2f} % for the TiN's rows")
-        return (f"scan distortion: {change}, but the row models do not agree on it at the TiN's rows: not "
-                f"corrected, the TiN a's CI widened by ±{self.tin_row_correction_err_pct:.2f} % (1σ)")
+        parts = []
+        if self.scan_wander_px is not None:
+            parts.append(f"the scan wanders by {self.scan_wander_px:.2f} px along the planes over the frame; "
+                         f"taken out, it moves the TiN a by {self.tin_wander_correction_pct:+.2f} "
+                         f"± {self.tin_wander_correction_err_pct:.2f} % against the film")
+        if self.tin_row_correction_err_pct and self.row_scale_top_bottom_pct is not None:
+            top, bottom = self.row_scale_top_bottom_pct
+            change = f"the scale along the planes changes by {bottom - top:+.2f} % from the top row to the bottom one"
+            if self.row_scale_applied:
+                parts.append(f"{change}; the TiN a is corrected by {-self.tin_row_correction_pct:+.2f} "
+                             f"± {self.tin_row_correction_err_pct:.2f} % for the TiN's rows")
+            else:
+                parts.append(f"{change}, but the row models do not agree on it at the TiN's rows: not corrected, "
+                             f"the TiN a's CI widened by ±{self.tin_row_correction_err_pct:.2f} % (1σ)")
+        return "scan distortion: " + "; ".join(parts) if parts else None
 
     @property
     def film_pixel_size_A(self) -> float | None:
@@ -208,7 +229,7 @@ class Calibration:
 
 
 def measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale=1.0,
-                        row_scale=None) -> Calibration:
+                        row_scale=None, wander=None) -> Calibration:
     """The film's in-plane and growth-axis scale against bulk, from its ordered planes.
 
     Parameters
@@ -230,6 +251,10 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
         (:func:`stemlayers.structure.distortion.fit_row_scale`): the planes' periods are
         already on the film's mean scale; the report gives the change from
         the top row to the bottom one and the TiN's correction.
+    wander : RowWander, optional
+        The scan's wander along the planes (:func:`stemlayers.structure.wander.fit_row_wander`),
+        already taken out of the planes' periods; the report gives how far
+        it went and what it changed.
 
     Returns
     -------
@@ -258,6 +283,12 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
                     tin_row_correction_pct=100.0 * (row_scale.substrate_correction - 1.0),
                     tin_row_correction_err_pct=100.0 * row_scale.substrate_correction_err,
                     row_scale_applied=row_scale.applied)
+    if wander is not None and wander.applied:
+        is_film = np.array([m == "TI" for m in materials], bool)
+        is_substrate = np.array([m == "TiN" for m in materials], bool)
+        change, change_err = wander.contrast(is_film, is_substrate)
+        rows.update(scan_wander_px=wander.extent_px, tin_wander_correction_pct=100.0 * float(np.expm1(change)),
+                    tin_wander_correction_err_pct=100.0 * change_err)
     return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete),
                        **rows, **_shears(planes, materials))
 

@@ -26,6 +26,7 @@ from ..io.jsonable import from_saved
 from ..materials import MaterialSystem
 from .calibration import Calibration, measure_calibration
 from .distortion import fit_row_scale
+from .wander import WANDER_PX, fit_row_wander
 from .elements import Clusters, assign_elements, find_quintuple_layers, label_anions, with_brightness
 from .orient import Orientation
 from .planes import (HEIGHT_TOLERANCE_A, field_scale, label_kinds, link_planes, measure_planes, registry,
@@ -341,8 +342,9 @@ def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_si
     return scale, label, with_brightness(planes, u, volume)
 
 
-def _undistorted(planes, materials, u, xy, label, shape):
-    """The planes with their periods on the film's mean scale along the rows (:mod:`stemlayers.structure.distortion`)."""
+def _undistorted(planes, materials, u, xy, label, shape, px_field):
+    """The planes with their periods freed of the scan's wander and on the film's mean scale along the rows
+    (:mod:`stemlayers.structure.wander`, :mod:`stemlayers.structure.distortion`): (planes, row scale, wander)."""
     index_of = {p.label: i for i, p in enumerate(planes)}
     plane = np.array([index_of.get(k, -1) for k in label], int)
     periods = np.array([p.period_A or np.nan for p in planes], float)
@@ -350,12 +352,22 @@ def _undistorted(planes, materials, u, xy, label, shape):
     is_substrate = np.array([m == "TiN" for m in materials], bool)
     if shape is None:
         shape = np.ceil(xy.max(axis=0)[::-1] + 1) if len(xy) else (1, 1)
+    # the rulers: planes of the two lattices, whose columns are equally spaced (the band's are not)
+    wander = fit_row_wander(u, xy, plane, np.where(is_film | is_substrate, periods, np.nan), is_film, shape,
+                            WANDER_PX * px_field, px_field)
+    if wander is not None and wander.applied:
+        u, periods = u - wander.shift, periods / wander.factor
+        planes = _rescaled(planes, wander.factor)
     row_scale = fit_row_scale(xy, u, plane, periods, is_film, is_substrate, shape)
-    if row_scale is None or not row_scale.applied:
-        return planes, row_scale
-    planes = tuple(p if p.period_A is None else replace(p, period_A=p.period_A / f, period_err_A=p.period_err_A / f)
-                   for p, f in zip(planes, row_scale.factor))
-    return planes, row_scale
+    if row_scale is not None and row_scale.applied:
+        planes = _rescaled(planes, row_scale.factor)
+    return planes, row_scale, wander
+
+
+def _rescaled(planes, factor):
+    """The planes with their periods (and errors) divided by `factor`, one per plane."""
+    return tuple(p if p.period_A is None else replace(p, period_A=p.period_A / f, period_err_A=p.period_err_A / f)
+                 for p, f in zip(planes, factor))
 
 
 def _quintuples_above(planes, top, system: MaterialSystem):
@@ -431,8 +443,9 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     quintuples = _quintuples_above(planes, top, system)
     film_start = _film_start(planes, top, quintuples, system)
     materials = _materials(planes, top, film_start)
-    planes, row_scale = _undistorted(planes, materials, u, columns.xy, label, shape) if undistort else (planes, None)
-    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale, row_scale)
+    planes, row_scale, wander = (_undistorted(planes, materials, u, columns.xy, label, shape, px_field) if undistort
+                                 else (planes, None, None))
+    calibration = measure_calibration(planes, materials, quintuples, system, pixel_size_A, scale, row_scale, wander)
     messages = _field_messages(planes, system)
     origin_h = planes[top].height_A if top is not None else (planes[0].height_A if planes else 0.0)
     layers = _to_layers(planes, materials, origin_h, calibration.height_scale / scale,

@@ -199,7 +199,7 @@ def check_strain(layers, system: MaterialSystem, reference_A: float | None = Non
             direct = a * scale  # on the file's calibration
             stat = a * float(np.hypot(tin_p[1] / tin_p[0], scale_err / scale))
             sys = a * _standard_systematic(tin, film, system.strain.film_standard_pct,
-                                           calibration.tin_row_correction_err_pct)
+                                           calibration.tin_scan_correction_err_pct)
         else:
             direct, stat, sys = a, tin_p[1] * HEX_PER_PROJECTED, 0.0
         a_err = float(np.hypot(stat, sys))
