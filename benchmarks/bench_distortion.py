@@ -1,4 +1,5 @@
-"""A scan distortion that changes during the frame: the TiN a before and after the row-scale correction.
+"""A scan distortion that changes during the frame: the TiN a before and after the scan-wander and row-scale
+corrections.
 
     python benchmarks/bench_distortion.py [--size 512] [--jobs 2] [--figure docs/distortion_correction.png]
 
@@ -12,7 +13,7 @@ of the centre), at eight rotations, Bi2Te3 and Bi2Se3, bilayer and vdW, TiN stra
 - x-scale: the fast-scan scale changes by 2 % from top to bottom (a scan-generator gain, not a drift).
 
 For each: the TiN a error against the truth after the correction (what the report gives), before it (the
-report's TiN a times its `tin_row_correction_pct`), and how often the 95 % CI covers the truth. A
+report's TiN a times its `tin_row_correction_pct` and `tin_wander_correction_pct`), and how often the 95 % CI covers the truth. A
 benchmark, not a test.
 """
 
@@ -63,7 +64,9 @@ def run(task):
     true_a = sim.truth.tin_inplane_A
     if strain.tin_inplane_A is None:
         return dict(task, after=None)
-    correction = calibration.tin_row_correction_pct or 0.0
+    # both corrections undone: the scan wander's, then the row scale's
+    correction = 100 * ((1 + (calibration.tin_row_correction_pct or 0.0) / 100)
+                        * (1 + (calibration.tin_wander_correction_pct or 0.0) / 100) - 1)
     true_dev = 100 * (true_a / strain.reference_A - 1)
     return dict(task, after=100 * (strain.tin_inplane_A / true_a - 1),
                 before=100 * (strain.tin_inplane_A * (1 + correction / 100) / true_a - 1),
