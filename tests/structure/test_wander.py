@@ -47,7 +47,7 @@ def test_a_wander_is_found_and_each_plane_gets_back_its_period():
     assert wander.applied and wander.extent_px == pytest.approx(2.4, rel=0.3)
     corrected = measured / wander.factor
     assert np.abs(corrected / periods - 1).max() < 1e-3
-    change, change_err = wander.contrast(is_film, ~is_film)
+    change, change_err = wander.substrate_change, wander.substrate_change_err
     true_change = np.log(measured[~is_film] / 26.0).mean() - np.log(measured[is_film] / 38.0).mean()
     assert abs(true_change) > 0.004  # the substrate's periods against the film's: off by more than 0.4 %
     assert abs(change - true_change) < max(3 * change_err, 2e-4) and change_err < 5e-4
@@ -56,7 +56,7 @@ def test_a_wander_is_found_and_each_plane_gets_back_its_period():
 def test_no_wander_no_correction():
     u, xy, plane, periods, is_film, measured = _field(tilt_deg=25, wander_px=0.0)
     wander = fit_row_wander(u, xy, plane, measured, is_film, SHAPE, WANDER_PX)
-    assert not wander.applied and np.all(wander.factor == 1.0) and wander.contrast(is_film, ~is_film) == (0, 0)
+    assert not wander.applied and np.all(wander.factor == 1.0) and (wander.substrate_change, wander.substrate_change_err) == (0, 0)
 
 
 def test_planes_level_with_the_rows_neither_see_nor_suffer_a_wander():

@@ -284,11 +284,9 @@ def measure_calibration(planes, materials, quintuples, system, pixel_size_A, sca
                     tin_row_correction_err_pct=100.0 * row_scale.substrate_correction_err,
                     row_scale_applied=row_scale.applied)
     if wander is not None and wander.applied:
-        is_film = np.array([m == "TI" for m in materials], bool)
-        is_substrate = np.array([m == "TiN" for m in materials], bool)
-        change, change_err = wander.contrast(is_film, is_substrate)
-        rows.update(scan_wander_px=wander.extent_px, tin_wander_correction_pct=100.0 * float(np.expm1(change)),
-                    tin_wander_correction_err_pct=100.0 * change_err)
+        rows.update(scan_wander_px=wander.extent_px,
+                    tin_wander_correction_pct=100.0 * float(np.expm1(wander.substrate_change)),
+                    tin_wander_correction_err_pct=100.0 * wander.substrate_change_err)
     return Calibration(float(pixel_size_A), inplane, inplane_err, growth, growth_err, len(film), len(complete),
                        **rows, **_shears(planes, materials))
 

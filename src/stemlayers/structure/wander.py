@@ -66,8 +66,9 @@ class RowWander:
     factor : (P,) float array
         Each plane's period with the wander over its period without it (1
         for planes left out): divide a period by it to take the wander out.
-    log_cov : (P, P) float array
-        The covariance of the planes' log factors.
+    substrate_change, substrate_change_err : float
+        The substrate planes' mean log factor minus the film's, and its 1σ
+        error (0 when either has no ruler plane or nothing was taken out).
     extent_px : float
         How far the columns wander over the frame, peak to peak, px.
     """
@@ -75,26 +76,17 @@ class RowWander:
     degree: int
     shift: np.ndarray
     factor: np.ndarray
-    log_cov: np.ndarray
+    substrate_change: float = 0.0
+    substrate_change_err: float = 0.0
     extent_px: float = 0.0
 
     @property
     def applied(self) -> bool:
         return self.degree > 1
 
-    def contrast(self, is_film, is_substrate) -> tuple[float, float]:
-        """The substrate planes' mean log factor minus the film's, and its 1σ error (0, 0 if either has none)."""
-        seen = np.diag(self.log_cov) > 0
-        film, sub = np.asarray(is_film) & seen, np.asarray(is_substrate) & seen
-        if not film.any() or not sub.any():
-            return 0.0, 0.0
-        direction = sub / sub.sum() - film / film.sum()
-        return (float(direction @ np.log(self.factor)),
-                float(np.sqrt(max(direction @ self.log_cov @ direction, 0.0))))
-
 
 def _none(n_columns, n_planes) -> RowWander:
-    return RowWander(1, np.zeros(n_columns), np.ones(n_planes), np.zeros((n_planes, n_planes)))
+    return RowWander(1, np.zeros(n_columns), np.ones(n_planes))
 
 
 def _plane_indices(u, plane, periods):
@@ -249,24 +241,24 @@ def fit_row_wander(u, xy, plane, periods, is_film, shape, prior_amplitude, unit_
     contrast = np.where(on_film, -1.0 / max(on_film.sum(), 1), 1.0 / max((~on_film).sum(), 1))
 
     def effect(terms):
-        """Planes' log factors, their covariance, and the substrate-minus-film contrast with its error."""
+        """Planes' log factors, and the substrate-minus-film contrast with its error."""
         coef, cov, _ = fits[terms - 1]
         cov = _shared_cov(cov, design[inlier, :terms], (target - design[:, :terms] @ coef)[inlier] / noise**2,
                           group[inlier], len(groups))
         gradient = slopes[:, :terms] / raw[:, None]  # a plane's log factor per coefficient, to first order
-        log_factor, log_cov = gradient @ coef, gradient @ cov @ gradient.T
-        return log_factor, log_cov, contrast @ log_factor, float(np.sqrt(max(contrast @ log_cov @ contrast, 0.0)))
+        log_factor, towards = gradient @ coef, contrast @ gradient
+        return log_factor, float(towards @ coef), float(np.sqrt(max(towards @ cov @ towards, 0.0)))
 
-    log_factor, log_cov, change, change_err = effect(m)
-    if on_film.any() and not on_film.all():
+    log_factor, change, change_err = effect(m)
+    both = on_film.any() and not on_film.all()
+    if both:
         for more in range(m + 1, min(m + STABILITY_TERMS, len(fits)) + 1):
-            other, other_err = effect(more)[2:]
+            other, other_err = effect(more)[1:]
             if abs(other - change) > max(2 * np.hypot(change_err, other_err), STABLE_WITHIN):
                 return _none(len(u), len(periods))
     shift = np.zeros(len(u))
     shift[shifted_order] = every_basis[:, :m] @ fits[m - 1][0]
     factor = np.ones(len(periods))
     factor[groups] = np.exp(log_factor)
-    full_cov = np.zeros((len(periods), len(periods)))
-    full_cov[np.ix_(groups, groups)] = log_cov
-    return RowWander(m + 1, shift, factor, full_cov, float(np.ptp(shift[shifted_order]) / unit_per_px))
+    return RowWander(m + 1, shift, factor, change if both else 0.0, change_err if both else 0.0,
+                     float(np.ptp(shift[shifted_order]) / unit_per_px))

@@ -96,22 +96,23 @@ def _excess_spread(planes):
     return between_scatter(periods, errors) / float(np.median(periods))
 
 
-def _standard_systematic(tin, film, film_standard_pct, row_correction_err_pct=None):
+def _standard_systematic(tin, film, film_standard_pct, scan_correction_err_pct=None):
     """Relative systematic error of a TiN a measured against the film standard.
 
     Three parts: the film's own possible deviation from bulk (a number of
     the material file); the transfer of the scale from the film's part of
     the field to the TiN's: a scan that drifts non-linearly changes the scale
     from place to place, and how much it varies between planes of one
-    material (robust spread, the planes' own statistical errors taken out)
-    says how far the two regions may differ; and the error of the row-scale
-    correction (:mod:`stemlayers.structure.distortion`), when one was made or a change
-    was seen but not pinned down (`row_correction_err_pct`, 1σ in %).
+    material (:func:`_excess_spread`) says how far the two regions may
+    differ; and the error of the scan-distortion corrections, the wander's
+    (:mod:`stemlayers.structure.wander`) and the row scale's
+    (:mod:`stemlayers.structure.distortion`), when one was made or a change was
+    seen but not pinned down (`scan_correction_err_pct`, 1σ in %).
     """
     spreads = [x for x in (_excess_spread(film), _excess_spread(tin)) if x is not None]
     transfer = max(spreads) if spreads else 0.0
-    row = (row_correction_err_pct or 0.0) / 100.0
-    return float(np.sqrt((film_standard_pct / 100.0) ** 2 + transfer**2 + row**2))
+    scan = (scan_correction_err_pct or 0.0) / 100.0
+    return float(np.sqrt((film_standard_pct / 100.0) ** 2 + transfer**2 + scan**2))
 
 
 def _deviation(a, a_err, reference, threshold, decidable):
