@@ -18,8 +18,13 @@ def bilayer_te():
                                      tin_strain_pct=0.4, rotation_deg=23))
 
 
+@pytest.fixture(scope="module")
+def interface_length_A(bilayer_te):
+    return sum(s["length_A"] for s in _analyze(bilayer_te).to_dict()["interface"]["segments"])
+
+
 @pytest.mark.parametrize("scale", [0.5, 0.67, 0.86, 0.93, 1.07, 1.14, 1.5, 2.0])
-def test_a_wrong_calibration_changes_no_verdict(bilayer_te, scale):
+def test_a_wrong_calibration_changes_no_verdict(bilayer_te, interface_length_A, scale):
     truth = bilayer_te.truth
     report = _analyze(bilayer_te, scale)
     d = report.to_dict()
@@ -32,6 +37,8 @@ def test_a_wrong_calibration_changes_no_verdict(bilayer_te, scale):
     assert f"is {cal['file_factor']:.3f}x ({cal['file_error_pct']:+.1f} ± " in cal["warning"]
     assert cal["pixel_size_source"] == "--pixel-size" and cal["file_factor"] == pytest.approx(scale, abs=0.003)
     assert any(m.startswith("the pixel size") for m in d["messages"])
+    # the interface is followed in the film's Å: its length does not follow the file's calibration
+    assert sum(s["length_A"] for s in d["interface"]["segments"]) == pytest.approx(interface_length_A, abs=0.2)
     # heights rest on the film's QL thickness, so the TiN d(111) comes out right whatever the file says
     tin = [L for L in d["layers"] if L["material"] == "TiN"]
     assert np.median([L["spacing_to_next_A"] for L in tin[:-1]]) == pytest.approx(2.448, abs=0.02)

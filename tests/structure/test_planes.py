@@ -26,6 +26,14 @@ def test_fit_period_skips_missing_columns():
     assert period == pytest.approx(2.596, abs=1e-9) and err < 1e-3
 
 
+def test_fit_period_reads_a_whole_multiple_of_the_guess_as_the_period():
+    # a pixel size 2x too large: the columns repeat at twice the expected period, none are missing
+    u = np.arange(8) * 2 * 2.596
+    assert fit_period(u, 2.596)[0] == pytest.approx(2 * 2.596, abs=1e-9)
+    # three columns with two gaps of two are as likely a plane with columns missing
+    assert fit_period(np.array([0.0, 2, 4]) * 2.596, 2.596)[0] == pytest.approx(2.596, abs=1e-9)
+
+
 @pytest.mark.parametrize("scale", [0.85, 1.0, 1.15])
 def test_field_scale_reads_the_calibration_from_the_period_ratio(scale):
     periods = np.array([2.596, 2.6, 2.59, 3.798, 3.8]) * scale

@@ -127,6 +127,12 @@ class LayerSet:
     def n_unassigned(self) -> int:
         return int(np.sum(self.plane_of_column < 0))
 
+    def field_length_A(self, pixel_size_A: float) -> float:
+        """The length of one pixel on the field's own scale, for a grouping at `pixel_size_A`: windows,
+        segments and steps along the interface are laid out in the Å the planes were measured in, whatever the
+        file's calibration."""
+        return pixel_size_A / self.field_scale
+
 
 def _drop_faint(planes, faint_fraction):
     """Planes much fainter than a Ti column are linked specks (amorphous film, N), not structure.

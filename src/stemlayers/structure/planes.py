@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 from ..numeric import MAD_TO_SD, line_fit
-from .runs import run_medians
+from .runs import MIN_ALIAS_STEPS, run_medians
 
 __all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
            "period_guess", "registry"]
@@ -256,7 +256,13 @@ def fit_period(u, guess, u_err=0.0):
         u = np.delete(u, np.where(off[close] > off[close + 1], close, close + 1))
     if len(u) < MIN_COLUMNS:
         return None, None
-    k = np.concatenate([[0], np.cumsum(np.maximum(np.round(np.diff(u) / guess), 1))])
+    steps = np.maximum(np.round(np.diff(u) / guess), 1)
+    if len(steps) >= MIN_ALIAS_STEPS:
+        # every step a whole multiple of the guess (all 2s, all 3s) is a plane whose columns repeat at that
+        # multiple: with a pixel size 2x off, a column step of twice the expected period must not be read as
+        # the period with every other column missing
+        steps = steps / np.gcd.reduce(steps.astype(int))
+    k = np.concatenate([[0], np.cumsum(steps)])
     if np.ptp(k) < 2:
         return None, None
     slope, intercept = line_fit(k, u)

@@ -19,6 +19,10 @@ import numpy as np
 
 from ..numeric import line_fit
 
+#: Steps between a plane's columns it takes before their common multiple is read as the plane's own period:
+#: with fewer, two or three missing columns in a row make the same pattern.
+MIN_ALIAS_STEPS = 4
+
 __all__ = ["run_means", "run_medians", "run_periods"]
 
 
@@ -106,6 +110,20 @@ def _strays(u, run, guess, registry):
     return stray
 
 
+def _common_step(step, within, run_of_step, start, count):
+    """Each step's divisor: the greatest common divisor of its run's steps where the run has at least
+    MIN_ALIAS_STEPS of them (:func:`~stemlayers.structure.planes.fit_period`'s rule), 1 elsewhere."""
+    eligible = count - 1 >= MIN_ALIAS_STEPS
+    if not eligible.any():
+        return np.ones(len(step))
+    # steps across runs and of runs too short count as 0, which leaves a gcd alone
+    whole = np.where(within & eligible[run_of_step], step, 0).astype(np.int64)
+    first = start[eligible]  # the index of a run's first step in `step`
+    divisor = np.ones(len(count), np.int64)
+    divisor[eligible] = np.gcd.reduceat(whole, first)
+    return np.maximum(divisor[run_of_step], 1)
+
+
 def run_periods(u, start, count, guess):
     """The period ``fit_period(u[s:s + n], guess)`` gives for each run, NaN where it gives None.
 
@@ -144,7 +162,9 @@ def run_periods(u, start, count, guess):
     start = np.cumsum(count) - count
     # each column's index along its run: steps rounded to the period, at least one (a run's first is 0)
     step = np.maximum(np.round(np.diff(u) / guess[run[1:]]), 1)
-    k = np.cumsum(np.concatenate([[0.0], np.where(run[1:] == run[:-1], step, 0.0)]))
+    within = run[1:] == run[:-1]
+    step = step / _common_step(step, within, run[1:], start, count)
+    k = np.cumsum(np.concatenate([[0.0], np.where(within, step, 0.0)]))
     k -= k[start[run]]  # whole numbers: the cumulative sums are exact
     last = k[start + count - 1]
     ok = (count >= 3) & (last >= 2)

@@ -160,9 +160,10 @@ def film_defects_between_steps(columns, layerset: LayerSet, system: MaterialSyst
     shape : (rows, cols), optional
     """
     tangent = layerset.orientation.tangent
-    u = columns.xy @ tangent * pixel_size_A
+    length_A = layerset.field_length_A(pixel_size_A)  # the steps were placed in the field's Å
+    u = columns.xy @ tangent * length_A
     lo, hi = longest_between(float(u.min()) - STEP_MARGIN_A, float(u.max()) + STEP_MARGIN_A,
-                             [float(np.asarray(step.at_px) @ tangent * pixel_size_A) for step in steps])
+                             [float(np.asarray(step.at_px) @ tangent * length_A) for step in steps])
     part = columns.select((u > lo + STEP_MARGIN_A) & (u < hi - STEP_MARGIN_A))
     if len(part) < 3:
         return ()

@@ -81,11 +81,12 @@ def single_stretch(interface: Interface, columns, layerset: LayerSet, pixel_size
     if layerset.origin_xy is None or len(columns) < 3:
         return None
     growth, tangent = layerset.orientation.growth_dir, layerset.orientation.tangent
-    u = (columns.xy - layerset.origin_xy) @ tangent * pixel_size_A
-    h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
+    length_A = layerset.field_length_A(pixel_size_A)
+    u = (columns.xy - layerset.origin_xy) @ tangent * length_A
+    h = (columns.xy - layerset.origin_xy) @ growth * length_A
     lo, hi = interface_extent(u, h)
     label = interface.interface_class or NOT_DECIDABLE
-    ends = [tuple(float(v) for v in layerset.origin_xy + x * tangent / pixel_size_A) for x in (lo, hi)]
+    ends = [tuple(float(v) for v in layerset.origin_xy + x * tangent / length_A) for x in (lo, hi)]
     segment = Segment(ends[0], ends[1], round(hi - lo, 2), label, interface.confidence,
                       tuple(interface.evidence[:3]), interface.gap_A, interface.gap_err_A)
     return Along((segment,), (), {label: 1.0}, {label: 0.0}, interface.interface_class, round(hi - lo, 2))
@@ -272,7 +273,8 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     Along
     """
     growth, tangent = layerset.orientation.growth_dir, layerset.orientation.tangent
-    u_origin = float(layerset.origin_xy @ tangent * pixel_size_A)
+    length_A = layerset.field_length_A(pixel_size_A)  # the windows' Å
+    u_origin = float(layerset.origin_xy @ tangent * length_A)
     heights, slope = terrace_heights(windows, d111_A)
     known = np.isfinite(heights)
     found_steps = terrace_steps(windows, heights, d111_A)
@@ -295,7 +297,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         return float(heights[nearest] + slope * (u - windows.centre_A[0]))
 
     def pixel(u):
-        xy = layerset.origin_xy + ((u - u_origin) * tangent + height_at(u) * growth) / pixel_size_A
+        xy = layerset.origin_xy + ((u - u_origin) * tangent + height_at(u) * growth) / length_A
         return (float(xy[0]), float(xy[1]))
 
     segments = []

@@ -147,8 +147,9 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     if layerset.origin_xy is None:
         return None
     growth = layerset.orientation.growth_dir
-    u = columns.xy @ layerset.orientation.tangent * pixel_size_A
-    h = (columns.xy - layerset.origin_xy) @ growth * pixel_size_A
+    length_A = layerset.field_length_A(pixel_size_A)
+    u = columns.xy @ layerset.orientation.tangent * length_A
+    h = (columns.xy - layerset.origin_xy) @ growth * length_A
     lo, hi = interface_extent(u, h)
     centres = np.arange(lo + width_A / 2, hi - width_A / 2 + 1e-9, step_A)
     if centres.size < MIN_WINDOWS:
@@ -164,7 +165,7 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
         verdict = classify(local, system, inside, pixel_size_A)
         strain = check_strain(local.layers, system, calibration=local.calibration)
         top = (np.nan if local.origin_xy is None
-               else float((local.origin_xy - layerset.origin_xy) @ growth * pixel_size_A))
+               else float((local.origin_xy - layerset.origin_xy) @ growth * length_A))
         numbers = [verdict.confidence, verdict.gap_A, verdict.gap_err_A, top, len(inside), strain.tin_inplane_A,
                    strain.tin_inplane_stat_err_A, strain.tin_inplane_sys_err_A]
         return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
@@ -298,7 +299,7 @@ def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system
             start = k
     first, last = max(runs, key=lambda run: run[1] - run[0])
     ends = windows.centre_A[[first, last]]
-    u = columns.xy @ layerset.orientation.tangent * pixel_size_A
+    u = columns.xy @ layerset.orientation.tangent * layerset.field_length_A(pixel_size_A)
     part = columns.select((u >= ends.min() - windows.width_A / 2) & (u <= ends.max() + windows.width_A / 2))
     if len(part) < 3:
         return None
