@@ -91,3 +91,53 @@ def test_deteriorated_interface_keeps_true_heights_and_has_no_gap():
     # every TI plane found sits at its true height above the top complete TiN plane
     assert np.max(np.min(np.abs(film_found[:, None] - film_true[None, :]), axis=1)) < 0.1
     assert i["band_thickness_A"] == pytest.approx(min(film_true[film_true > 0]), abs=0.3)
+
+
+# two wide-grid fields (bench_trust --seed 3) that a wrong calibration once decided wrongly or not at all
+DETERIORATED_SE = SimulationParams(
+    system='Bi2Se3/TiN', interface='deteriorated', shape=(448, 448), pixel_size_A=0.11744852672054622,
+    rotation_deg=148.74225215062245, flip=False, dose=66.45455790482548, probe_sigma_A=0.5210451125758604,
+    tail_fraction=0.14536614681245286, tail_width_A=2.906276697268204, tin_strain_pct=-2.4334563599269803,
+    interface_offset_A=-0.6248221570350294, n_tin_planes=None, n_ql=None,
+    bilayer_spacing_A=2.8352812775873826, bilayer_tin_gap_A=2.5052705109292264, vdw_gap_A=2.729833336791854,
+    bilayer_coverage=1.0, segments=(), film_blocks=(), jitter_px=0.28222937344389004,
+    drift_shear=-0.0010929887604212085, drift_stretch=0.00099770568832657, background=0.12343767945619527,
+    background_ramp=0.08456127452404211, read_noise=0.7611153482571686, weight_jitter=0.05378755111622609,
+    thickness_gradient=0.15832066022769892, tin_wedge=0.0, background_smooth=0.002150686617761788,
+    amorphous=0.0, contrast_exponent=1.453347205435086, channelling={'Bi': 1.239102986045809, 'N':
+    1.1880469158805367, 'Se': 1.1113099050026904, 'Ti': 0.8034691218840244},
+    column_ellipticity=1.134192053964361, column_ellipse_angle_deg=136.3159003475693,
+    scan_drift_nonlinear_px=0.554029558743697, drift_scale_gradient=0.0, drift_shear_gradient=0.0,
+    drift_stretch_gradient=0.0, corrupted_lines=0.0011754251564449292, field='interface', seed=1823741201)
+WEDGED_SE = SimulationParams(
+    system='Bi2Se3/TiN', interface='deteriorated', shape=(512, 512), pixel_size_A=0.08260911041459164,
+    rotation_deg=0.41342894780306505, flip=True, dose=122.8072150343066, probe_sigma_A=0.49688153546403657,
+    tail_fraction=0.10292264419777637, tail_width_A=2.9024466108455407, tin_strain_pct=0.9824581809276527,
+    interface_offset_A=2.9821205010637932, n_tin_planes=None, n_ql=None, bilayer_spacing_A=3.2202617310373425,
+    bilayer_tin_gap_A=2.6377828470346345, vdw_gap_A=3.006221622475354, bilayer_coverage=1.0, segments=(),
+    film_blocks=(), jitter_px=0.2165942312400731, drift_shear=-0.001921268386214845,
+    drift_stretch=-0.0014205988547512465, background=0.19220232966693573, background_ramp=0.15718215831324245,
+    read_noise=0.9604502728171058, weight_jitter=0.0021606919735187267,
+    thickness_gradient=0.09570233520552535, tin_wedge=0.0, background_smooth=0.04288441467187361,
+    amorphous=0.0, contrast_exponent=1.5736641522881094, channelling={'Bi': 1.1881449561219268, 'N':
+    1.2312221906749752, 'Se': 0.8178388032148538, 'Ti': 0.8076887563470057},
+    column_ellipticity=1.2682065569821643, column_ellipse_angle_deg=72.20257197997671,
+    scan_drift_nonlinear_px=0.27036081414611146, drift_scale_gradient=0.0, drift_shear_gradient=0.0,
+    drift_stretch_gradient=0.0, corrupted_lines=0.0076442932304025945, field='interface', seed=1381846573)
+
+
+@pytest.mark.parametrize("scale", [0.85, 1.25])
+def test_columns_a_wrong_calibration_lost_are_found_again_at_the_trial_scale(scale):
+    # at 0.85x the finder's rules in Å drop 51 of 388 columns and the file's scale shows no film; the
+    # trial scale that makes the column step a period finds them again
+    d = _analyze(simulate(DETERIORATED_SE), scale).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "deteriorated"
+    assert d["strain"]["strain_verdict"] == "strained"  # the truth is -2.43 %
+    assert d["calibration"]["file_factor"] == pytest.approx(scale, abs=0.005)
+
+
+def test_a_film_that_fits_another_system_only_on_a_wrong_scale_names_no_system():
+    # at 1.25x the Bi2Se3 film's period reads as Bi2Te3's on a 1.18 field scale, but the film/TiN period
+    # ratio, which needs no calibration, is Bi2Se3's
+    d = _analyze(simulate(WEDGED_SE), 1.25).to_dict()
+    assert d["system"] in (None, "Bi2Se3/TiN")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hand_built import TE, plane, qls
-from stemlayers.structure.calibration import measure_calibration
+from stemlayers.structure.calibration import Calibration, measure_calibration
 from stemlayers.structure.elements import find_quintuple_layers
 
 
@@ -23,3 +23,13 @@ def test_calibration_says_how_far_the_file_is_off():
     bare = measure_calibration([], [], [], TE, 0.1)
     assert bare.standard == "file calibration" and bare.warning() is None
     assert "file's calibration" in bare.to_dict()["note"]
+
+
+def test_without_a_film_standard_the_lattice_periods_name_a_calibration_far_off():
+    off = Calibration(0.15, lattice_factor=1.2, lattice_factor_bound=True, pixel_size_source="--pixel-size")
+    assert off.warning().startswith("the pixel size 0.1500 Å/px (--pixel-size) is at least 1.20x what the lattice")
+    assert "(0.1250 Å/px)" in off.warning() and off.to_dict()["warning"] == off.warning()
+    assert "about 0.90x" in Calibration(0.15, lattice_factor=0.9).warning()
+    assert Calibration(0.15, lattice_factor=1.02).warning() is None  # within the TiN's own strain range
+    # a film standard, where there is one, is the calibration's only word
+    assert Calibration(0.15, inplane_scale=1.0, lattice_factor=1.2).warning() is None

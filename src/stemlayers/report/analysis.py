@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from ..series.register import register
 from ..series.scanpair import orthogonal_pair
 from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
+from ..structure.planes import FIELD_SCALE_RANGE
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.film import FilmDefect, film_defects, film_defects_between_steps
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
@@ -314,6 +315,19 @@ def _candidate_systems(system) -> list:
     return [load_system(system)]
 
 
+def with_lattice_factor(calibration: Calibration, field_scale: float, trial: float) -> Calibration:
+    """`calibration` with the file's error the two lattices' periods imply, where the film is no standard.
+
+    `field_scale` is the planes' periods over bulk at `trial` x the file's pixel size
+    (:func:`stemlayers.structure.planes.field_scale`, searched within ±20 %: at that bound the file is at
+    least that far off).
+    """
+    if calibration.inplane_scale is not None:
+        return calibration
+    bound = min(abs(field_scale - (1 + FIELD_SCALE_RANGE)), abs(field_scale - (1 - FIELD_SCALE_RANGE))) < 1e-3
+    return replace(calibration, lattice_factor=float(field_scale * trial), lattice_factor_bound=bool(bound))
+
+
 def _image_notes(image, separation_px, film_standard=False) -> list:
     """What the image says about itself: an implausible scale (unless a film measured it), an unusual unit spelling.
 
@@ -391,7 +405,8 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         along = (follow_interface(windows, layerset, scale.working_pixel_size_A, chosen.substrate.plane_spacing_A)
                  if windows is not None else single_stretch(interface, columns, layerset, scale.working_pixel_size_A))
         interface = judge_along(interface, along)
-        calibration = layerset.calibration.measured_at(scale.working_pixel_size_A / px, px, source)
+        calibration = with_lattice_factor(layerset.calibration.measured_at(scale.working_pixel_size_A / px, px, source),
+                                          layerset.field_scale, scale.working_pixel_size_A / px)
     else:
         interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
     layers = list(planes_as_judged(layerset.layers, interface, found is not None)) if layerset else []

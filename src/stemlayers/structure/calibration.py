@@ -24,6 +24,10 @@ from ..io.units import signed
 from ..numeric import inverse_variance_mean, robust_sd
 from .distortion import stacking_shear
 
+#: Where only the two lattices' bulk periods measure the scale (no film standard), a pixel size this far off
+#: them is named: more than the TiN's own strain range and the periods' spread.
+LATTICE_TOLERANCE_PCT = 3.0
+
 __all__ = ["Calibration", "measure_calibration", "scale_hint", "weighted_mean"]
 
 FILM_STANDARD = "film"
@@ -92,6 +96,12 @@ class Calibration:
         The same from the TiN planes (a biaxial strain keeps the thirds, so
         the TiN measures its own rows' shear too): the two differ when the
         drift changed between their rows.
+    lattice_factor : float or None
+        Where the film could not serve as the length standard but a system was identified: the file's pixel
+        size over the one the planes' periods imply (bulk film and TiN periods: a rougher ruler, which the
+        TiN's own strain moves), None otherwise.
+    lattice_factor_bound : bool
+        Whether that factor is the bound of the periods' search (the file is at least that far off).
     pixel_size_source : str
         Where `file_pixel_size_A` came from: "file" (the file's calibration),
         "--pixel-size" (given by the user) or "fallback" (a batch's pixel size
@@ -118,6 +128,8 @@ class Calibration:
     tin_shear_deg: float | None = None
     tin_shear_err_deg: float | None = None
     pixel_size_source: str = "file"
+    lattice_factor: float | None = None
+    lattice_factor_bound: bool = False
 
     @property
     def standard(self) -> str:
@@ -204,13 +216,25 @@ class Calibration:
         """
         err = self.file_error_pct
         if err is None:
-            return None
+            return self._lattice_warning()
         sigma = 100.0 * (self.inplane_scale_err or 0.0)
         if abs(err) <= max(tolerance_pct, 2 * sigma):
             return None
         return (f"the pixel size {self.file_pixel_size_A:.4f} Å/px ({self.pixel_size_source}) is "
                 f"{self.inplane_scale:.3f}x ({signed(err, 1)} ± {sigma:.1f} %) what the film lattice implies "
                 f"({self.film_pixel_size_A:.4f} Å/px); lengths rest on the film")
+
+    def _lattice_warning(self, tolerance_pct: float = LATTICE_TOLERANCE_PCT) -> str | None:
+        """A sentence when the periods of the film and the TiN put the pixel size in use more than
+        `tolerance_pct` off, where the film could not serve as the standard."""
+        factor = self.lattice_factor
+        if factor is None or abs(100.0 * (factor - 1.0)) <= tolerance_pct:
+            return None
+        size = "at least " if self.lattice_factor_bound else "about "
+        return (f"the pixel size {self.file_pixel_size_A:.4f} Å/px ({self.pixel_size_source}) is {size}"
+                f"{factor:.2f}x what the lattice periods in the field imply "
+                f"({self.file_pixel_size_A / factor:.4f} Å/px), with no film to serve as the length standard: "
+                "lengths rest on this pixel size")
 
     @classmethod
     def from_dict(cls, d: dict) -> Calibration:

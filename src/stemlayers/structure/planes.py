@@ -26,11 +26,13 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 from ..numeric import MAD_TO_SD, line_fit
 from .runs import MIN_ALIAS_STEPS, run_medians
 
-__all__ = ["Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
+__all__ = ["FIELD_SCALE_RANGE", "Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
            "period_guess", "registry"]
 
 HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
 MIN_COLUMNS = 3
+#: The calibration error :func:`field_scale` searches within (relative).
+FIELD_SCALE_RANGE = 0.2
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,7 +363,7 @@ def measure_planes(u, h, h_err, u_err, peak, volume, label, expected=None):
     return tuple(sorted(planes, key=lambda p: p.height_A))
 
 
-def field_scale(periods, substrate_period_A, film_period_A, max_error=0.2):
+def field_scale(periods, substrate_period_A, film_period_A, max_error=FIELD_SCALE_RANGE):
     """The common scale factor (measured / bulk) that best maps every period onto the two expected ones.
 
     Both periods are measured along the same axis, so one scale serves both:

@@ -50,7 +50,8 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
     MaterialSystem or None
         Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios). None also
         when film planes are seen but no quintuple layer of any candidate, and another candidate on the
-        same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say.
+        same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say; and
+        when the best one's film/substrate period ratio does not fit it while another candidate's does.
     """
     scores = np.array([system_score(layersets[s.name], s) for s in candidates])
     best = int(np.argmin(scores))
@@ -58,6 +59,11 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         return None
     chosen = candidates[best]
     cues = structure_cues(layersets[chosen.name], chosen)
+    if cues.period_ratio is not None and not cues.ratio_fits and any(
+            structure_cues(layersets[s.name], s).ratio_fits for k, s in enumerate(candidates) if k != best):
+        # the film/TiN period ratio needs no calibration; a film that fits only on a scale the ratio
+        # contradicts (Bi2Se3's film at 1.25x the pixel size reads as Bi2Te3's) names no system
+        return None
     if cues.n_film and not cues.film_fits:
         rivals = [k for k, s in enumerate(candidates) if k != best and s.substrate.name == chosen.substrate.name
                   and scores[k] - scores[best] < AMBIGUOUS_SCORE_GAP]
@@ -240,8 +246,9 @@ def planes_and_system(image, columns, candidates):
         free = replace(find_columns(image.data), pixel_size_A=px) if trials else None
         for trial in trials:
             result = grouped(trial, free)
-            if 1 <= result[0][0] < 4:
-                # part of a system shows at this scale: its columns again, with the rules in Å at this scale
+            if result[0][0] < 4:
+                # not all of a system shows at this scale: the columns again, with the rules in Å at this scale
+                # (the rules relative to the column spacing drop faint film columns a system may need)
                 refound = replace(find_columns(image, pixel_size=px * trial), pixel_size_A=px)
                 result = max(result, grouped(trial, refound), key=lambda r: r[0])
             if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
