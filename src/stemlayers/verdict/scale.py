@@ -51,7 +51,8 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios). None also
         when film planes are seen but no quintuple layer of any candidate, and another candidate on the
         same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say; and
-        when the best one's film/substrate period ratio does not fit it while another candidate's does.
+        when the film/substrate period ratio of the best one's planes does not fit it but fits another
+        candidate.
     """
     scores = np.array([system_score(layersets[s.name], s) for s in candidates])
     best = int(np.argmin(scores))
@@ -59,8 +60,10 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         return None
     chosen = candidates[best]
     cues = structure_cues(layersets[chosen.name], chosen)
-    if cues.period_ratio is not None and not cues.ratio_fits and any(
-            structure_cues(layersets[s.name], s).ratio_fits for k, s in enumerate(candidates) if k != best):
+    ratio = cues.period_ratio
+    if ratio is not None and not cues.ratio_fits and any(
+            abs(np.log(ratio / s.inplane_ratio)) < s.classify.period_ratio_tolerance
+            for k, s in enumerate(candidates) if k != best):
         # the film/TiN period ratio needs no calibration; a film that fits only on a scale the ratio
         # contradicts (Bi2Se3's film at 1.25x the pixel size reads as Bi2Te3's) names no system
         return None
@@ -265,7 +268,40 @@ def planes_and_system(image, columns, candidates):
         if fainter is not None and fainter[3] > strength:
             columns, layersets, found, _ = fainter
             factor = _film_factor_of(layersets, found, trial)
+    if found is not None and factor is not None and abs(np.log(factor)) > FILM_ALONE_CONFIRMS:
+        found = _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, group_and_identify)
+        if found is None:
+            factor = None
     return columns, layersets, found, FieldScale(px * trial, factor)
+
+
+#: A file whose pixel size is off by more than this (log) does not tell films on one substrate apart by their
+#: period: half the gap between the candidates' film periods (Bi2Te3 / Bi2Se3: 6 %).
+FILM_ALONE_CONFIRMS = 0.03
+
+
+def _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, group_and_identify):
+    """`found`, or None where another candidate film on its substrate, grouped at the scale its own period
+    implies, shows as much of its system and fits the calibration-free ratios as well.
+
+    With the file off by more than FILM_ALONE_CONFIRMS, the film's period no longer names the film: Bi2Se3's at
+    1.25x the pixel size reads as Bi2Te3's at 1.18x, and the field-scale search around the file's pixel size
+    cannot reach Bi2Se3's. Each rival is given its own scale; the calibration-free cues then decide.
+    """
+    mine = layersets[found.name]
+    my_cues = structure_cues(mine, found)
+    my_strength = 1 + my_cues.substrate_fits + my_cues.film_fits + my_cues.ratio_fits
+    my_score = system_score(mine, found)
+    for rival in candidates:
+        if rival.name == found.name or rival.substrate.name != found.substrate.name:
+            continue
+        at_A = px / factor * rival.film.projected_period_A / found.film.projected_period_A
+        theirs, _, _ = group_and_identify(columns, at_A)
+        cues = structure_cues(theirs[rival.name], rival)
+        strength = 1 + cues.substrate_fits + cues.film_fits + cues.ratio_fits
+        if strength > my_strength or (strength == my_strength and system_score(theirs[rival.name], rival) <= my_score):
+            return None
+    return found
 
 
 def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, group_and_identify):
