@@ -179,3 +179,10 @@ def test_a_film_read_on_a_file_far_off_is_weighed_against_the_other_film_at_its_
     assert simulate(params).truth.system == "Bi2Se3/TiN"
     d = _analyze(simulate(params), 1.25).to_dict()
     assert d["system"] in (None, "Bi2Se3/TiN")
+
+
+def test_a_grouping_that_finds_the_film_dimmer_than_the_tin_names_no_system():
+    # at 1.5x the TiN's period reads as a Bi2Te3 film's and the film's half period as the TiN's; the film,
+    # all Bi and Se, cannot be the dimmer lattice
+    d = _analyze(simulate(VDW_SE), 1.5).to_dict()
+    assert d["system"] in (None, "Bi2Se3/TiN")

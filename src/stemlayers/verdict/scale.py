@@ -52,7 +52,7 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         when film planes are seen but no quintuple layer of any candidate, and another candidate on the
         same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say; and
         when the film/substrate period ratio of the best one's planes does not fit it but fits another
-        candidate.
+        candidate, or when its film planes are dimmer than its substrate planes.
     """
     scores = np.array([system_score(layersets[s.name], s) for s in candidates])
     best = int(np.argmin(scores))
@@ -60,6 +60,8 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         return None
     chosen = candidates[best]
     cues = structure_cues(layersets[chosen.name], chosen)
+    if _film_dimmer_than_substrate(layersets[chosen.name]):
+        return None
     ratio = cues.period_ratio
     if ratio is not None and not cues.ratio_fits and any(
             abs(np.log(ratio / s.inplane_ratio)) < s.classify.period_ratio_tolerance
@@ -73,6 +75,18 @@ def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> Material
         if rivals:
             return None
     return chosen
+
+
+def _film_dimmer_than_substrate(layerset) -> bool:
+    """Whether the planes called film are dimmer, by their median peak, than those called substrate.
+
+    Every film column holds Bi or a chalcogen, far heavier than Ti or N: under any HAADF exponent and
+    channelling the film is the brighter. A grouping that finds it the other way round took one lattice for
+    the other (a pixel size 1.5x off turns the TiN's period into the film's, and the film's half into the TiN's).
+    """
+    film = [L.intensity for L in layerset.layers if L.material == "TI"]
+    substrate = [L.intensity for L in layerset.layers if L.material == "TiN"]
+    return bool(film and substrate and np.median(film) < np.median(substrate))
 
 
 def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_axes=None):
