@@ -128,10 +128,14 @@ class LayerSet:
         return int(np.sum(self.plane_of_column < 0))
 
     def field_length_A(self, pixel_size_A: float) -> float:
-        """The length of one pixel on the field's own scale, for a grouping at `pixel_size_A`: windows,
-        segments and steps along the interface are laid out in the Å the planes were measured in, whatever the
-        file's calibration."""
-        return pixel_size_A / self.field_scale
+        """The length of one pixel along the planes on the field's own scale, for a grouping at `pixel_size_A`:
+        windows, segments and steps along the interface are laid out in it, whatever the file's calibration.
+
+        The film's in-plane period where it is the length standard; else the scale that maps the planes'
+        periods onto the system's (which the TiN's own strain moves by up to a few tenths).
+        """
+        scale = self.calibration.inplane_scale if self.calibration is not None else None
+        return pixel_size_A / (scale or self.field_scale)
 
 
 def _drop_faint(planes, faint_fraction):
