@@ -186,3 +186,27 @@ def test_a_grouping_that_finds_the_film_dimmer_than_the_tin_names_no_system():
     # all Bi and Se, cannot be the dimmer lattice
     d = _analyze(simulate(VDW_SE), 1.5).to_dict()
     assert d["system"] in (None, "Bi2Se3/TiN")
+
+
+# wide grid --seed 11: at 1.25x the planes' periods run into the ±20 % bound of the field-scale search
+PAST_THE_BOUND_SE = SimulationParams(
+    system='Bi2Se3/TiN', interface='deteriorated', shape=(448, 448), pixel_size_A=0.1935442629185146,
+    rotation_deg=139.48935728068247, flip=True, dose=82.42599690270926, probe_sigma_A=0.5331714218817276,
+    tail_fraction=0.0591932863925956, tail_width_A=3.5005974638000703, tin_strain_pct=-2.4435485417740064,
+    interface_offset_A=1.6717580532913576, n_tin_planes=None, n_ql=None, bilayer_spacing_A=3.0194864030126625,
+    bilayer_tin_gap_A=2.847070557549178, vdw_gap_A=3.289849136403357, bilayer_coverage=1.0, segments=(),
+    film_blocks=(), jitter_px=0.08816480675294618, drift_shear=0.0015069595906484915,
+    drift_stretch=-8.567844999504795e-05, background=0.06243126324874733, background_ramp=0.16671439159334303,
+    read_noise=1.1069272564805666, weight_jitter=0.07693731317798222, thickness_gradient=-0.14769887617853136,
+    tin_wedge=0.0, background_smooth=0.02624850512583521, amorphous=0.0, contrast_exponent=1.725652246096785,
+    channelling={'Bi': 1.0062134220802725, 'N': 0.9124281440062245, 'Se': 1.001971651477374, 'Ti':
+    0.9361279416437952}, column_ellipticity=1.2672340294810085, column_ellipse_angle_deg=83.07420314730045,
+    scan_drift_nonlinear_px=0.47523355964585334, drift_scale_gradient=0.0, drift_shear_gradient=0.0,
+    drift_stretch_gradient=0.0, corrupted_lines=0.00517118024626778, field='interface', seed=1379704701)
+
+
+def test_a_file_past_the_field_scale_search_is_searched_again_around_its_bound():
+    d = _analyze(simulate(PAST_THE_BOUND_SE), 1.25).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "deteriorated"
+    assert d["calibration"]["standard"] == "film" and d["calibration"]["file_factor"] == pytest.approx(1.25, abs=0.01)
+    assert d["strain"]["strain_verdict"] == "strained"  # the truth is beyond -1 %

@@ -19,6 +19,7 @@ from ..columns.find import MIN_SIGNIFICANCE, find_columns
 from ..materials import MaterialSystem
 from ..structure.grouping import group_layers
 from ..structure.orient import growth_axes, in_plane_step
+from ..structure.planes import FIELD_SCALE_RANGE
 from .identify import structure_cues, system_score
 
 __all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_system", "planes_and_system",
@@ -270,6 +271,13 @@ def planes_and_system(image, columns, candidates):
                 result = max(result, grouped(trial, refound), key=lambda r: r[0])
             if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
                 tried.append(result)
+    beyond = _past_the_scale_search(max(tried, key=lambda t: t[0]))
+    if beyond is not None:
+        # the planes' periods ran into the bound of the field-scale search: search again around it
+        refound = replace(find_columns(image, pixel_size=px * beyond), pixel_size_A=px)
+        result = grouped(beyond, refound)
+        if result[0][0] == 4 and result[0][1]:
+            tried.append(result)
     (strength, *_), trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
     found_at = px * trial
     if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
@@ -316,6 +324,18 @@ def _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, gr
         if strength > my_strength or (strength == my_strength and system_score(theirs[rival.name], rival) <= my_score):
             return None
     return found
+
+
+def _past_the_scale_search(tried) -> float | None:
+    """The trial factor to search around next, where a grouping found a system with no film standard and its
+    field scale at the bound of :func:`~stemlayers.structure.planes.field_scale`'s search (a file more than
+    ±20 % off the trial); None otherwise."""
+    _, trial, _, layersets, found, factor = tried
+    if found is None or factor is not None:
+        return None
+    scale = layersets[found.name].field_scale
+    at_bound = min(abs(scale - (1 + FIELD_SCALE_RANGE)), abs(scale - (1 - FIELD_SCALE_RANGE))) < 1e-3
+    return float(trial / scale) if at_bound else None
 
 
 def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, group_and_identify):
