@@ -104,9 +104,11 @@ def _grid_field(name):
 
 
 # bench_trust --seed 3 (1823741201, 1381846573), --harsh --seed 7 (1721561201) and --seed 11 (602516300:
-# Bi2Se3 read as Bi2Te3 at 1.25x and 1.5x; 1379704701: periods at the field-scale search's bound at 1.25x)
-DETERIORATED_SE, WEDGED_SE, HARSH_SE, VDW_SE, PAST_THE_BOUND_SE = (
-    _grid_field(name) for name in ("deteriorated_se", "wedged_se", "harsh_se", "vdw_se", "past_the_bound_se"))
+# Bi2Se3 read as Bi2Te3 at 1.25x and 1.5x; 1379704701: periods at the field-scale search's bound at 1.25x;
+# 1250029965: 0.066 Å/px, whose column step reads 8 % off at 0.5x)
+DETERIORATED_SE, WEDGED_SE, HARSH_SE, VDW_SE, PAST_THE_BOUND_SE, FINE_SAMPLED_SE = (
+    _grid_field(name) for name in ("deteriorated_se", "wedged_se", "harsh_se", "vdw_se", "past_the_bound_se",
+                                   "fine_sampled_se"))
 
 
 @pytest.mark.parametrize("scale", [0.85, 1.25])
@@ -145,3 +147,9 @@ def test_a_file_past_the_field_scale_search_is_searched_again_around_its_bound()
     assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "deteriorated"
     assert d["calibration"]["standard"] == "film" and d["calibration"]["file_factor"] == pytest.approx(1.25, abs=0.01)
     assert d["strain"]["strain_verdict"] == "strained"  # the truth is beyond -1 %
+
+
+def test_a_trial_scale_whose_first_axis_shows_no_system_tries_the_others():
+    d = _analyze(simulate(FINE_SAMPLED_SE), 0.5).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "bilayer"
+    assert d["calibration"]["file_factor"] == pytest.approx(0.5, abs=0.005)
