@@ -248,10 +248,11 @@ def planes_and_system(image, columns, candidates):
 
     def grouped(trial, columns):
         # at a trial scale the axis whose column step is a system's period comes first: it is grouped first,
-        # and the other axes only where it shows less than all of a system (a tilted step reads off by ~10 %)
+        # and the second (scale_trials reads its steps along both) only where it shows less than all of a
+        # system (a tilted step reads off by ~10 %)
         layersets, found, strength = group_and_identify(columns, px * trial, max_axes=None if trial == 1.0 else 1)
         if strength < 4 and trial != 1.0:
-            layersets, found, strength = group_and_identify(columns, px * trial)
+            layersets, found, strength = group_and_identify(columns, px * trial, max_axes=2)
         factor = _film_factor_of(layersets, found, trial)
         score = system_score(layersets[found.name], found) if found is not None else np.inf
         # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
