@@ -27,7 +27,7 @@ from ..series.register import register
 from ..series.scanpair import orthogonal_pair
 from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
-from ..structure.planes import FIELD_SCALE_RANGE
+from ..structure.planes import at_search_bound
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.film import FilmDefect, film_defects, film_defects_between_steps
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
@@ -324,8 +324,8 @@ def with_lattice_factor(calibration: Calibration, field_scale: float, trial: flo
     """
     if calibration.inplane_scale is not None:
         return calibration
-    bound = min(abs(field_scale - (1 + FIELD_SCALE_RANGE)), abs(field_scale - (1 - FIELD_SCALE_RANGE))) < 1e-3
-    return replace(calibration, lattice_factor=float(field_scale * trial), lattice_factor_bound=bool(bound))
+    return replace(calibration, lattice_factor=float(field_scale * trial),
+                   lattice_factor_bound=at_search_bound(field_scale))
 
 
 def _image_notes(image, separation_px, film_standard=False) -> list:

@@ -26,7 +26,7 @@ from scipy.spatial import ConvexHull, QhullError, cKDTree
 from ..numeric import MAD_TO_SD, line_fit
 from .runs import MIN_ALIAS_STEPS, run_medians
 
-__all__ = ["FIELD_SCALE_RANGE", "Plane", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
+__all__ = ["FIELD_SCALE_RANGE", "Plane", "at_search_bound", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
            "period_guess", "registry"]
 
 HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
@@ -398,6 +398,11 @@ def field_scale(periods, substrate_period_A, film_period_A, max_error=FIELD_SCAL
     # robust: a misfit beyond 5 % counts as 5 %, and the smaller calibration error wins a tie
     cost = np.sum(np.minimum(miss, 0.05) ** 2, axis=1) + 1e-4 * np.log(scales) ** 2
     return float(scales[np.argmin(cost)])
+
+
+def at_search_bound(scale, max_error=FIELD_SCALE_RANGE) -> bool:
+    """Whether a :func:`field_scale` result is the bound of its search: the file is at least that far off."""
+    return min(abs(scale - (1 + max_error)), abs(scale - (1 - max_error))) < 1e-3
 
 
 def label_kinds(planes, substrate_period_A, film_period_A, max_scatter_A, scale=1.0):

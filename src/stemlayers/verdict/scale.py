@@ -19,7 +19,7 @@ from ..columns.find import MIN_SIGNIFICANCE, find_columns
 from ..materials import MaterialSystem
 from ..structure.grouping import group_layers
 from ..structure.orient import growth_axes, in_plane_step
-from ..structure.planes import FIELD_SCALE_RANGE
+from ..structure.planes import at_search_bound
 from .identify import structure_cues, system_score
 
 __all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_system", "planes_and_system",
@@ -90,6 +90,11 @@ def _film_dimmer_than_substrate(layerset) -> bool:
     return bool(film and substrate and np.median(film) < np.median(substrate))
 
 
+def _strength(cues) -> int:
+    """How much of a found system shows: 1, plus one each for its substrate, its film and their period ratio."""
+    return 1 + cues.substrate_fits + cues.film_fits + cues.ratio_fits
+
+
 def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_axes=None):
     """Planes grouped under each candidate growth axis and system; the axis that shows the most structure.
 
@@ -111,7 +116,7 @@ def _group_and_identify(columns, candidates, pixel_size_A, shape, periods, max_a
         strength = 0
         if found is not None:
             cues = structure_cues(layersets[found.name], found)
-            strength = 1 + cues.substrate_fits + cues.film_fits + cues.ratio_fits
+            strength = _strength(cues)
         if best is None or strength > best[0]:
             best = (strength, layersets, found)
         if strength == 4:
@@ -315,16 +320,14 @@ def _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, gr
     cannot reach Bi2Se3's. Each rival is given its own scale; the calibration-free cues then decide.
     """
     mine = layersets[found.name]
-    my_cues = structure_cues(mine, found)
-    my_strength = 1 + my_cues.substrate_fits + my_cues.film_fits + my_cues.ratio_fits
+    my_strength = _strength(structure_cues(mine, found))
     my_score = system_score(mine, found)
     for rival in candidates:
         if rival.name == found.name or rival.substrate.name != found.substrate.name:
             continue
         at_A = px / factor * rival.film.projected_period_A / found.film.projected_period_A
         theirs, _, _ = group_and_identify(columns, at_A)
-        cues = structure_cues(theirs[rival.name], rival)
-        strength = 1 + cues.substrate_fits + cues.film_fits + cues.ratio_fits
+        strength = _strength(structure_cues(theirs[rival.name], rival))
         if strength > my_strength or (strength == my_strength and system_score(theirs[rival.name], rival) <= my_score):
             return None
     return found
@@ -338,8 +341,7 @@ def _past_the_scale_search(tried) -> float | None:
     if found is None or factor is not None:
         return None
     scale = layersets[found.name].field_scale
-    at_bound = min(abs(scale - (1 + FIELD_SCALE_RANGE)), abs(scale - (1 - FIELD_SCALE_RANGE))) < 1e-3
-    return float(trial / scale) if at_bound else None
+    return float(trial / scale) if at_search_bound(scale) else None
 
 
 def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, group_and_identify):
