@@ -68,6 +68,38 @@ def test_a_terrace_step_keeps_the_class_and_is_found_in_whole_planes():
     assert along.steps[0].at_px[0] == pytest.approx(10 * (-32 + 8 * 5))  # the straddling window's centre
 
 
+def _stepped_columns(step_u, film_offset_A, film_brightness, period=2.6, seed=0):
+    """(u, h, intensity) of a TiN field whose top plane ends at `step_u` (the right terrace one plane lower),
+    with the lower terrace's first film plane `film_offset_A` above the upper terrace's top level (None: no
+    film there), `film_brightness` x a Ti column; intensities scattered by 25 %."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(0, 5):  # TiN planes, the top one only on the upper (left) terrace
+        u = np.arange(-40.0, 60.0, period) + (k % 3) * period / 3
+        u = u[u < step_u] if k == 0 else u
+        rows.append(np.column_stack([u, np.full(u.size, -k * D111), np.ones(u.size)]))
+    if film_offset_A is not None:
+        u = np.arange(step_u + 1.0, 60.0, 2.1)
+        rows.append(np.column_stack([u, np.full(u.size, film_offset_A), np.full(u.size, film_brightness)]))
+    uhv = np.concatenate(rows)
+    uhv[:, 2] *= 1000 * rng.lognormal(0.0, 0.25, len(uhv))
+    return uhv
+
+
+@pytest.mark.parametrize("film_offset_A, film_brightness", [(0.15, 8.0), (0.45, 2.2), (None, 0.0)],
+                         ids=["bilayer Bi at the level", "vdW chalcogen near it", "nothing at the level"])
+def test_a_terrace_step_is_placed_where_the_top_plane_s_tin_columns_end(film_offset_A, film_brightness):
+    """The step lies past the upper terrace's last TiN column, whatever the lower terrace's film puts at
+    that level: the window judge alone would grow the upper window across film columns at the same height."""
+    step_u = 2.5
+    top = [0.0] * 5 + [np.nan] + [-D111] * 5
+    windows = replace(_windows(["vdw"] * 5 + [ND] + ["vdw"] * 5, top=top),
+                      columns_uhv=_stepped_columns(step_u, film_offset_A, film_brightness))
+    along = follow_interface(windows, _layerset(), 0.1, D111)
+    assert len(along.steps) == 1 and along.steps[0].height_planes == 1
+    assert along.steps[0].at_px[0] / 10 == pytest.approx(step_u, abs=1.5)  # within half a TiN column spacing
+
+
 def test_a_window_across_a_step_keeps_a_class_one_side_shows():
     """A short bilayer stretch right after a step: the window across the step that tells the bilayer, as the
     window beyond it does, keeps its verdict, so the stretch has two windows and stands as a segment."""

@@ -386,8 +386,8 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
         columns, layersets, found, scale = planes_and_system(image, columns, candidates)
         # the windows along the interface may show a system where the whole field's planes, mixing the parts
         # of an interface that changes along its length, show none
-        found, windows = windows_of_the_system(columns, layersets, found, candidates, scale.working_pixel_size_A,
-                                               image.data.shape)
+        found, windows, layersets = windows_of_the_system(columns, layersets, found, candidates,
+                                                          scale.working_pixel_size_A, image.data.shape)
         chosen = found or candidates[0]
         layerset = layersets[chosen.name]
         if found is None:

@@ -127,12 +127,13 @@ def interface_line(segments, u_half_A, d111_A, to_pixels, shape, step_A=0.25):
 
 
 def sample_lateral_params(rng: np.random.Generator, n_boundaries=None, length_A=None, min_apart_A=20.0,
-                          step_share=0.3, **fixed) -> SimulationParams:
+                          step_share=0.3, kinds=INTERFACES, **fixed) -> SimulationParams:
     """Draw a wide field whose interface changes along its length, over the ranges of :func:`sample_params`.
 
     The field is ~100 Å along the interface (within ±8° of level, either way up, either handedness), with
     `n_boundaries` (0-4 by default) places where the class changes, a terrace step, or both (a step at a
-    share `step_share` of them), at least `min_apart_A` apart. Anything in `fixed` is kept as given.
+    share `step_share` of them), at least `min_apart_A` apart, between interface classes of `kinds`.
+    Anything in `fixed` is kept as given.
     """
     base = dataclasses.asdict(sample_params(rng, **{k: v for k, v in fixed.items() if k != "segments"}))
     px = float(fixed.get("pixel_size_A", rng.uniform(0.07, 0.14)))
@@ -143,13 +144,13 @@ def sample_lateral_params(rng: np.random.Generator, n_boundaries=None, length_A=
         cuts = np.sort(rng.uniform(-half + 5.0, half + 5.0, k))  # the field's centre is at u = 0-10 Å
         if k < 2 or np.diff(cuts).min() >= min_apart_A:
             break
-    classes = [str(rng.choice(INTERFACES))]
+    classes = [str(rng.choice(kinds))]
     terraces = [0]
     for _ in range(k):
         kind = rng.choice(["class", "step", "both"], p=[1 - step_share, step_share / 2, step_share / 2])
         cls = classes[-1]
         if kind != "step":
-            cls = str(rng.choice([c for c in INTERFACES if c != classes[-1]]))
+            cls = str(rng.choice([c for c in kinds if c != classes[-1]]))
         terrace = terraces[-1] + (int(rng.choice([-1, 1])) if kind != "class" else 0)
         classes.append(cls)
         terraces.append(terrace)

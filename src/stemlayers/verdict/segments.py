@@ -277,7 +277,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     u_origin = float(layerset.origin_xy @ tangent * length_A)
     heights, slope = terrace_heights(windows, d111_A)
     known = np.isfinite(heights)
-    found_steps = terrace_steps(windows, heights, d111_A)
+    found_steps = terrace_steps(windows, heights, d111_A, slope)
     labels = _across_steps_undecided(windows, [u for u, *_ in found_steps])
     labels = _lone_confirmed(windows, labels, lone_windows_undecided(labels))
     labels = _straddling_band_undecided(labels, windows.centre_A, windows.width_A)

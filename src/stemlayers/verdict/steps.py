@@ -44,13 +44,81 @@ def terrace_heights(windows: Windows, d111_A):
     return top - slope * (windows.centre_A - windows.centre_A[0]), slope
 
 
-def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0):
+def _over_tin(volume, reference):
+    """How much brighter than a TiN column each column of `volume` is, in log intensity over the split
+    between TiN and film (negative: TiN-like); None where the columns are all TiN-like.
+
+    Columns on the upper terrace's top level are TiN; past the step the lower terrace's first film plane can
+    lie at that same level (a bilayer's Bi 0.15 Å above it, a vdW contact's chalcogen 0.45 Å), brighter by a
+    heavier element. Where the level's columns hold a bright group (two or more 1.4x a TiN column of the
+    plane below), the split lies half-way between the TiN's and the bright group's median, in log intensity.
+    """
+    log_v, log_ref = np.log(np.maximum(volume, 1e-12)), np.log(max(reference, 1e-12))
+    bright = log_v > log_ref + np.log(1.4)
+    if bright.sum() < 2:
+        return None
+    return log_v - 0.5 * (log_ref + np.median(log_v[bright]))
+
+
+def _step_on_columns(windows: Windows, upper, lower, d111_A, slope):
+    """Where the TiN top plane of window `upper`'s terrace ends towards window `lower`, Å along u, from the
+    columns themselves (None where that plane shows too few columns between the two windows).
+
+    The step lies past the terrace's last TiN column: the cut with the least brightness on the wrong side
+    (film-bright columns before it, TiN-dim ones after it, each by how far it is from the split, so that a
+    noisy column near the split weighs little), half-way to the next column beyond it, or half a column
+    spacing beyond the last one where nothing brighter follows at that level.
+    """
+    u, h, volume = windows.columns_uhv.T
+    c_u, c_l = windows.centre_A[upper], windows.centre_A[lower]
+    way = 1.0 if c_l > c_u else -1.0
+    s = (u - c_u) * way  # distance from the upper window's centre towards the lower one
+    level = windows.top_A[upper] + slope * (u - c_u)
+    span = (s > -windows.width_A / 2) & (s < abs(c_l - c_u) + windows.width_A / 2)
+    top = span & (np.abs(h - level) < 0.3 * d111_A)
+    below = span & (np.abs(h - level + d111_A) < 0.3 * d111_A)
+    if top.sum() < 3 or below.sum() < 3:
+        return None
+    order = np.argsort(s[top])
+    s_top = s[top][order]
+    over = _over_tin(volume[top][order], float(np.median(volume[below])))
+    if over is None:
+        k = s_top.size
+    else:
+        # cost of cutting before the k-th column (k = 0..n)
+        wrong = (np.concatenate([[0.0], np.cumsum(np.maximum(over, 0.0))])
+                 + np.concatenate([np.cumsum(np.maximum(-over, 0.0)[::-1])[::-1], [0.0]]))
+        k = int(np.argmin(wrong))
+    if k == 0:
+        return None
+    spacing = float(np.median(np.diff(s_top[:k]))) if k > 1 else windows.width_A / 8
+    edge = s_top[k - 1] + (0.5 * (s_top[k] - s_top[k - 1]) if k < s_top.size else 0.5 * spacing)
+    return c_u + way * edge
+
+
+def _band_near(windows: Windows, upper, lower):
+    """Whether deteriorated windows, two or more (one alone is as often a window across the step), have their
+    centres within a window's half-width of the stretch between the centres of windows `upper` and `lower`."""
+    lo, hi = sorted(windows.centre_A[[upper, lower]])
+    near = (windows.centre_A > lo - windows.width_A / 2) & (windows.centre_A < hi + windows.width_A / 2)
+    return int(np.sum(windows.label[near] == "deteriorated")) >= 2
+
+
+def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0, slope=0.0):
     """Where the terrace of window `upper` ends towards window `lower`, Å along u.
+
+    On the columns where the windows carry them (:func:`_step_on_columns`) and no deteriorated stretch lies
+    near (its roughened TiN planes and intermixed band put columns of any brightness at the terrace's level);
+    otherwise:
 
     The upper terrace's window is grown towards the lower one while its top plane stays its own. A window
     keeps its top plane while the plane spans at least the minimum occupancy of the window's length, so the
     step lies that share of the grown window from its outer edge. Without a judge, half-way.
     """
+    if windows.columns_uhv is not None and not _band_near(windows, upper, lower):
+        on_columns = _step_on_columns(windows, upper, lower, d111_A, slope)
+        if on_columns is not None:
+            return on_columns
     c_u, c_l = windows.centre_A[upper], windows.centre_A[lower]
     if windows.judge is None:
         return 0.5 * (c_u + c_l)
@@ -66,7 +134,7 @@ def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0):
     return outer + way * windows.min_occupancy * abs(inner - outer)
 
 
-def terrace_steps(windows: Windows, heights_A, d111_A):
+def terrace_steps(windows: Windows, heights_A, d111_A, slope=0.0):
     """(u_A, planes, height_A, u_err_A) of each terrace step between consecutive windows of known (tilt-free)
     height.
 
@@ -85,6 +153,6 @@ def terrace_steps(windows: Windows, heights_A, d111_A):
         # windows it lies somewhere under them
         hidden = np.any(windows.label[i + 1:j] == "deteriorated")
         spread = abs(windows.centre_A[j] - windows.centre_A[i]) / np.sqrt(12) if hidden else 2.0
-        out.append((_step_position(windows, upper, lower, d111_A), abs(planes), abs(heights_A[j] - heights_A[i]),
+        out.append((_step_position(windows, upper, lower, d111_A, slope=slope), abs(planes), abs(heights_A[j] - heights_A[i]),
                     spread))
     return sorted(out)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..materials import MaterialSystem
 from ..structure.grouping import LayerSet, group_layers
+from ..structure.orient import growth_axes
 from .classify import classify
 from .identify import structure_cues
 from .scale import detect_system
@@ -54,7 +55,10 @@ class Windows:
         measure each segment's profile (None: boundaries at the middle between windows, no profiles).
     min_occupancy : float
         The share of a window's length its top plane must span to be the window's top (the system's
-        ``classify.min_occupancy``): it places terrace steps.
+        ``classify.min_occupancy``): it places terrace steps where the columns cannot (no `columns_uhv`).
+    columns_uhv : (N, 3) float array or None
+        Every column of the field in the windows' frame: u (Å along the interface), height (Å over the
+        field's top TiN plane) and integrated intensity; terrace steps are placed on them.
     tin_a_A, tin_a_stat_A, tin_a_sys_A : (W,) float arrays
         The TiN in-plane a of each window on its own film standard, its statistical and systematic
         uncertainty (NaN: no ordered TiN plane).
@@ -76,6 +80,7 @@ class Windows:
     extent_A: tuple = (np.nan, np.nan)
     judge: object = field(default=None, repr=False, compare=False)
     min_occupancy: float = 0.85
+    columns_uhv: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def spacing_profile(layers):
@@ -157,6 +162,7 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     if hi - width_A / 2 - centres[-1] > 1.0:  # one more flush with the far end: a short stretch there is seen whole
         centres = np.append(centres, hi - width_A / 2)
     band = (h > -below_A) & (h < above_A)
+    uhv = np.column_stack([u, h, columns.amplitude * 2 * np.pi * columns.sigma**2])
 
     def judge(centre, width):
         inside = columns.select(band & (np.abs(u - centre) <= width / 2))
@@ -182,7 +188,7 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     if (len(labels) == 1 and labels.isdisjoint({NOT_DECIDABLE, "deteriorated"}) and np.all(np.isfinite(tops))
             and np.ptp(tops) < 0.4 * system.substrate.plane_spacing_A):
         return _as_windows(coarse, looks, 2 * width_A, float(np.diff(coarse).mean()) if n_coarse > 1 else 2 * width_A,
-                           (lo, hi), judge, system)
+                           (lo, hi), judge, system, uhv)
     rows = [judge(centre, width_A) for centre in centres]
     # where two neighbouring windows differ, one more half-way between them: a stretch of one class 20-25 Å
     # long then holds two windows of its own, enough to stand as a segment
@@ -206,17 +212,17 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
                 if sides <= {wider[0]}:
                     rows[i] = wider
                 break
-    return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system)
+    return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system, uhv)
 
 
-def _as_windows(centres, rows, width_A, step_A, extent_A, judge, system) -> Windows:
+def _as_windows(centres, rows, width_A, step_A, extent_A, judge, system, columns_uhv=None) -> Windows:
     """Windows from the (label, numbers, evidence) rows of their judge."""
     labels = np.array([r[0] for r in rows], object)
     numbers = np.array([r[1] for r in rows], float).reshape(-1, 8)
     confidence, gap, gap_err, top, counts, tin_a, tin_stat, tin_sys = numbers.T
     return Windows(np.asarray(centres, float), labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows),
                    width_A, step_A, counts.astype(int), tin_a, tin_stat, tin_sys, extent_A, judge,
-                   system.classify.min_occupancy)
+                   system.classify.min_occupancy, columns_uhv)
 
 
 def _decided_share(windows: Windows | None) -> float:
@@ -226,7 +232,8 @@ def _decided_share(windows: Windows | None) -> float:
 
 def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | None, candidates, pixel_size_A: float,
                           shape=None) -> tuple:
-    """(system, Windows) along the interface: the chosen system's windows, or another candidate's.
+    """(system, Windows, LayerSets per system name) along the interface: the chosen system's windows, or
+    another candidate's, or those under the field's sharpest growth axis.
 
     The whole field's planes, mixing the parts of a partly covered or stepped interface, can fit the wrong
     film's quintuple-layer shape better than the right one's, or no system at all; each window, one
@@ -239,21 +246,25 @@ def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | Non
       decide half the interface, is the field's;
     - with no system `chosen` (the whole field showed none), the candidate whose windows decide the most
       is named where that is at least IDENTIFY_SHARE of the interface and SHARE_LEAD more than any other's;
-      (None, None) otherwise.
+      (None, None, layersets) otherwise;
+    - where no system's windows decide half the interface under the axis the whole field was grouped on,
+      and the field's sharpest axis is another one, the windows under that axis are judged as with no
+      system chosen: planes grouped across terrace steps can show a system's part under a wrong axis
+      (film planes of two terraces merged at a slant) and none under the true one.
     """
     if chosen is None:
-        return _best_by_windows(columns, layersets, candidates, pixel_size_A, shape)
+        return (*_best_by_windows(columns, layersets, candidates, pixel_size_A, shape), layersets)
     windows = window_verdicts(columns, layersets[chosen.name], chosen, pixel_size_A, shape)
     if windows is None:
-        return chosen, windows
+        return chosen, windows, layersets
     share = _decided_share(windows)
     if share >= 0.5:
         other = _system_of_one_terrace(columns, windows, layersets[chosen.name], chosen, candidates, pixel_size_A,
                                        shape)
         if other is None or other.name == chosen.name or layersets.get(other.name) is None:
-            return chosen, windows
+            return chosen, windows, layersets
         theirs = window_verdicts(columns, layersets[other.name], other, pixel_size_A, shape)
-        return (other, theirs) if _decided_share(theirs) >= 0.5 else (chosen, windows)
+        return (other, theirs, layersets) if _decided_share(theirs) >= 0.5 else (chosen, windows, layersets)
     best = (share, chosen, windows)
     for other in candidates:
         if other.name == chosen.name or layersets.get(other.name) is None:
@@ -262,7 +273,26 @@ def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | Non
         share = _decided_share(theirs)
         if share >= 0.5 and share > best[0] + 0.25:
             best = (share, other, theirs)
-    return best[1], best[2]
+    if best[0] < 0.5:
+        sharpest = _sharpest_other_axis(columns, layersets[chosen.name].orientation, candidates, pixel_size_A)
+        if sharpest is not None:
+            theirs = {s.name: group_layers(columns, sharpest, s, pixel_size_A, shape) for s in candidates}
+            system, along = _best_by_windows(columns, theirs, candidates, pixel_size_A, shape)
+            if system is not None:
+                return system, along, theirs
+    return best[1], best[2], layersets
+
+
+def _sharpest_other_axis(columns, orientation, candidates, pixel_size_A: float, apart_deg=1.0):
+    """The growth axis along which the columns line up most sharply, where it is more than `apart_deg` from
+    `orientation`'s (None otherwise)."""
+    periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
+    axes = growth_axes(columns.xy, columns.amplitude, pixel_size_A, periods)
+    if not axes:
+        return None
+    sharpest = max(axes, key=lambda axis: axis.sharpness)
+    apart = abs((sharpest.angle_deg - orientation.angle_deg + 90.0) % 180.0 - 90.0)
+    return sharpest if apart > apart_deg else None
 
 
 def _best_by_windows(columns, layersets: dict, candidates, pixel_size_A: float, shape=None) -> tuple:
