@@ -129,6 +129,24 @@ def test_a_short_stretch_at_the_end_stands_where_narrower_windows_confirm_it():
     assert [s.spacing_profile[0][1] for s in along.segments] == [2.6, 2.9]
 
 
+def test_an_ordered_stretch_ends_where_its_window_stops_holding_the_band():
+    """A window keeps its ordered class with up to 15 % of a deteriorated band in it (its top TiN plane still
+    spans the minimum occupancy); the band decides any window with more. The boundary is placed on that
+    share of the grown window, not at its edge, which lies ~3 Å into the band."""
+    boundary = 17.0
+
+    def judge(centre, width):
+        lo, hi = centre - width / 2, centre + width / 2
+        band = np.clip(hi - max(lo, boundary), 0.0, None) / width
+        label = "vdw" if band <= 0.15 else "deteriorated"
+        return label, [0.9] + [np.nan] * 7, ("judged",), ((0.0, 2.9, 0.01),)
+
+    windows = replace(_windows(["vdw"] * 6 + ["deteriorated"] * 5), judge=judge)
+    along = follow_interface(windows, _layerset(), 0.1, D111)
+    assert [s.interface_class for s in along.segments] == ["vdw", "deteriorated"]
+    assert along.segments[0].end_px[0] / 10 == pytest.approx(boundary, abs=1.0)
+
+
 def test_an_odd_window_the_narrower_ones_deny_stays_undecided():
     windows = _windows(["bilayer"] * 5 + ["deteriorated"] + ["bilayer"] * 5)
     along = follow_interface(_judged(windows, lambda u: "bilayer"), _layerset(), 0.1, D111)

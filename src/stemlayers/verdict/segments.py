@@ -188,23 +188,30 @@ def _bridged(labels, centres_A, width_A):
     return labels
 
 
-def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0):
+def _meeting(judge, window_a, window_b, label_a, label_b, step_A=2.0, min_occupancy=None):
     """Where class A gives way to class B, Å along u, from two windows (outer edge, inner edge) facing each other.
 
     A window keeps its verdict with a little of the other side in it. So each window's inner edge is moved
     towards the other window's centre, a step at a time, while its verdict holds: the A window's inner edge
     then lies a little past the boundary, the B window's a little before it, and the boundary is taken
-    half-way (at a deteriorated stretch, where the band decides any window it is in, at the other side's
-    edge).
+    half-way. At a deteriorated stretch the band decides any window it is in, so only the ordered side's
+    window is grown: it keeps its class while its top TiN plane spans `min_occupancy` of it (the roughened
+    planes past the boundary count for less), so the boundary lies that share of the grown window from its
+    outer edge (without `min_occupancy`, at the grown edge).
     """
     def grow(outer, inner, limit, label):
         return grow_window(judge, outer, inner, limit, lambda row: row[0] == label, step_A)
 
+    def held(outer, inner):
+        return inner if min_occupancy is None else outer + min_occupancy * (inner - outer)
+
     centre_a, centre_b = 0.5 * sum(window_a), 0.5 * sum(window_b)
-    edge_a = None if label_a == "deteriorated" else grow(*window_a, centre_b, label_a)
-    edge_b = None if label_b == "deteriorated" else grow(*window_b, centre_a, label_b)
-    edges = [e for e in (edge_a, edge_b) if e is not None]
-    return float(np.mean(edges)) if edges else 0.5 * (window_a[1] + window_b[1])
+    if "deteriorated" in (label_a, label_b) and label_a != label_b:
+        # grown as far as the band's window reaches: a window that holds the band is deteriorated
+        if label_a != "deteriorated":
+            return held(window_a[0], grow(*window_a, window_b[0], label_a))
+        return held(window_b[0], grow(*window_b, window_a[0], label_b))
+    return float(np.mean([grow(*window_a, centre_b, label_a), grow(*window_b, centre_a, label_b)]))
 
 
 def _boundary(windows: Windows, last_a, first_b):
@@ -215,7 +222,7 @@ def _boundary(windows: Windows, last_a, first_b):
         return 0.5 * (c_a + c_b)
     half = windows.width_A / 2 * (1.0 if c_b > c_a else -1.0)
     return _meeting(windows.judge, (c_a - half, c_a + half), (c_b + half, c_b - half),
-                    windows.label[last_a], windows.label[first_b])
+                    windows.label[last_a], windows.label[first_b], min_occupancy=windows.min_occupancy)
 
 
 def _end_stretch(windows: Windows, end_A, inward, next_window, widths_A=(12.0, 10.0)):
@@ -236,7 +243,7 @@ def _end_stretch(windows: Windows, end_A, inward, next_window, widths_A=(12.0, 1
         c_b = windows.centre_A[next_window]
         half = inward * windows.width_A / 2
         return label, _meeting(windows.judge, (end_A, end_A + inward * width), (c_b + half, c_b - half),
-                               label, windows.label[next_window])
+                               label, windows.label[next_window], min_occupancy=windows.min_occupancy)
     return NOT_DECIDABLE, None
 
 
@@ -381,9 +388,10 @@ def _along(segments, steps, length_A, step_A, tin_a=None) -> Along:
 
 
 #: Where the whole field's planes decide a class, another class must cover at least this length of the
-#: interface (three windows) to make it mixed or to stand in its place: a shorter stretch is as likely
-#: noise in a few windows (a low dose) as an interface of its own.
-MIN_OTHER_A = 24.0
+#: interface (two and a half windows, as the stretch is placed: less than the window it takes to see one
+#: from its neighbour) to make it mixed or to stand in its place: a shorter stretch is as likely noise in a
+#: few windows (a low dose) as an interface of its own.
+MIN_OTHER_A = 20.0
 
 
 def _others_held_to_length(along: Along, whole_class: str) -> Along:
