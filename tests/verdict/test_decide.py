@@ -23,7 +23,13 @@ def _cues(**changes):
     (dict(n_between=3, n_disordered_between=2, first_ql=9), "deteriorated", "deteriorated"),
     (dict(unassigned_fraction=0.4, n_band_columns=30), "deteriorated", "deteriorated"),
     (dict(unassigned_fraction=1.0, n_band_columns=1), "vdw", "vdw"),  # one stray column is no band
-    (dict(rough=True), "deteriorated", "deteriorated"),
+    # a rough top TiN plane under planes that fit no ordered interface is a deteriorated one; under a vdW
+    # contact or an ordered bilayer it is that interface (bright film columns' tails roughen it too)
+    (dict(rough=True, gap_A=4.5), "deteriorated", "deteriorated"),
+    (dict(rough=True), "vdw", "vdw"),
+    (dict(rough=True, n_between=2, first_ql=8, first_element="Bi", second_element="Te", second_probability=0.95,
+          bright_ratio=2.0, bilayer_thickness_A=3.3), "bilayer", "bilayer"),
+    (dict(rough=True, unassigned_fraction=0.4, n_band_columns=30), "deteriorated", "deteriorated"),
     (dict(substrate_fits=False, film_fits=False), "foreign", None),
     (dict(film_fits=False), "no film", None),
     (dict(substrate_fits=False), "no substrate", None),

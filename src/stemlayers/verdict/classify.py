@@ -216,7 +216,13 @@ def _disorder_votes(c: Cues, s: MaterialSystem) -> int:
 
 
 def _disordered(c: Cues, s: MaterialSystem) -> bool:
-    return _disorder_votes(c, s) > 0
+    """Disorder between the substrate and the film: disordered planes or loose columns there, or a rough top
+    substrate plane under planes that fit no ordered interface. An ordered bilayer, or a quintuple layer
+    across a vdW gap, over a rough top plane is that interface ("deteriorated" is no ordered bilayer and a
+    disordered interface region; a vdW contact forms on rough TiN too): its top plane reads rough from the
+    tails of the bright film columns just above it as well as from a rough surface."""
+    band = _disorder_votes(c, s) - int(c.rough)
+    return band > 0 or (c.rough and not (_vdw(c, s) or _bilayer(c, s)))
 
 
 def _sure(probability, s):
