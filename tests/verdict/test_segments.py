@@ -100,6 +100,22 @@ def test_a_terrace_step_is_placed_where_the_top_plane_s_tin_columns_end(film_off
     assert along.steps[0].at_px[0] / 10 == pytest.approx(step_u, abs=1.5)  # within half a TiN column spacing
 
 
+@pytest.mark.parametrize("end_top, steps", [(D111, 1), (0.0, 0)], ids=["a higher end terrace", "flat"])
+def test_a_terrace_at_the_field_s_end_too_short_for_a_window_is_seen_by_a_narrower_one(end_top, steps):
+    """The left end's 9 Å terrace, one plane higher, holds too little of any 16 Å window to be its top; a 10 Å
+    window flush with the end sees it, and the step is placed where its TiN columns end."""
+    step_u = -31.0
+    uhv = _stepped_columns(step_u, None, 0.0)
+    uhv[:, 1] += D111  # the field's frame: the long (lower) terrace's top at 0, the end terrace one plane up
+    windows = replace(_windows(["vdw"] * 9), columns_uhv=uhv, end_looks=((-35.0, "vdw", end_top),))
+    along = follow_interface(windows, _layerset(), 0.1, D111)
+    assert len(along.steps) == steps
+    if steps:
+        assert along.steps[0].height_planes == 1
+        assert along.steps[0].at_px[0] / 10 == pytest.approx(step_u, abs=1.5)
+    assert [s.interface_class for s in along.segments] == ["vdw"]
+
+
 def test_a_window_across_a_step_keeps_a_class_one_side_shows():
     """A short bilayer stretch right after a step: the window across the step that tells the bilayer, as the
     window beyond it does, keeps its verdict, so the stretch has two windows and stands as a segment."""

@@ -19,7 +19,7 @@ from ..structure.grouping import LayerSet
 from .classify import Interface
 from .strain import Strain, with_tin_inplane
 from .stretch import NOT_DECIDABLE, Segment, Step
-from .steps import longest_between, terrace_heights, terrace_steps
+from .steps import end_steps, longest_between, terrace_heights, terrace_steps
 from .windows import Windows, grow_window, interface_extent, lone_windows_undecided, runs_of
 
 __all__ = ["Along", "follow_interface", "judge_along", "single_stretch", "strain_along"]
@@ -285,6 +285,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     heights, slope = terrace_heights(windows, d111_A)
     known = np.isfinite(heights)
     found_steps = terrace_steps(windows, heights, d111_A, slope)
+    found_steps = sorted(found_steps + end_steps(windows, heights, d111_A, slope, [u for u, *_ in found_steps]))
     labels = _across_steps_undecided(windows, [u for u, *_ in found_steps])
     labels = _lone_confirmed(windows, labels, lone_windows_undecided(labels))
     labels = _straddling_band_undecided(labels, windows.centre_A, windows.width_A)

@@ -13,7 +13,7 @@ import numpy as np
 from .stretch import NOT_DECIDABLE
 from .windows import Windows, grow_window
 
-__all__ = ["longest_between", "terrace_heights", "terrace_steps"]
+__all__ = ["end_steps", "longest_between", "terrace_heights", "terrace_steps"]
 
 
 def longest_between(lo_A, hi_A, steps_u_A):
@@ -60,9 +60,9 @@ def _over_tin(volume, reference):
     return log_v - 0.5 * (log_ref + np.median(log_v[bright]))
 
 
-def _step_on_columns(windows: Windows, upper, lower, d111_A, slope):
-    """Where the TiN top plane of window `upper`'s terrace ends towards window `lower`, Å along u, from the
-    columns themselves (None where that plane shows too few columns between the two windows).
+def _step_on_columns(windows: Windows, c_u, c_l, top_u, d111_A, slope):
+    """Where the TiN top plane at height `top_u` of the terrace around `c_u` ends towards `c_l` (Å along u),
+    from the columns themselves (None where that plane shows too few columns between the two).
 
     The step lies past the terrace's last TiN column: the cut with the least brightness on the wrong side
     (film-bright columns before it, TiN-dim ones after it, each by how far it is from the split, so that a
@@ -70,10 +70,9 @@ def _step_on_columns(windows: Windows, upper, lower, d111_A, slope):
     spacing beyond the last one where nothing brighter follows at that level.
     """
     u, h, volume = windows.columns_uhv.T
-    c_u, c_l = windows.centre_A[upper], windows.centre_A[lower]
     way = 1.0 if c_l > c_u else -1.0
-    s = (u - c_u) * way  # distance from the upper window's centre towards the lower one
-    level = windows.top_A[upper] + slope * (u - c_u)
+    s = (u - c_u) * way  # distance from the upper terrace's centre towards the lower one
+    level = top_u + slope * (u - c_u)
     span = (s > -windows.width_A / 2) & (s < abs(c_l - c_u) + windows.width_A / 2)
     top = span & (np.abs(h - level) < 0.3 * d111_A)
     below = span & (np.abs(h - level + d111_A) < 0.3 * d111_A)
@@ -116,7 +115,8 @@ def _step_position(windows: Windows, upper, lower, d111_A, step_A=2.0, slope=0.0
     step lies that share of the grown window from its outer edge. Without a judge, half-way.
     """
     if windows.columns_uhv is not None and not _band_near(windows, upper, lower):
-        on_columns = _step_on_columns(windows, upper, lower, d111_A, slope)
+        on_columns = _step_on_columns(windows, windows.centre_A[upper], windows.centre_A[lower],
+                                      windows.top_A[upper], d111_A, slope)
         if on_columns is not None:
             return on_columns
     c_u, c_l = windows.centre_A[upper], windows.centre_A[lower]
@@ -155,4 +155,33 @@ def terrace_steps(windows: Windows, heights_A, d111_A, slope=0.0):
         spread = abs(windows.centre_A[j] - windows.centre_A[i]) / np.sqrt(12) if hidden else 2.0
         out.append((_step_position(windows, upper, lower, d111_A, slope=slope), abs(planes), abs(heights_A[j] - heights_A[i]),
                     spread))
+    return sorted(out)
+
+
+def end_steps(windows: Windows, heights_A, d111_A, slope=0.0, found_u_A=()):
+    """(u_A, planes, height_A, u_err_A) of terrace steps between the field's ends and their nearest window.
+
+    A terrace at either end of the interface shorter than the minimum occupancy of a window has no window
+    whose top plane is its own. A narrower window flush with the end (``windows.end_looks``) measures its top:
+    where that sits a whole number of TiN planes from the nearest window's (tilt-free), and no step is found
+    between them already, the step lies there, placed on the columns (half-way without them).
+    """
+    out = []
+    known = np.flatnonzero(np.isfinite(heights_A) & (windows.label != "deteriorated"))
+    for centre, label, top in windows.end_looks:
+        if known.size == 0 or not np.isfinite(top) or label in (NOT_DECIDABLE, "deteriorated"):
+            continue
+        near = known[np.argmin(np.abs(windows.centre_A[known] - centre))]
+        c_near = windows.centre_A[near]
+        if abs(centre - c_near) < 1.0 or any(min(centre, c_near) < u < max(centre, c_near) for u in found_u_A):
+            continue
+        end_height = top - slope * (centre - windows.centre_A[0])
+        rise = (heights_A[near] - end_height) / d111_A
+        planes = int(np.round(rise))
+        if planes == 0 or abs(rise - planes) >= 0.3:
+            continue
+        # the upper terrace: the end where the end sits higher, else the nearest window's
+        c_u, c_l, top_u = (centre, c_near, top) if rise < 0 else (c_near, centre, windows.top_A[near])
+        at = None if windows.columns_uhv is None else _step_on_columns(windows, c_u, c_l, top_u, d111_A, slope)
+        out.append((0.5 * (c_u + c_l) if at is None else at, abs(planes), abs(heights_A[near] - end_height), 2.0))
     return sorted(out)

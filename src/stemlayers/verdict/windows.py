@@ -25,6 +25,9 @@ from .stretch import NOT_DECIDABLE
 __all__ = ["MIN_WINDOWS", "Windows", "grow_window", "interface_extent", "lone_windows_undecided", "runs_of",
            "spacing_profile", "window_verdicts", "windows_of_the_system"]
 
+#: Width of the windows flush with the interface's ends that measure the top plane of a short end terrace.
+END_WIDTH_A = 10.0
+
 #: Fewer windows (an interface shorter than ~50 Å) leave the whole field's verdict alone: too few to tell
 #: a second class from one odd window at the field's edge.
 MIN_WINDOWS = 5
@@ -59,6 +62,9 @@ class Windows:
     columns_uhv : (N, 3) float array or None
         Every column of the field in the windows' frame: u (Å along the interface), height (Å over the
         field's top TiN plane) and integrated intensity; terrace steps are placed on them.
+    end_looks : tuple of (centre_A, label, top_A)
+        Narrower windows (END_WIDTH_A) flush with either end of the interface: the top plane of a terrace at
+        an end too short for a window of its own.
     tin_a_A, tin_a_stat_A, tin_a_sys_A : (W,) float arrays
         The TiN in-plane a of each window on its own film standard, its statistical and systematic
         uncertainty (NaN: no ordered TiN plane).
@@ -81,6 +87,7 @@ class Windows:
     judge: object = field(default=None, repr=False, compare=False)
     min_occupancy: float = 0.85
     columns_uhv: np.ndarray | None = field(default=None, repr=False, compare=False)
+    end_looks: tuple = field(default=(), compare=False)
 
 
 def spacing_profile(layers):
@@ -177,6 +184,10 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
         return (verdict.interface_class or NOT_DECIDABLE, [np.nan if v is None else v for v in numbers],
                 tuple(verdict.evidence), spacing_profile(local.layers))
 
+    # a terrace at either end shorter than a window's held share has no window of its own: narrower ones
+    # flush with the ends measure its top plane
+    end_looks = tuple((centre, row[0], row[1][3]) for centre, row in
+                      ((c, judge(c, END_WIDTH_A)) for c in (lo + END_WIDTH_A / 2, hi - END_WIDTH_A / 2)))
     # a first look through windows twice as wide, end to end: where they all tell one ordered class on one
     # terrace the interface is uniform, and the fine windows would only say so again (a deteriorated band
     # anywhere in a wide window makes it deteriorated: short ordered stretches between bands need the fine ones)
@@ -185,10 +196,11 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
     looks = [judge(centre, 2 * width_A) for centre in coarse]
     labels = {row[0] for row in looks}
     tops = np.array([row[1][3] for row in looks])
+    end_tops = [top for _, label, top in end_looks if label != NOT_DECIDABLE and np.isfinite(top)]
     if (len(labels) == 1 and labels.isdisjoint({NOT_DECIDABLE, "deteriorated"}) and np.all(np.isfinite(tops))
-            and np.ptp(tops) < 0.4 * system.substrate.plane_spacing_A):
+            and np.ptp(np.concatenate([tops, end_tops])) < 0.4 * system.substrate.plane_spacing_A):
         return _as_windows(coarse, looks, 2 * width_A, float(np.diff(coarse).mean()) if n_coarse > 1 else 2 * width_A,
-                           (lo, hi), judge, system, uhv)
+                           (lo, hi), judge, system, uhv, end_looks)
     rows = [judge(centre, width_A) for centre in centres]
     # where two neighbouring windows differ, one more half-way between them: a stretch of one class 20-25 Å
     # long then holds two windows of its own, enough to stand as a segment
@@ -212,17 +224,17 @@ def window_verdicts(columns, layerset: LayerSet, system: MaterialSystem, pixel_s
                 if sides <= {wider[0]}:
                     rows[i] = wider
                 break
-    return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system, uhv)
+    return _as_windows(centres, rows, width_A, step_A, (lo, hi), judge, system, uhv, end_looks)
 
 
-def _as_windows(centres, rows, width_A, step_A, extent_A, judge, system, columns_uhv=None) -> Windows:
+def _as_windows(centres, rows, width_A, step_A, extent_A, judge, system, columns_uhv=None, end_looks=()) -> Windows:
     """Windows from the (label, numbers, evidence) rows of their judge."""
     labels = np.array([r[0] for r in rows], object)
     numbers = np.array([r[1] for r in rows], float).reshape(-1, 8)
     confidence, gap, gap_err, top, counts, tin_a, tin_stat, tin_sys = numbers.T
     return Windows(np.asarray(centres, float), labels, confidence, gap, gap_err, top, tuple(r[2] for r in rows),
                    width_A, step_A, counts.astype(int), tin_a, tin_stat, tin_sys, extent_A, judge,
-                   system.classify.min_occupancy, columns_uhv)
+                   system.classify.min_occupancy, columns_uhv, end_looks)
 
 
 def _decided_share(windows: Windows | None) -> float:
