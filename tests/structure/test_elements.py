@@ -1,5 +1,7 @@
 """Brightness groups, quintuple layers by shape and elements from contrast, on hand-built planes."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,18 @@ def test_film_elements_from_the_planes_own_brightness():
     assert [p.element for p in named] == ["Bi" if bi else "Te" for bi in is_bi]
     assert clusters.separated and min(p.element_probability for p in named) > 0.9
     assert clusters.log_ratio == pytest.approx(np.log(1.8), abs=0.05)  # read from the image, not the file's 2.2
+
+
+def test_film_elements_in_a_narrow_window_of_three_columns_per_plane():
+    # a 12 Å window holds 3 columns of each film plane (period 4.39 Å): still whole planes, and their
+    # brightness still tells Bi from Te
+    heights, is_bi = qls(TE, 2)
+    film = tuple(Plane(k, np.arange(3), h, 0.005, 0.01, 1.0, 2.4 if bi else 1.0, 4.386, 1e-3, kind="film",
+                       occupancy=0.72)
+                 for k, (h, bi) in enumerate(zip(heights, is_bi)))
+    named, clusters = assign_elements(film, TE)
+    assert clusters.separated
+    assert [p.element for p in named] == ["Bi" if bi else "Te" for bi in is_bi]
+    # two-column fragments are no group to fit: nothing is named from them
+    fragments = tuple(replace(p, members=np.arange(2)) for p in film)
+    assert not assign_elements(fragments, TE)[1].separated

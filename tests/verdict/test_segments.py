@@ -7,7 +7,7 @@ import pytest
 
 from stemlayers.structure.grouping import LayerSet
 from stemlayers.structure.orient import Orientation
-from stemlayers.verdict.segments import follow_interface
+from stemlayers.verdict.segments import _uncrossed, follow_interface
 from stemlayers.verdict.windows import Windows
 from stemlayers.verdict.stretch import NOT_DECIDABLE as ND
 
@@ -211,3 +211,32 @@ def test_segment_tin_a_from_windows_that_do_not_overlap():
     along = follow_interface(_windows(["vdw"] * 7, tin=tin), _layerset(), 0.1, D111)
     assert along.segments[0].tin_inplane_A == pytest.approx(2.998)
     assert along.segments[0].tin_inplane_err_A == pytest.approx(np.hypot(0.004 / 2, 0.003), abs=1e-4)
+
+
+def test_a_run_whose_boundaries_cross_is_no_segment():
+    # a band window placed between a vdW and a bilayer stretch whose boundaries, each placed from its own
+    # side, cross: no stretch of negative length; the neighbours meet half-way
+    runs = [(0, 2, "vdw"), (2, 3, "deteriorated"), (3, 5, "bilayer"), (5, 7, "vdw")]
+    assert _uncrossed(runs, [30.0, 28.0, 60.0], 0.0, 90.0) == (
+        [(0, 3, "vdw"), (3, 5, "bilayer"), (5, 7, "vdw")], [29.0, 60.0])
+    # a first run whose boundary lies past the field's start: its windows go to the next run
+    assert _uncrossed(runs[:2], [-1.0], 0.0, 90.0) == ([(0, 3, "deteriorated")], [])
+    # and the last run's beyond the field's end
+    assert _uncrossed(runs[2:], [91.0], 0.0, 90.0) == ([(3, 7, "bilayer")], [])
+    # boundaries in order are kept as they are
+    assert _uncrossed(runs, [20.0, 28.0, 60.0], 0.0, 90.0) == (runs, [20.0, 28.0, 60.0])
+
+
+def test_a_short_stretch_held_undecided_joins_the_undecided_one_beside_it():
+    from stemlayers.verdict.segments import _along, _others_held_to_length
+    from stemlayers.verdict.stretch import Segment
+
+    def seg(x0, x1, klass):
+        return Segment((x0, 0.0), (x1, 0.0), round(x1 - x0, 2), klass, 0.0 if klass == ND else 0.9, ("-",),
+                       None, tin_inplane_A=None if klass == ND else 3.0)
+
+    along = _along((seg(0, 47.3, "vdw"), seg(47.3, 49.7, "deteriorated"), seg(49.7, 59.4, ND)), (), 59.4, 8.0)
+    held = _others_held_to_length(along, "vdw")
+    assert [(s.interface_class, s.length_A) for s in held.segments] == [("vdw", 47.3), (ND, 12.1)]
+    assert held.segments[1].end_px == (59.4, 0.0) and held.segments[1].tin_inplane_A is None
+    assert held.coverage == {"vdw": 0.796, ND: 0.204}

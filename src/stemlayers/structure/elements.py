@@ -359,7 +359,8 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
     """Elements from the image's own brightness: the substrate metal, or Bi / the chalcogen by clusters.
 
     The two groups are fitted on the complete film planes only (at least
-    four columns and `min_occupancy` x the film's median occupancy): partial
+    three columns, what a 12 Å window holds of a plane, and `min_occupancy`
+    x the film's median occupancy): partial
     planes of an intermixed band are a third, dimmer population that would
     otherwise pull one group onto itself. Every film plane is then assigned.
 
@@ -376,7 +377,7 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
         # fitted on planes with enough columns: a fragment of a few columns (a band's remnant) is no group
         n = np.array([planes[i].n_columns for i in film])
         occupancy = np.array([planes[i].occupancy for i in film])
-        complete = (n >= max(4, 0.3 * np.median(n))) & (occupancy >= min_occupancy * np.median(occupancy))
+        complete = (n >= max(3, 0.3 * np.median(n))) & (occupancy >= min_occupancy * np.median(occupancy))
         clusters = brightness_clusters([_brightness(planes[i]) for i in film], prior, prior_sd,
                                        min_log_ratio=min_log_ratio, fit_mask=complete)
         p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))

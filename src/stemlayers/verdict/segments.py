@@ -260,6 +260,38 @@ def _seen(windows: Windows, labels, sparse=0.6):
     return first, stop
 
 
+def _uncrossed(runs, cuts, lo, hi):
+    """(runs, cuts) without the runs whose placed boundaries cross or pass the field's end.
+
+    Each boundary is placed from the windows on its own two sides, so the two boundaries of a run shorter
+    than their error may cross: that run is no stretch of its own. Its windows go to the run before it (at
+    the first run, the one after), and its neighbours meet half-way between its two boundaries.
+
+    Examples
+    --------
+    >>> _uncrossed([(0, 2, "vdw"), (2, 3, "deteriorated"), (3, 5, "bilayer")], [30.0, 28.0], 0.0, 90.0)
+    ([(0, 3, 'vdw'), (3, 5, 'bilayer')], [29.0])
+    """
+    runs, bounds = list(runs), [lo, *cuts, hi]
+    k = 0
+    while len(runs) > 1 and k < len(runs):
+        if bounds[k + 1] > bounds[k]:
+            k += 1
+            continue
+        a, b, _ = runs.pop(k)
+        if k == 0:
+            runs[0] = (a, runs[0][1], runs[0][2])
+            del bounds[1]
+        elif k == len(runs):
+            runs[-1] = (runs[-1][0], b, runs[-1][2])
+            del bounds[-2]
+        else:
+            runs[k - 1] = (runs[k - 1][0], b, runs[k - 1][2])
+            bounds[k:k + 2] = [0.5 * (bounds[k] + bounds[k + 1])]
+        k = max(k - 1, 0)
+    return runs, bounds[1:-1]
+
+
 def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, d111_A: float,
                      extent_A=None) -> Along:
     """Segments, steps, coverage and the whole interface's class from the windows' verdicts.
@@ -333,6 +365,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         runs[k] = (runs[k][0], runs[k][1], label)
         if cut is not None:
             cuts[0 if k == 0 else -1] = cut
+    runs, cuts = _uncrossed(runs, cuts, lo, hi)
     # stretches of one class next to each other (an end judged as its neighbour) are one
     merged_runs, merged_cuts = [runs[0]], []
     for run, cut in zip(runs[1:], cuts):
@@ -404,9 +437,17 @@ def _others_held_to_length(along: Along, whole_class: str) -> Along:
     short = {k for k, v in total.items() if k not in (whole_class, NOT_DECIDABLE) and v < MIN_OTHER_A}
     if not short:
         return along
-    segments = tuple(replace(s, interface_class=NOT_DECIDABLE, confidence=0.0, gap_A=None, gap_err_A=None)
-                     if s.interface_class in short else s for s in along.segments)
-    return _along(segments, along.steps, along.length_A, along.step_A, along.tin_a)
+    segments = [replace(s, interface_class=NOT_DECIDABLE, confidence=0.0, gap_A=None, gap_err_A=None,
+                        tin_inplane_A=None, tin_inplane_err_A=None, spacing_profile=())
+                if s.interface_class in short else s for s in along.segments]
+    joined = segments[:1]
+    for s in segments[1:]:  # undecided stretches side by side are one
+        last = joined[-1]
+        if s.interface_class == last.interface_class == NOT_DECIDABLE:
+            joined[-1] = replace(last, end_px=s.end_px, length_A=round(last.length_A + s.length_A, 2))
+        else:
+            joined.append(s)
+    return _along(tuple(joined), along.steps, along.length_A, along.step_A, along.tin_a)
 
 
 def _sentence(along: Along) -> str:
