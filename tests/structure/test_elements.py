@@ -91,3 +91,16 @@ def test_film_elements_in_a_narrow_window_of_three_columns_per_plane():
     # two-column fragments are no group to fit: nothing is named from them
     fragments = tuple(replace(p, members=np.arange(2)) for p in film)
     assert not assign_elements(fragments, TE)[1].separated
+
+
+def test_an_intermixed_plane_at_the_interface_does_not_hide_the_film_s_two_groups():
+    # a 16 Å window over a deteriorated stretch (a simulated field at dose 99): the first film plane is the
+    # band's, at a third level below the chalcogen's; above it a QL and the start of the next
+    heights = [3.73, 12.46, 14.16, 16.21, 18.25, 19.99, 22.58, 24.33, 26.35]
+    brightness = [2330, 6147, 12901, 6415, 13418, 7094, 6247, 12899, 6518.0]
+    film = tuple(Plane(k, np.arange(5 if k == 2 else 4), h, 0.005, 0.01, 1.0, b, 4.386, 1e-3, brightness=b,
+                       kind="film", occupancy=0.8)
+                 for k, (h, b) in enumerate(zip(heights, brightness)))
+    named, clusters = assign_elements(film, TE)
+    assert clusters.separated
+    assert [p.element for p in named[1:]] == ["Te", "Bi", "Te", "Bi", "Te", "Te", "Bi", "Te"]

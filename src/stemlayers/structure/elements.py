@@ -378,8 +378,15 @@ def assign_elements(planes, system: MaterialSystem, prior_sd=0.5, min_log_ratio=
         n = np.array([planes[i].n_columns for i in film])
         occupancy = np.array([planes[i].occupancy for i in film])
         complete = (n >= max(3, 0.3 * np.median(n))) & (occupancy >= min_occupancy * np.median(occupancy))
-        clusters = brightness_clusters([_brightness(planes[i]) for i in film], prior, prior_sd,
-                                       min_log_ratio=min_log_ratio, fit_mask=complete)
+        brightness = [_brightness(planes[i]) for i in film]
+        clusters = brightness_clusters(brightness, prior, prior_sd, min_log_ratio=min_log_ratio, fit_mask=complete)
+        if not clusters.separated and complete.sum() >= 5:
+            # the film plane nearest the interface may be an intermixed band's, a third level between the
+            # two: the groups are then fitted on the planes above it
+            above = complete.copy()
+            above[np.flatnonzero(complete)[0]] = False
+            retry = brightness_clusters(brightness, prior, prior_sd, min_log_ratio=min_log_ratio, fit_mask=above)
+            clusters = retry if retry.separated else clusters
         p_bi = dict(zip(film, clusters.p_bright if clusters.separated else np.full(len(film), 0.5)))
     out = []
     for i, p in enumerate(planes):
