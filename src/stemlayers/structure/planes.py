@@ -128,15 +128,18 @@ def link_planes(u, h, max_step, tolerance=HEIGHT_TOLERANCE_A, min_columns=MIN_CO
     n = len(u)
     if n < 2:
         return np.full(n, -1)
-    tree = cKDTree(np.column_stack([u, h]))
-    pairs = tree.query_pairs(max_step, output_type="ndarray")
+    # pairs within a flat box (max_step along the planes, tolerance across them): a disc of radius max_step
+    # holds ~50 neighbours per column, the box a few, and the exact test below keeps the same pairs
+    stretch = max_step / tolerance
+    tree = cKDTree(np.column_stack([u, h * stretch]))
+    pairs = tree.query_pairs(max_step, p=np.inf, output_type="ndarray")
     i, j = pairs[:, 0], pairs[:, 1]
     du, dh = u[j] - u[i], h[j] - h[i]
     flip = du < 0  # every pair left to right
     i, j, du, dh = np.where(flip, j, i), np.where(flip, i, j), np.abs(du), np.where(flip, -dh, dh)
-    ok = (np.abs(dh) < tolerance) & (du > 1.0)
+    ok = (np.abs(dh) < tolerance) & (du > 1.0) & (np.hypot(du, dh) <= max_step)
     i, j, du = i[ok], j[ok], du[ok]
-    order = np.lexsort((du, i))  # each column's nearest right-hand neighbour
+    order = np.lexsort((j, du, i))  # each column's nearest right-hand neighbour (ties: the lower index)
     first = np.ones(len(order), bool)
     first[1:] = i[order][1:] != i[order][:-1]
     i, j = i[order][first], j[order][first]
