@@ -7,9 +7,10 @@ import pytest
 
 from stemlayers.structure.grouping import LayerSet
 from stemlayers.structure.orient import Orientation
-from stemlayers.verdict.segments import _uncrossed, follow_interface
+from stemlayers.verdict.segments import _along, _others_held_to_length, _uncrossed, follow_interface
 from stemlayers.verdict.windows import Windows
 from stemlayers.verdict.stretch import NOT_DECIDABLE as ND
+from stemlayers.verdict.stretch import Segment
 
 D111 = 2.448
 
@@ -228,9 +229,6 @@ def test_a_run_whose_boundaries_cross_is_no_segment():
 
 
 def test_a_short_stretch_held_undecided_joins_the_undecided_one_beside_it():
-    from stemlayers.verdict.segments import _along, _others_held_to_length
-    from stemlayers.verdict.stretch import Segment
-
     def seg(x0, x1, klass):
         return Segment((x0, 0.0), (x1, 0.0), round(x1 - x0, 2), klass, 0.0 if klass == ND else 0.9, ("-",),
                        None, tin_inplane_A=None if klass == ND else 3.0)
