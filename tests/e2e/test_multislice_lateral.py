@@ -33,13 +33,7 @@ def test_the_references_are_there():
     assert len(CASES) == 4
 
 
-#: Cells the analysis refuses today (no system: no verdict, which is not wrong), kept to show when that changes.
-REFUSED = {"Bi2Te3_bilayer0-deteriorated0_s0_t100_d55-80_noisy":
-           "half bilayer, half deteriorated: the whole field matches no known material system"}
-
-
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(reason=REFUSED[p.stem], strict=True))
-                                  if p.stem in REFUSED else p for p in CASES], ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_no_wrong_verdict_on_a_lateral_cell(path):
     t = truth_of(path)
     report = analyze(path)

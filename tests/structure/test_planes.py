@@ -8,7 +8,8 @@ import pytest
 from hand_built import plane
 from stemlayers.structure.grouping import find_origin, substrate_down
 from stemlayers.structure.orient import Orientation
-from stemlayers.structure.planes import field_scale, fit_period, label_kinds, line_length_in_field, link_planes
+from stemlayers.structure.planes import (field_scale, fit_period, label_kinds, line_length_in_field, link_planes,
+                                        registry_split, with_occupancy)
 
 
 def test_link_planes_follows_a_bent_plane_and_drops_short_chains():
@@ -82,3 +83,38 @@ def test_origin_moves_up_past_planes_a_tin_wedge_leaves_partly_seen():
     # the same plane roughened (columns displaced) is the interface band
     rough = planes[:5] + (dataclasses.replace(planes[5], scatter_A=0.2),) + planes[6:]
     assert find_origin(rough)[0] == 4
+
+
+def test_fit_period_of_a_plane_joined_across_a_domain_boundary():
+    """Two runs of a film plane (over a bilayer, over a band) shifted by half a period: one line through both
+    tilts (3.59 Å for 3.807 Å on the multislice cell); each run keeps the lattice's period."""
+    rng = np.random.default_rng(4)
+    period = 3.807
+    u = np.concatenate([np.arange(7) * period, 7 * period + 1.9 + np.arange(7) * period])
+    u = u + rng.normal(0.0, 0.01, u.size)
+    found, err = fit_period(u, 3.8)
+    assert found == pytest.approx(period, abs=0.005) and err < 0.003
+    assert registry_split(np.arange(u.size, dtype=float), u)[0] == pytest.approx(period, abs=0.005)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_plane_of_one_registry_is_not_split(seed):
+    rng = np.random.default_rng(seed)
+    k = np.arange(16, dtype=float)
+    u = 2.596 * k + rng.normal(0.0, 0.03, k.size)
+    assert registry_split(k, u) is None
+    assert fit_period(u, 2.6)[0] == pytest.approx(np.polyfit(k, u, 1)[0], abs=1e-9)
+
+
+def test_occupancy_of_the_planes_at_the_hulls_edge():
+    """The first and last planes of a window are its columns' hull's own edge: each is whole, not 1.5x, though
+    the planes tilt by half a degree from the frame's tangent (a line through their mean leaves the hull)."""
+    rng = np.random.default_rng(1)
+    px, period, spacing = 0.18, 2.596, 2.448
+    rows = [(np.arange(6) + (i % 3) / 3) * period / px for i in range(5)]
+    xy = np.concatenate([np.column_stack([20.0 + u, 200.0 - i * spacing / px - np.tan(np.radians(0.5)) * u])
+                         for i, u in enumerate(rows)]) + rng.normal(0.0, 0.05, (30, 2))
+    planes = tuple(dataclasses.replace(plane(i, i * spacing, "substrate", n=6), members=np.arange(6 * i, 6 * i + 6))
+                   for i in range(5))
+    measured = with_occupancy(planes, xy, np.array([0.0, -1.0]), (300, 200), px)
+    assert [p.occupancy for p in measured] == pytest.approx([1.0] * 5, abs=0.2)

@@ -29,9 +29,9 @@ from ..structure.calibration import Calibration, scale_hint
 from ..structure.grouping import AtomicPlane
 from ..structure.planes import at_search_bound
 from ..verdict.classify import Interface, classify, planes_as_judged
-from ..verdict.film import FilmDefect, film_defects, film_defects_between_steps
+from ..verdict.film import FilmDefect, film_defects, film_defects_between
 from ..verdict.scale import FieldScale, detect_system, planes_and_system
-from ..verdict.segments import follow_interface, judge_along, single_stretch, strain_along
+from ..verdict.segments import class_changes, follow_interface, judge_along, single_stretch, strain_along
 from ..verdict.windows import windows_of_the_system
 from ..verdict.strain import Strain, check_strain
 
@@ -412,9 +412,11 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     layers = list(planes_as_judged(layerset.layers, interface, found is not None)) if layerset else []
     if found is None:
         defects = ()
-    elif along is not None and along.steps:  # planes grouped across a step look like blocks with planes missing
-        defects = film_defects_between_steps(columns, layerset, chosen, scale.working_pixel_size_A, along.steps,
-                                             image.data.shape)
+    elif along is not None and (along.steps or class_changes(along.segments)):
+        # planes grouped across a step, or across a class boundary, look like blocks with planes missing
+        defects = film_defects_between(columns, layerset, chosen, scale.working_pixel_size_A,
+                                       [step.at_px for step in along.steps] + class_changes(along.segments),
+                                       image.data.shape)
     else:
         defects = film_defects(layers, chosen, layerset.plane_of_column, columns.xy, layerset.orientation.growth_dir)
     if found is None:

@@ -27,12 +27,15 @@ from ..numeric import MAD_TO_SD, line_fit
 from .runs import MIN_ALIAS_STEPS, run_medians
 
 __all__ = ["FIELD_SCALE_RANGE", "Plane", "at_search_bound", "field_scale", "fit_period", "label_kinds", "line_length_in_field", "link_planes", "measure_planes",
-           "period_guess", "registry"]
+           "period_guess", "registry", "registry_split", "with_occupancy"]
 
 HEIGHT_TOLERANCE_A = 0.55  # a third of the closest plane spacing (Bi2Se3 X1-Bi, 1.55 Å)
 MIN_COLUMNS = 3
 #: The calibration error :func:`field_scale` searches within (relative).
 FIELD_SCALE_RANGE = 0.2
+#: How far to either side of a plane its length inside the columns' hull is measured too, Å: well beyond a
+#: column's scatter about its plane (a few pm), well short of the hull's slant at the field's corners.
+EDGE_PLANE_REACH_A = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,12 +235,14 @@ def registry(u, period):
     return float(np.angle(np.mean(np.exp(2j * np.pi * np.asarray(u, float) / period))) / (2 * np.pi) % 1.0)
 
 
-def fit_period(u, guess, u_err=0.0):
+def fit_period(u, guess, u_err=0.0, split=True):
     """Projected period and its standard error from positions `u` (each ±`u_err`) along a plane.
 
     Columns are indexed by rounding their steps to `guess`; the period is the
     slope of position against index. The error is the larger of the fit's
-    scatter and what the columns' own position errors allow.
+    scatter and what the columns' own position errors allow. With `split`, a
+    plane of two runs with a plain jump of registry between them
+    (:func:`registry_split`) has one period and two registries.
 
     Returns
     -------
@@ -273,8 +278,62 @@ def fit_period(u, guess, u_err=0.0):
     slope, intercept = line_fit(k, u)
     residual = u - (slope * k + intercept)
     spread = np.sum((k - k.mean()) ** 2)
-    err = max(np.sqrt(np.sum(residual**2) / max(len(u) - 2, 1) / spread), u_err / np.sqrt(spread))
+    rss, dof = float(np.sum(residual**2)), len(u) - 2
+    split = registry_split(k, u) if split else None
+    if split is not None and split[1] < rss:
+        slope, rss, spread = split
+        dof = len(u) - 3
+    err = max(np.sqrt(rss / max(dof, 1) / spread), u_err / np.sqrt(spread))
     return round(float(slope), 12), float(max(err, 1e-6))
+
+
+#: A plane is read as two runs of one period whose registries differ where a jump between them explains
+#: the columns' scatter this much better than one line (an F statistic of one degree of freedom, taken as
+#: the best of every split: about 7 standard deviations).
+SPLIT_F = 50.0
+#: ... and the jump is at least this share of the period (scan noise moves a run by far less).
+SPLIT_JUMP = 0.05
+#: Columns on either side of such a jump.
+SPLIT_MIN_COLUMNS = 3
+
+
+def registry_split(k, u):
+    """(slope, rss, spread) of the columns `u` (indexed `k`, sorted) as two runs of one period with their
+    own registries, where a jump between them is plain; None where it is not.
+
+    A plane grouped across a domain boundary of the film (its planes over a bilayer and over a band sit at
+    other heights and registries) joins two runs of columns shifted by a fraction of a period: one line
+    through them tilts, and its slope, the period, with it. Within each run the period is the lattice's.
+
+    Returns
+    -------
+    (float, float, float) or None
+        The common slope of the two runs, their residual sum of squares and the sum of squares of the
+        indices about each run's mean.
+    """
+    n = len(u)
+    if n < 2 * SPLIT_MIN_COLUMNS + 1:
+        return None
+    k, u = np.asarray(k, float), np.asarray(u, float)
+    j = np.arange(SPLIT_MIN_COLUMNS, n - SPLIT_MIN_COLUMNS + 1)  # the right run starts at column j
+
+    def centred_sums(x, y, counts, cx, cy, cxx, cxy, cyy):
+        mean_x, mean_y = cx / counts, cy / counts
+        return cxx - counts * mean_x**2, cxy - counts * mean_x * mean_y, cyy - counts * mean_y**2, mean_x, mean_y
+
+    cum = [np.concatenate([[0.0], np.cumsum(v)]) for v in (k, u, k * k, k * u, u * u)]
+    left = centred_sums(k, u, j, *(c[j] for c in cum))
+    right = centred_sums(k, u, n - j, *(c[-1] - c[j] for c in cum))
+    sxx, sxy, syy = (left[i] + right[i] for i in range(3))
+    slope = sxy / sxx
+    rss = syy - slope * sxy
+    best = int(np.argmin(rss))
+    jump = (right[4][best] - slope[best] * right[3][best]) - (left[4][best] - slope[best] * left[3][best])
+    one_line = np.sum((u - np.polyval(np.polyfit(k, u, 1), k)) ** 2)
+    sigma2 = max(rss[best], 0.0) / (n - 3)
+    if sigma2 <= 0 or (one_line - rss[best]) / sigma2 < SPLIT_F or abs(jump) < SPLIT_JUMP * abs(slope[best]):
+        return None
+    return float(slope[best]), float(max(rss[best], 0.0)), float(sxx[best])
 
 
 def line_length_in_field(point, direction, shape, hull_equations=None):
@@ -453,6 +512,7 @@ def with_occupancy(planes, xy_of, growth_dir, shape, pixel_size_A, expected=None
     if shape is None:
         return planes
     tangent = np.array([-growth_dir[1], growth_dir[0]])
+    sides = (0.0, -EDGE_PLANE_REACH_A / pixel_size_A, EDGE_PLANE_REACH_A / pixel_size_A)
     try:  # where the specimen is: the hull of all columns (a padded or part-empty field has none outside)
         hull = ConvexHull(xy_of).equations if len(xy_of) >= 3 else None
     except QhullError:  # all columns on one line
@@ -468,6 +528,9 @@ def with_occupancy(planes, xy_of, growth_dir, shape, pixel_size_A, expected=None
         # the outermost columns themselves
         fits = (line_length_in_field(centre, tangent, shape) * pixel_size_A - 2.0) / period + 1
         if hull is not None:
-            fits = min(fits, line_length_in_field(centre, tangent, shape, hull) * pixel_size_A / period + 1)
+            # the first and last planes are the hull's own edge, a zigzag through their columns: the line
+            # through their mean runs partly outside it, so it is measured also a little way to either side
+            lengths = [line_length_in_field(centre + side * growth_dir, tangent, shape, hull) for side in sides]
+            fits = min(fits, max(lengths) * pixel_size_A / period + 1)
         out.append(replace(p, occupancy=float(min(p.n_columns / max(fits, 1.0), 1.5))))
     return tuple(out)

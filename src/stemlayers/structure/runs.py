@@ -5,7 +5,8 @@ plane into runs of about eight columns and needs each run's period; one call
 of ``fit_period`` per run (thousands on a large field) spends most of its
 time in NumPy's per-call overhead. Here every step runs over all runs at once.
 
-The periods are ``fit_period``'s to the bit, not merely close: a period that
+The periods are ``fit_period(..., split=False)``'s to the bit, not merely close (a run of about eight
+columns is too short to tell two registries in it): a period that
 moved in its last digit would move every number the distortion fit reports.
 Element-wise steps give the same bits batched; each reduction (a mean, a
 least-squares line) is taken over runs of one length stacked into rows, and
@@ -125,7 +126,7 @@ def _common_step(step, within, run_of_step, start, count):
 
 
 def run_periods(u, start, count, guess):
-    """The period ``fit_period(u[s:s + n], guess)`` gives for each run, NaN where it gives None.
+    """The period ``fit_period(u[s:s + n], guess, split=False)`` gives for each run, NaN where it gives None.
 
     Parameters
     ----------

@@ -18,7 +18,7 @@ from ..materials import MaterialSystem
 from ..structure.grouping import LayerSet, group_layers
 from .steps import longest_between
 
-__all__ = ["FilmDefect", "film_blocks", "film_defects", "film_defects_between_steps"]
+__all__ = ["FilmDefect", "film_blocks", "film_defects", "film_defects_between"]
 
 SEPTUPLE, REVERSAL, IRREGULAR = "septuple layer", "stacking reversal", "missing or extra planes"
 
@@ -135,18 +135,19 @@ def _ends(index, plane_of_column, xy, growth_dir):
     return (tuple(float(v) for v in members[np.argmin(along)]), tuple(float(v) for v in members[np.argmax(along)]))
 
 
-#: Columns this close to a terrace step (Å along the interface) are left out of the terrace: a step is placed
-#: to about ±2 Å.
-STEP_MARGIN_A = 3.0
+#: Columns this close to a cut (Å along the interface) are left out of the stretch: a terrace step or a
+#: boundary between classes is placed to about ±2 Å.
+CUT_MARGIN_A = 3.0
 
 
-def film_defects_between_steps(columns, layerset: LayerSet, system: MaterialSystem, pixel_size_A: float, steps,
-                               shape=None) -> tuple:
-    """:func:`film_defects` of the longest stretch of the interface between terrace steps, its planes grouped
-    on their own (heights above that terrace's top TiN plane).
+def film_defects_between(columns, layerset: LayerSet, system: MaterialSystem, pixel_size_A: float, cuts_px,
+                         shape=None) -> tuple:
+    """:func:`film_defects` of the longest stretch of the interface between cut points (terrace steps, changes
+    of interface class), its planes grouped on their own (heights above that stretch's top TiN plane).
 
-    Planes grouped across a step join planes of two heights: the film's blocks then look as if they had
-    planes missing or extra. One terrace's planes are whole.
+    Planes grouped across a terrace step, or across a boundary between a bilayer and a band or a direct
+    contact (the film sits higher over one than over the other), join planes of two heights: the film's
+    blocks then look as if they had planes missing or extra. One stretch's planes are whole.
 
     Parameters
     ----------
@@ -156,15 +157,16 @@ def film_defects_between_steps(columns, layerset: LayerSet, system: MaterialSyst
     system : MaterialSystem
     pixel_size_A : float
         The working pixel size.
-    steps : sequence of Step
+    cuts_px : sequence of (x, y)
+        Where the film may change height along the interface, in image pixels.
     shape : (rows, cols), optional
     """
     tangent = layerset.orientation.tangent
-    length_A = layerset.field_length_A(pixel_size_A)  # the steps were placed in the field's Å
+    length_A = layerset.field_length_A(pixel_size_A)  # the cuts were placed in the field's Å
     u = columns.xy @ tangent * length_A
-    lo, hi = longest_between(float(u.min()) - STEP_MARGIN_A, float(u.max()) + STEP_MARGIN_A,
-                             [float(np.asarray(step.at_px) @ tangent * length_A) for step in steps])
-    part = columns.select((u > lo + STEP_MARGIN_A) & (u < hi - STEP_MARGIN_A))
+    lo, hi = longest_between(float(u.min()) - CUT_MARGIN_A, float(u.max()) + CUT_MARGIN_A,
+                             [float(np.asarray(at_px) @ tangent * length_A) for at_px in cuts_px])
+    part = columns.select((u > lo + CUT_MARGIN_A) & (u < hi - CUT_MARGIN_A))
     if len(part) < 3:
         return ()
     local = group_layers(part, layerset.orientation, system, pixel_size_A, shape, scale=layerset.field_scale)

@@ -22,7 +22,7 @@ from .stretch import NOT_DECIDABLE, Segment, Step
 from .steps import end_steps, longest_between, terrace_heights, terrace_steps
 from .windows import Windows, grow_window, interface_extent, lone_windows_undecided, runs_of
 
-__all__ = ["Along", "follow_interface", "judge_along", "single_stretch", "strain_along"]
+__all__ = ["Along", "class_changes", "follow_interface", "judge_along", "single_stretch", "strain_along"]
 
 #: A class covering at least this share of the decided interface length is the whole interface's class.
 MAJORITY = 0.8
@@ -58,6 +58,17 @@ class Along:
     length_A: float
     tin_a: tuple | None = None
     step_A: float = 8.0
+
+
+def class_changes(segments) -> list:
+    """The pixel points (x, y) where two decided segments of different classes meet, along the interface.
+
+    Undecided stretches between them are passed over: a bilayer, a stretch not decided and a band is one
+    change, half-way between the decided ends.
+    """
+    decided = [s for s in segments if s.interface_class != NOT_DECIDABLE]
+    return [tuple(0.5 * (np.asarray(a.end_px, float) + np.asarray(b.start_px, float)))
+            for a, b in zip(decided[:-1], decided[1:]) if a.interface_class != b.interface_class]
 
 
 def _tin_of(windows: Windows, index):

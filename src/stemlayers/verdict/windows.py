@@ -309,14 +309,30 @@ def _sharpest_other_axis(columns, orientation, candidates, pixel_size_A: float, 
 
 def _best_by_windows(columns, layersets: dict, candidates, pixel_size_A: float, shape=None) -> tuple:
     """(system, Windows) of the candidate whose windows decide the most of the interface, where that is at least
-    IDENTIFY_SHARE and SHARE_LEAD more than any other candidate's; (None, None) otherwise."""
+    IDENTIFY_SHARE and SHARE_LEAD more than any other candidate's; (None, None) otherwise.
+
+    A lead short of SHARE_LEAD is made good by the longest run of the leader's windows that tell one class:
+    where that stretch's columns, grouped on their own, show the leader in full (substrate, film and their
+    period ratio, all free of the calibration), the field is the leader's. A film whose planes are offset
+    from one part of the interface to the next (over a band on one side and a bilayer on the other) is
+    one system on either side, though the planes merged across the offset fit none, and the wrong film's
+    windows decide some of its stretches too.
+    """
     tried = [(_decided_share(w), s, w) for s, w in
              ((s, window_verdicts(columns, layersets[s.name], s, pixel_size_A, shape))
               for s in candidates if layersets.get(s.name) is not None)]
     tried.sort(key=lambda t: -t[0])
-    if not tried or tried[0][0] < IDENTIFY_SHARE or (len(tried) > 1 and tried[0][0] - tried[1][0] < SHARE_LEAD):
+    if not tried or tried[0][0] < IDENTIFY_SHARE:
         return None, None
-    return tried[0][1], tried[0][2]
+    share, leader, windows = tried[0]
+    if len(tried) > 1 and share - tried[1][0] < SHARE_LEAD:
+        runs = [(a, b) for a, b, label in runs_of(list(windows.label)) if label != NOT_DECIDABLE]
+        first, last = max(runs, key=lambda run: run[1] - run[0])
+        shown = _system_of_stretch(columns, windows, layersets[leader.name], (first, last - 1), candidates,
+                                   pixel_size_A, shape)
+        if shown is None or shown.name != leader.name:
+            return None, None
+    return leader, windows
 
 
 def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system: MaterialSystem, candidates,
@@ -339,8 +355,15 @@ def _system_of_one_terrace(columns, windows: Windows, layerset: LayerSet, system
         if k == index.size or abs(top[k] - top[start]) >= 0.4 * d111:
             runs.append((index[start], index[k - 1]))
             start = k
-    first, last = max(runs, key=lambda run: run[1] - run[0])
-    ends = windows.centre_A[[first, last]]
+    return _system_of_stretch(columns, windows, layerset, max(runs, key=lambda run: run[1] - run[0]), candidates,
+                              pixel_size_A, shape)
+
+
+def _system_of_stretch(columns, windows: Windows, layerset: LayerSet, run, candidates, pixel_size_A: float,
+                       shape=None) -> MaterialSystem | None:
+    """The system the columns under windows ``run = (first, last)`` (inclusive) show on their own, from the
+    TiN to the field's edge, where they show it in full (substrate, film and period ratio); None otherwise."""
+    ends = windows.centre_A[list(run)]
     u = columns.xy @ layerset.orientation.tangent * layerset.field_length_A(pixel_size_A)
     part = columns.select((u >= ends.min() - windows.width_A / 2) & (u <= ends.max() + windows.width_A / 2))
     if len(part) < 3:
