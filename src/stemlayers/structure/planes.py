@@ -315,21 +315,20 @@ def registry_split(k, u):
     if n < 2 * SPLIT_MIN_COLUMNS + 1:
         return None
     k, u = np.asarray(k, float), np.asarray(u, float)
+    k, u = k - k.mean(), u - u.mean()  # centred: the sums below then cancel nothing
+    sums = np.cumsum(np.stack([k, u, k * k, k * u, u * u]), axis=1)
     j = np.arange(SPLIT_MIN_COLUMNS, n - SPLIT_MIN_COLUMNS + 1)  # the right run starts at column j
-
-    def centred_sums(x, y, counts, cx, cy, cxx, cxy, cyy):
-        mean_x, mean_y = cx / counts, cy / counts
-        return cxx - counts * mean_x**2, cxy - counts * mean_x * mean_y, cyy - counts * mean_y**2, mean_x, mean_y
-
-    cum = [np.concatenate([[0.0], np.cumsum(v)]) for v in (k, u, k * k, k * u, u * u)]
-    left = centred_sums(k, u, j, *(c[j] for c in cum))
-    right = centred_sums(k, u, n - j, *(c[-1] - c[j] for c in cum))
-    sxx, sxy, syy = (left[i] + right[i] for i in range(3))
+    left, right = sums[:, j - 1], sums[:, -1:] - sums[:, j - 1]
+    n_left, n_right = j, n - j
+    sxx = left[2] - left[0] ** 2 / n_left + right[2] - right[0] ** 2 / n_right
+    sxy = left[3] - left[0] * left[1] / n_left + right[3] - right[0] * right[1] / n_right
+    syy = left[4] - left[1] ** 2 / n_left + right[4] - right[1] ** 2 / n_right
     slope = sxy / sxx
     rss = syy - slope * sxy
     best = int(np.argmin(rss))
-    jump = (right[4][best] - slope[best] * right[3][best]) - (left[4][best] - slope[best] * left[3][best])
-    one_line = np.sum((u - np.polyval(np.polyfit(k, u, 1), k)) ** 2)
+    means = left[:2, best] / n_left[best], right[:2, best] / n_right[best]  # (k, u) of each run
+    jump = (means[1][1] - slope[best] * means[1][0]) - (means[0][1] - slope[best] * means[0][0])
+    one_line = sums[4, -1] - sums[3, -1] ** 2 / sums[2, -1]
     sigma2 = max(rss[best], 0.0) / (n - 3)
     if sigma2 <= 0 or (one_line - rss[best]) / sigma2 < SPLIT_F or abs(jump) < SPLIT_JUMP * abs(slope[best]):
         return None
