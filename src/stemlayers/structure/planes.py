@@ -279,7 +279,8 @@ def fit_period(u, guess, u_err=0.0, split=True):
     residual = u - (slope * k + intercept)
     spread = np.sum((k - k.mean()) ** 2)
     rss, dof = float(np.sum(residual**2)), len(u) - 2
-    split = registry_split(k, u) if split else None
+    # columns about one line within twice their own position errors (RMS) hold no plain jump: most planes
+    split = registry_split(k, u) if split and rss / max(dof, 1) > (SPLIT_GATE * u_err) ** 2 else None
     if split is not None and split[1] < rss:
         slope, rss, spread = split
         dof = len(u) - 3
@@ -295,6 +296,9 @@ SPLIT_F = 50.0
 SPLIT_JUMP = 0.05
 #: Columns on either side of such a jump.
 SPLIT_MIN_COLUMNS = 3
+#: Only planes whose columns scatter about one line more than this many times their position errors (RMS)
+#: are looked at for a jump: a plain one (F > SPLIT_F) leaves far more.
+SPLIT_GATE = 2.0
 
 
 def registry_split(k, u):
