@@ -158,7 +158,11 @@ def brightness_clusters(intensity, prior_log_ratio, prior_sd=0.5, bright_fractio
     var = max(np.var(x) / 4, 0.03**2)
     weight = bright_fraction
     k = 1.0 / prior_sd**2
+    state = None
     for _ in range(iterations):
+        if state == (mu_b, mu_d, var, weight):
+            break  # a fixed point to the last bit: every further iteration would give it again
+        state = (mu_b, mu_d, var, weight)
         lb = np.log(weight) - 0.5 * (x - mu_b) ** 2 / var
         ld = np.log(1 - weight) - 0.5 * (x - mu_d) ** 2 / var
         p = 1.0 / (1.0 + np.exp(np.clip(ld - lb, -50, 50)))
