@@ -5,20 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from multislice_refs import orientations, truth_of
+from multislice_refs import orientations, tin_on_film_standard, truth_of
 
 from stemlayers import analyze
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "data" / "multislice").glob("*.hspy"))
-
-
-def _tin_on_film_standard(t):
-    """The TiN a the analysis should report. The film is its length standard, and the periodic cell strains
-    the model's film a little (``params.film_residual_strain_pct``): the truth times film bulk / as built."""
-    from stemlayers.materials import load_system
-
-    film_bulk_A = load_system(t["system"]).film.projected_period_A * 2 / np.sqrt(3)
-    return t["tin_inplane_A"] * film_bulk_A / t["film_inplane_A"]
 
 
 def _origin(t):
@@ -45,7 +36,7 @@ def test_multislice_image_gets_the_model_verdicts(path):
     d = analyze(path).to_dict()
     assert d["system"] == t["system"] and d["interface"]["class"] == t["interface"]
     assert d["strain"]["strain_verdict"] == ("ok" if abs(t["tin_strain_pct"]) < 1 else "strained")
-    assert d["strain"]["tin_inplane_A"] == pytest.approx(_tin_on_film_standard(t), rel=0.003)
+    assert d["strain"]["tin_inplane_A"] == pytest.approx(tin_on_film_standard(t), rel=0.003)
     assert d["strain"]["tin_over_ti_ratio"] == pytest.approx(t["tin_inplane_A"] / t["film_inplane_A"], rel=0.003)
     if t["interface"] == "deteriorated":  # no gap: a band from the top complete Ti plane to the first QL
         film = np.asarray(t["plane_height_A"])[np.asarray(t["plane_material"]) == "TI"]
@@ -83,4 +74,4 @@ def test_multislice_verdicts_survive_rotation_mirror_and_a_wrong_calibration(pat
         d = analyze(load(np.ascontiguousarray(data, np.float32), pixel_size=image.pixel_size_A * factor)).to_dict()
         assert (d["system"], d["interface"]["class"], d["strain"]["strain_verdict"]) == (
             t["system"], t["interface"], "ok" if abs(t["tin_strain_pct"]) < 1 else "strained"), name
-        assert d["strain"]["tin_inplane_A"] == pytest.approx(_tin_on_film_standard(t), rel=0.003), name
+        assert d["strain"]["tin_inplane_A"] == pytest.approx(tin_on_film_standard(t), rel=0.003), name

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from multislice_refs import orientations, truth_of
+from multislice_refs import orientations, tin_deviation_on_film_standard_pct, truth_of
 
 from stemlayers import analyze, load
 
@@ -30,7 +30,7 @@ def test_no_wrong_verdict_rotated_or_mirrored(path):
 
 
 def test_the_references_are_there():
-    assert len(CASES) == 4
+    assert len(CASES) == 5
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
@@ -54,8 +54,9 @@ def test_no_wrong_verdict_on_a_lateral_cell(path):
     for step, true in zip(i.steps, t["steps"]):  # each step within 1 nm, in whole planes
         assert step.height_planes == true["height_planes"]
         assert np.hypot(*(np.asarray(step.at_px) - true["at_px"])) * t["pixel_size_A"] <= 10.0
-    # the windows' TiN a, each on its own film standard: right within its CI, never a wrong verdict
+    # the windows' TiN a, each on its own film standard (the periodic cell strains the model's film a little):
+    # right within its CI, never a wrong verdict
     lo, hi = report.strain.ci95_pct
-    assert lo <= t["tin_strain_pct"] <= hi
+    assert lo <= tin_deviation_on_film_standard_pct(t) <= hi
     assert report.strain.strain_verdict in (("ok", "inconclusive") if abs(t["tin_strain_pct"]) < 1 else
                                             ("strained", "inconclusive"))

@@ -6,9 +6,8 @@ image is rotated or mirrored.
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from multislice_refs import orientations, truth_of
+from multislice_refs import orientations, tin_on_film_standard, truth_of
 
 from stemlayers import analyze, load
 
@@ -27,9 +26,7 @@ def test_thick_lamellae_get_every_verdict_right(path):
     d = analyze(path).to_dict()
     system, klass, verdict = _expected_verdicts(t)
     assert (d["system"], d["interface"]["class"], d["strain"]["strain_verdict"]) == (system, klass, verdict)
-    film_bulk_A = 3.798 * 2 / np.sqrt(3) if t["system"] == "Bi2Te3/TiN" else 3.585 * 2 / np.sqrt(3)
-    on_film_standard = t["tin_inplane_A"] * film_bulk_A / t["film_inplane_A"]
-    assert d["strain"]["tin_inplane_A"] == pytest.approx(on_film_standard, rel=0.003)
+    assert d["strain"]["tin_inplane_A"] == pytest.approx(tin_on_film_standard(t), rel=0.003)
 
 
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
