@@ -238,3 +238,15 @@ def test_a_short_stretch_held_undecided_joins_the_undecided_one_beside_it():
     assert [(s.interface_class, s.length_A) for s in held.segments] == [("vdw", 47.3), (ND, 12.1)]
     assert held.segments[1].end_px == (59.4, 0.0) and held.segments[1].tin_inplane_A is None
     assert held.coverage == {"vdw": 0.796, ND: 0.204}
+
+
+def test_each_segment_ends_on_its_own_windows_top_plane():
+    """Over a band the top complete TiN plane lies two planes lower (the roughened ones are the band's): the
+    deteriorated segment's ends sit there, the bilayer's at its own top, also where they meet."""
+    labels = ["bilayer"] * 5 + ["deteriorated"] * 6
+    top = np.where(np.array(labels) == "bilayer", 0.0, -2 * D111)
+    along = follow_interface(_windows(labels, top=top), _layerset(), 0.1, D111)
+    bilayer, band = along.segments[0], along.segments[-1]
+    assert (bilayer.interface_class, band.interface_class) == ("bilayer", "deteriorated")
+    assert bilayer.start_px[1] == pytest.approx(200.0) and bilayer.end_px[1] == pytest.approx(200.0)
+    assert band.start_px[1] == pytest.approx(200.0 + 2 * D111 / 0.1) and band.end_px[1] == band.start_px[1]

@@ -341,14 +341,17 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         hi = centres[-1] + windows.width_A / 2
     labels = _bridged(labels[first:stop], centres, windows.width_A)
 
-    def height_at(u):
-        if not known.any():
+    def height_at(u, among=None):
+        # a segment's ends lie on its own windows' top plane: at a boundary the nearest window may be the
+        # next segment's, on another terrace or under a band
+        usable = known if among is None or not known[among].any() else np.isin(np.arange(known.size), among) & known
+        if not usable.any():
             return 0.0
-        nearest = np.flatnonzero(known)[np.argmin(np.abs(windows.centre_A[known] - u))]
+        nearest = np.flatnonzero(usable)[np.argmin(np.abs(windows.centre_A[usable] - u))]
         return float(heights[nearest] + slope * (u - windows.centre_A[0]))
 
-    def pixel(u):
-        xy = layerset.origin_xy + ((u - u_origin) * tangent + height_at(u) * growth) / length_A
+    def pixel(u, among=None):
+        xy = layerset.origin_xy + ((u - u_origin) * tangent + height_at(u, among) * growth) / length_A
         return (float(xy[0]), float(xy[1]))
 
     segments = []
@@ -397,7 +400,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         gaps = windows.gap_A[measured]
         best = own[np.argmax(windows.confidence[own])] if own.size else a + first
         tin = _tin_of(windows, own) if label != NOT_DECIDABLE else None
-        segments.append(Segment(pixel(start), pixel(end), round(float(end - start), 2), label,
+        segments.append(Segment(pixel(start, members), pixel(end, members), round(float(end - start), 2), label,
                                 round(confidence, 3), windows.evidence[best],
                                 round(float(np.median(gaps)), 3) if gaps.size else None,
                                 round(float(np.nanmedian(windows.gap_err_A[measured])), 3) if gaps.size else None,
