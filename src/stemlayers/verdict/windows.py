@@ -257,7 +257,8 @@ def windows_of_the_system(columns, layersets: dict, chosen: MaterialSystem | Non
       identified on its own (:func:`_system_of_one_terrace`): a system it shows in full, whose windows
       decide half the interface, is the field's;
     - with no system `chosen` (the whole field showed none), the candidate whose windows decide the most
-      is named where that is at least IDENTIFY_SHARE of the interface and SHARE_LEAD more than any other's;
+      is named where that is at least IDENTIFY_SHARE of the interface and SHARE_LEAD more than any other's,
+      or less more but its longest stretch of one class shows it in full on its own (:func:`_best_by_windows`);
       (None, None, layersets) otherwise;
     - where no system's windows decide half the interface under the axis the whole field was grouped on,
       and the field's sharpest axis is another one, the windows under that axis are judged as with no
