@@ -410,12 +410,12 @@ def analyze_stages(path_or_image, system="auto", pixel_size=None, reference_A=No
     else:
         interface = Interface(None, 0.0, [f"not decidable: {unfit}"])
     layers = list(planes_as_judged(layerset.layers, interface, found is not None)) if layerset else []
+    # planes grouped across a step, or across a class boundary, look like blocks with planes missing
+    cuts_px = [step.at_px for step in along.steps] + class_changes(along.segments) if along is not None else []
     if found is None:
         defects = ()
-    elif along is not None and (along.steps or class_changes(along.segments)):
-        # planes grouped across a step, or across a class boundary, look like blocks with planes missing
-        defects = film_defects_between(columns, layerset, chosen, scale.working_pixel_size_A,
-                                       [step.at_px for step in along.steps] + class_changes(along.segments),
+    elif cuts_px:
+        defects = film_defects_between(columns, layerset, chosen, scale.working_pixel_size_A, cuts_px,
                                        image.data.shape)
     else:
         defects = film_defects(layers, chosen, layerset.plane_of_column, columns.xy, layerset.orientation.growth_dir)

@@ -280,9 +280,9 @@ def fit_period(u, guess, u_err=0.0, split=True):
     spread = np.sum((k - k.mean()) ** 2)
     rss, dof = float(np.sum(residual**2)), len(u) - 2
     # columns about one line within twice their own position errors (RMS) hold no plain jump: most planes
-    split = registry_split(k, u) if split and rss / max(dof, 1) > (SPLIT_GATE * u_err) ** 2 else None
-    if split is not None and split[1] < rss:
-        slope, rss, spread = split
+    two_runs = registry_split(k, u) if split and rss / max(dof, 1) > (SPLIT_GATE * u_err) ** 2 else None
+    if two_runs is not None:  # explains the scatter SPLIT_F times better than the one line: its rss is smaller
+        slope, rss, spread = two_runs
         dof = len(u) - 3
     err = max(np.sqrt(rss / max(dof, 1) / spread), u_err / np.sqrt(spread))
     return round(float(slope), 12), float(max(err, 1e-6))

@@ -344,7 +344,10 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     def height_at(u, among=None):
         # a segment's ends lie on its own windows' top plane: at a boundary the nearest window may be the
         # next segment's, on another terrace or under a band
-        usable = known if among is None or not known[among].any() else np.isin(np.arange(known.size), among) & known
+        usable = known.copy()
+        if among is not None and known[among].any():
+            usable[:] = False
+            usable[among] = known[among]
         if not usable.any():
             return 0.0
         nearest = np.flatnonzero(usable)[np.argmin(np.abs(windows.centre_A[usable] - u))]
