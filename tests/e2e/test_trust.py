@@ -135,6 +135,15 @@ def test_a_film_read_on_a_file_far_off_is_weighed_against_the_other_film_at_its_
     assert d["system"] in (None, "Bi2Se3/TiN")
 
 
+@pytest.mark.parametrize("scale", [0.8, 1.5])
+def test_faint_tin_columns_are_looked_for_at_a_trial_scale_too(scale):
+    # dose 54, Z exponent 1.97: the TiN shows in full only with its columns down to 4 sigma. The file's own
+    # scale always looked for them; a trial scale did not, so this field named no system at 0.8x and 1.5x
+    d = _analyze(simulate(HARSH_SE), scale).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "deteriorated"
+    assert d["calibration"]["file_factor"] == pytest.approx(scale, abs=0.01)
+
+
 def test_a_grouping_that_finds_the_film_dimmer_than_the_tin_names_no_system():
     # at 1.5x the TiN's period reads as a Bi2Te3 film's and the film's half period as the TiN's; the film,
     # all Bi and Se, cannot be the dimmer lattice

@@ -240,7 +240,9 @@ def planes_and_system(image, columns, candidates):
     10 % off, at pixel sizes up to 2.2x larger and smaller that make a
     column step a known period (:func:`scale_trials`): a trial other than
     the file's counts only when the substrate, the film and their period
-    ratio all fit under its first axis, and the film sets the scale. The
+    ratio all fit under its first axis, and the film sets the scale. At a
+    trial as at the file's scale, where part of the system is missing,
+    fainter columns that make TiN planes are looked for. The
     column finder tells N satellites and probe-tail overlaps from real
     columns by their distance in Å: with the file's pixel size more than
     RECALIBRATE_ABOVE off what the film implies, the columns are found
@@ -258,6 +260,9 @@ def planes_and_system(image, columns, candidates):
         layersets, found, strength = group_and_identify(columns, px * trial, max_axes=None if trial == 1.0 else 1)
         if strength < 4 and trial != 1.0:
             layersets, found, strength = group_and_identify(columns, px * trial, max_axes=2)
+        return ranked(trial, columns, layersets, found, strength)
+
+    def ranked(trial, columns, layersets, found, strength):
         factor = _film_factor_of(layersets, found, trial)
         score = system_score(layersets[found.name], found) if found is not None else np.inf
         # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
@@ -278,6 +283,12 @@ def planes_and_system(image, columns, candidates):
                 # (the rules relative to the column spacing drop faint film columns a system may need)
                 refound = replace(find_columns(image, pixel_size=px * trial), pixel_size_A=px)
                 result = max(result, grouped(trial, refound), key=lambda r: r[0])
+            if result[0][0] < 4 and result[4] is not None:
+                # the file's own scale gets the faint substrate columns below: so does a trial's
+                fainter = _with_faint_substrate(image, result[2], px * trial, candidates, px * trial,
+                                                group_and_identify)
+                if fainter is not None:
+                    result = max(result, ranked(trial, *fainter), key=lambda r: r[0])
             if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
                 tried.append(result)
     beyond = _past_the_scale_search(max(tried, key=lambda t: t[0]))
