@@ -242,7 +242,9 @@ def planes_and_system(image, columns, candidates):
     the file's counts only when the substrate, the film and their period
     ratio all fit under its first axis, and the film sets the scale. At a
     trial as at the file's scale, where part of the system is missing,
-    fainter columns that make TiN planes are looked for. The
+    fainter columns that make TiN planes are looked for; and where the
+    file's scale shows less than all of a system, the columns found with
+    rules relative to their spacing are grouped at it too. The
     column finder tells N satellites and probe-tail overlaps from real
     columns by their distance in Å: with the file's pixel size more than
     RECALIBRATE_ABOVE off what the film implies, the columns are found
@@ -276,6 +278,9 @@ def planes_and_system(image, columns, candidates):
         # have dropped real columns: the columns again, with those rules relative to their spacing
         trials = scale_trials(columns, px, candidates)[1:]
         free = replace(find_columns(image.data), pixel_size_A=px) if trials else None
+        if free is not None and strength < 4:
+            # the file's scale itself may be off by just enough to drop columns by those rules
+            tried.append(grouped(1.0, free))
         for trial in trials:
             result = grouped(trial, free)
             if result[0][0] < 4:
