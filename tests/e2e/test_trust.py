@@ -154,6 +154,14 @@ def test_a_file_a_little_off_keeps_the_system_its_true_scale_shows(scale):
     assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] is None
 
 
+def test_a_file_whose_column_steps_name_no_scale_is_searched_over_tiled_scales():
+    # at 1.25x the column steps of this vdW field named only a scale 0.60x off, and the file's own scale
+    # is past the field-scale search's 20 %; a tile at 0.72x, looked at along every axis, shows all of it
+    d = _analyze(simulate(VDW_SE), 1.25).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "vdw"
+    assert d["calibration"]["standard"] == "film" and d["calibration"]["file_factor"] == pytest.approx(1.25, abs=0.01)
+
+
 def test_a_grouping_that_finds_the_film_dimmer_than_the_tin_names_no_system():
     # at 1.5x the TiN's period reads as a Bi2Te3 film's and the film's half period as the TiN's; the film,
     # all Bi and Se, cannot be the dimmer lattice

@@ -5,7 +5,8 @@ The planes are grouped under each candidate growth axis and material system
 calibration-free cues (:func:`stemlayers.verdict.identify.system_score`). The file's
 pixel size comes first; when it shows no system in full, the pixel sizes
 that turn a column step of the image into a known period are tried, up to
-2.2x either way, and the film sets the scale.
+2.2x either way, then (where no step names one) scales that tile that range
+with the field-scale search's own reach; the film sets the scale.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..columns.find import MIN_SIGNIFICANCE, find_columns
 from ..materials import MaterialSystem
 from ..structure.grouping import group_layers
 from ..structure.orient import growth_axes, in_plane_step
-from ..structure.planes import at_search_bound
+from ..structure.planes import FIELD_SCALE_RANGE, at_search_bound
 from .identify import structure_cues, system_score
 
 __all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_system", "planes_and_system",
@@ -172,6 +173,10 @@ def _grouping_once(candidates, shape, periods):
     return group_and_identify
 
 
+#: Trial factors on the file's pixel size that, with the field-scale search's ±FIELD_SCALE_RANGE about each and
+#: about the file's own, cover every file error from 0.42x to 2.3x, each reach overlapping the next by 7 %.
+SCALE_TILES = tuple(float((0.93 * (1 + FIELD_SCALE_RANGE) / (1 - FIELD_SCALE_RANGE)) ** k) for k in (-1, 1, -2, 2))
+
 #: Largest disagreement (log) of the film's two rulers, in-plane period and QL thickness: more than any scan
 #: distortion, less than a period taken for a whole fraction of itself.
 RULERS_AGREE = 0.15
@@ -240,7 +245,8 @@ def planes_and_system(image, columns, candidates):
     10 % off, at pixel sizes up to 2.2x larger and smaller that make a
     column step a known period (:func:`scale_trials`): a trial other than
     the file's counts only when the substrate, the film and their period
-    ratio all fit under its first axis, and the film sets the scale. At a
+    ratio all fit under its first axis, and the film sets the scale. Where
+    no step names such a scale, SCALE_TILES are tried, along every axis. At a
     trial as at the file's scale, where part of the system is missing,
     fainter columns that make TiN planes are looked for; and where the
     file's scale shows less than all of a system, the columns found with
@@ -255,12 +261,13 @@ def planes_and_system(image, columns, candidates):
     shape = image.data.shape
     group_and_identify = _grouping_once(candidates, shape, periods)
 
-    def grouped(trial, columns):
+    def grouped(trial, columns, stepped=True):
         # at a trial scale the axis whose column step is a system's period comes first: it is grouped first,
         # and the second (scale_trials reads its steps along both) only where it shows less than all of a
-        # system (a tilted step reads off by ~10 %)
-        layersets, found, strength = group_and_identify(columns, px * trial, max_axes=None if trial == 1.0 else 1)
-        if strength < 4 and trial != 1.0:
+        # system (a tilted step reads off by ~10 %); a scale no step named looks along every axis
+        first = None if trial == 1.0 or not stepped else 1
+        layersets, found, strength = group_and_identify(columns, px * trial, max_axes=first)
+        if strength < 4 and first is not None:
             layersets, found, strength = group_and_identify(columns, px * trial, max_axes=2)
         return ranked(trial, columns, layersets, found, strength)
 
@@ -281,13 +288,14 @@ def planes_and_system(image, columns, candidates):
         if free is not None and strength < 4:
             # the file's scale itself may be off by just enough to drop columns by those rules
             tried.append(grouped(1.0, free))
-        for trial in trials:
-            result = grouped(trial, free)
+
+        def at_trial(trial, free, stepped=True):
+            result = grouped(trial, free, stepped)
             if result[0][0] < 4:
                 # not all of a system shows at this scale: the columns again, with the rules in Å at this scale
                 # (the rules relative to the column spacing drop faint film columns a system may need)
                 refound = replace(find_columns(image, pixel_size=px * trial), pixel_size_A=px)
-                result = max(result, grouped(trial, refound), key=lambda r: r[0])
+                result = max(result, grouped(trial, refound, stepped), key=lambda r: r[0])
             if result[0][0] < 4 and result[4] is not None:
                 # the file's own scale gets the faint substrate columns below: so does a trial's
                 fainter = _with_faint_substrate(image, result[2], px * trial, candidates, px * trial,
@@ -296,6 +304,17 @@ def planes_and_system(image, columns, candidates):
                     result = max(result, ranked(trial, *fainter), key=lambda r: r[0])
             if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
                 tried.append(result)
+
+        for trial in trials:
+            at_trial(trial, free)
+        if not any(t[0][0] == 4 and t[0][1] for t in tried):
+            # the column steps named no scale that shows all of a system (a step read along a tilted row, a
+            # field mostly of one lattice): scales that tile the file's errors with the field-scale search's own
+            tiles = [t for t in SCALE_TILES if all(abs(np.log(t / done)) > 0.1 for done in [1.0, *trials])]
+            if tiles and free is None:
+                free = replace(find_columns(image.data), pixel_size_A=px)
+            for trial in tiles:
+                at_trial(trial, free, stepped=False)
     beyond = _past_the_scale_search(max(tried, key=lambda t: t[0]))
     if beyond is not None:
         # the planes' periods ran into the bound of the field-scale search: search again around it
