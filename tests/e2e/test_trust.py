@@ -105,10 +105,10 @@ def _grid_field(name):
 
 # bench_trust --seed 3 (1823741201, 1381846573), --harsh --seed 7 (1721561201) and --seed 11 (602516300:
 # Bi2Se3 read as Bi2Te3 at 1.25x and 1.5x; 1379704701: periods at the field-scale search's bound at 1.25x;
-# 1250029965: 0.066 Å/px, whose column step reads 8 % off at 0.5x)
-DETERIORATED_SE, WEDGED_SE, HARSH_SE, VDW_SE, PAST_THE_BOUND_SE, FINE_SAMPLED_SE = (
+# 1250029965: 0.066 Å/px, whose column step reads 8 % off at 0.5x), --harsh --seed 5 (1010736739)
+DETERIORATED_SE, WEDGED_SE, HARSH_SE, VDW_SE, PAST_THE_BOUND_SE, FINE_SAMPLED_SE, OFF_SCALE_TRIAL_SE = (
     _grid_field(name) for name in ("deteriorated_se", "wedged_se", "harsh_se", "vdw_se", "past_the_bound_se",
-                                   "fine_sampled_se"))
+                                   "fine_sampled_se", "off_scale_trial_se"))
 
 
 @pytest.mark.parametrize("scale", [0.85, 1.25])
@@ -160,6 +160,14 @@ def test_a_file_whose_column_steps_name_no_scale_is_searched_over_tiled_scales()
     d = _analyze(simulate(VDW_SE), 1.25).to_dict()
     assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "vdw"
     assert d["calibration"]["standard"] == "film" and d["calibration"]["file_factor"] == pytest.approx(1.25, abs=0.01)
+
+
+def test_columns_a_trial_found_off_the_films_scale_are_found_again_at_it():
+    # bench_trust --harsh --seed 5 (1010736739): a bilayer at dose 67 whose faint TiN columns showed the
+    # system in full at a trial 1.17x its (right) pixel size. Found there, the finder's satellite rule no
+    # longer told N beside Ti from a column, and the field was called "deteriorated"
+    d = _analyze(simulate(OFF_SCALE_TRIAL_SE)).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] in (None, "bilayer")
 
 
 def test_a_grouping_that_finds_the_film_dimmer_than_the_tin_names_no_system():

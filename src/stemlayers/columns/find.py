@@ -36,6 +36,7 @@ __all__ = ["MIN_SIGNIFICANCE", "Columns", "contrast_units", "detect_candidates",
 
 # Closest pair of real columns in the bundled systems: Bi2Se3 X1-Bi, 1.96 Å. TiN's N columns sit
 # 1.50 Å from Ti; a fainter column closer than this to a much brighter one is such a satellite.
+CLOSEST_PAIR_A, N_SATELLITE_A = 1.96, 1.50
 SATELLITE_DISTANCE_A = 1.75
 # No real column has two neighbours this close (Se beside Bi has one at 1.96 Å, Ti in TiN none within
 # 2.6 Å); a faint peak flanked by two much brighter columns is the overlap of their probe tails.

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..columns.find import MIN_SIGNIFICANCE, find_columns
+from ..columns.find import (CLOSEST_PAIR_A, MIN_SIGNIFICANCE, N_SATELLITE_A, SATELLITE_DISTANCE_A,
+                            find_columns)
 from ..materials import MaterialSystem
 from ..structure.grouping import group_layers
 from ..structure.orient import growth_axes, in_plane_step
@@ -324,7 +325,12 @@ def planes_and_system(image, columns, candidates):
             tried.append(result)
     (strength, *_), trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
     found_at = px * trial
-    if factor and abs(factor - 1.0) > RECALIBRATE_ABOVE:
+    # the columns again at the film's scale where the file is off it, or where the scale they were found at
+    # puts the finder's satellite rule past an N beside Ti or a real pair (a trial's faint columns may show
+    # the system at a scale 17 % off, with N satellites taken for columns)
+    found_off = trial * factor if factor else 1.0
+    if factor and (abs(factor - 1.0) > RECALIBRATE_ABOVE
+                   or not SATELLITE_DISTANCE_A / CLOSEST_PAIR_A < found_off < SATELLITE_DISTANCE_A / N_SATELLITE_A):
         found_at = px / factor
         columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
         layersets, found, strength = group_and_identify(columns, px * trial)
