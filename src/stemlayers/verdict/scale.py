@@ -178,6 +178,10 @@ def _grouping_once(candidates, shape, periods):
 #: about the file's own, cover every file error from 0.42x to 2.3x, each reach overlapping the next by 7 %.
 SCALE_TILES = tuple(float((0.93 * (1 + FIELD_SCALE_RANGE) / (1 - FIELD_SCALE_RANGE)) ** k) for k in (-1, 1, -2, 2))
 
+#: The scale columns were found at, over the film's, between which the finder's satellite rule (in Å) still
+#: drops an N beside Ti and keeps the closest pair of real columns.
+SATELLITE_RULE_HOLDS = (SATELLITE_DISTANCE_A / CLOSEST_PAIR_A, SATELLITE_DISTANCE_A / N_SATELLITE_A)
+
 #: Largest disagreement (log) of the film's two rulers, in-plane period and QL thickness: more than any scan
 #: distortion, less than a period taken for a whole fraction of itself.
 RULERS_AGREE = 0.15
@@ -290,7 +294,7 @@ def planes_and_system(image, columns, candidates):
             # the file's scale itself may be off by just enough to drop columns by those rules
             tried.append(grouped(1.0, free))
 
-        def at_trial(trial, free, stepped=True):
+        def at_trial(trial, stepped=True):
             result = grouped(trial, free, stepped)
             if result[0][0] < 4:
                 # not all of a system shows at this scale: the columns again, with the rules in Å at this scale
@@ -307,7 +311,7 @@ def planes_and_system(image, columns, candidates):
                 tried.append(result)
 
         for trial in trials:
-            at_trial(trial, free)
+            at_trial(trial)
         if not any(t[0][0] == 4 and t[0][1] for t in tried):
             # the column steps named no scale that shows all of a system (a step read along a tilted row, a
             # field mostly of one lattice): scales that tile the file's errors with the field-scale search's own
@@ -315,7 +319,7 @@ def planes_and_system(image, columns, candidates):
             if tiles and free is None:
                 free = replace(find_columns(image.data), pixel_size_A=px)
             for trial in tiles:
-                at_trial(trial, free, stepped=False)
+                at_trial(trial, stepped=False)
     beyond = _past_the_scale_search(max(tried, key=lambda t: t[0]))
     if beyond is not None:
         # the planes' periods ran into the bound of the field-scale search: search again around it
@@ -328,9 +332,8 @@ def planes_and_system(image, columns, candidates):
     # the columns again at the film's scale where the file is off it, or where the scale they were found at
     # puts the finder's satellite rule past an N beside Ti or a real pair (a trial's faint columns may show
     # the system at a scale 17 % off, with N satellites taken for columns)
-    found_off = trial * factor if factor else 1.0
-    if factor and (abs(factor - 1.0) > RECALIBRATE_ABOVE
-                   or not SATELLITE_DISTANCE_A / CLOSEST_PAIR_A < found_off < SATELLITE_DISTANCE_A / N_SATELLITE_A):
+    lo, hi = SATELLITE_RULE_HOLDS
+    if factor and (abs(factor - 1.0) > RECALIBRATE_ABOVE or not lo < trial * factor < hi):
         found_at = px / factor
         columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
         layersets, found, strength = group_and_identify(columns, px * trial)
