@@ -3,8 +3,10 @@
     python benchmarks/bench_analyze.py [N_IMAGES SIZE [REPEATS]]
 
 1. ``stemlayers.analyze`` on a 2048 x 2048 Bi2Te3/TiN image at 0.18 Å/px
-   (~20k columns): seconds (median of 3) and peak memory (tracemalloc, which
-   tracks NumPy's allocations, and the process's peak RSS).
+   (~20k columns): seconds (median of 3) as a library call in a plain Python
+   process, then as the command line runs it (``runner.keep_freed_memory``),
+   and peak memory (tracemalloc, which tracks NumPy's allocations, and the
+   process's peak RSS).
 2. ``stemlayers.batch.run_batch`` over N simulated SIZE x SIZE images (files
    on disk, JSON reports written, no figures; default 24 x 2048^2) with 1
    worker (in process; the fit may use every core for its threads), with 1
@@ -34,25 +36,35 @@ from rich.table import Table
 
 from stemlayers import analyze, load
 from stemlayers.batch import run_batch
+from stemlayers.runner import keep_freed_memory
 from stemlayers.simulate import SimulationParams, sample_params, simulate, write_simulation
 
 
-def large_image() -> dict:
-    """Time and memory of analyze() on a 2048 x 2048 image."""
-    sim = simulate(SimulationParams(shape=(2048, 2048), pixel_size_A=0.18, seed=3))
-    image = load(sim.data, pixel_size=sim.pixel_size_A)
-    analyze(load(sim.data[:512, :512], pixel_size=sim.pixel_size_A))  # warm up imports
+def _median_seconds(image, repeats=3):
+    """Median wall seconds of analyze(`image`), the first run's, and the last report."""
     times = []
-    for _ in range(3):
+    for _ in range(repeats):
         start = time.perf_counter()
         report = analyze(image)
         times.append(time.perf_counter() - start)
+    return float(np.median(times)), times[0], report
+
+
+def large_image() -> dict:
+    """Time and memory of analyze() on a 2048 x 2048 image, as a library call and as the command line runs it."""
+    sim = simulate(SimulationParams(shape=(2048, 2048), pixel_size_A=0.18, seed=3))
+    image = load(sim.data, pixel_size=sim.pixel_size_A)
+    analyze(load(sim.data[:512, :512], pixel_size=sim.pixel_size_A))  # warm up imports
+    # the library's call in a process as Python starts it first: the allocator setting cannot be taken back
+    library_seconds, _, _ = _median_seconds(image)
+    keep_freed_memory()
+    seconds, first, report = _median_seconds(image)
     tracemalloc.start()
     analyze(image)
     traced = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return dict(seconds=float(np.median(times)), first=times[0], columns=report.n_columns,
+    return dict(seconds=seconds, first=first, library_seconds=library_seconds, columns=report.n_columns,
                 layers=len(report.planes), traced_mb=traced, rss_mb=rss, klass=report.interface.interface_class)
 
 
@@ -116,8 +128,10 @@ def main() -> None:
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
-    table.add_row("2048 x 2048 analyze, seconds (median of 3)", f"{big['seconds']:.2f}", "< 10 s")
+    table.add_row("2048 x 2048 analyze as the command line runs it, seconds (median of 3)", f"{big['seconds']:.2f}",
+                  "<= 1 s (goal)")
     table.add_row("  first run", f"{big['first']:.2f}", "")
+    table.add_row("  as a library call in a plain Python process (median of 3)", f"{big['library_seconds']:.2f}", "")
     table.add_row("  columns / planes / class", f"{big['columns']} / {big['layers']} / {big['klass']}", "")
     table.add_row("  peak memory, tracemalloc (MB)", f"{big['traced_mb']:.0f}", "< 2000")
     table.add_row("  process peak RSS (MB)", f"{big['rss_mb']:.0f}", "< 2000")

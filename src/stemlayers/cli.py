@@ -77,6 +77,9 @@ def _version(value: bool) -> None:
 def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                help="Print the version and exit.")] = False) -> None:
     """stemlayers command line."""
+    from .runner import keep_freed_memory
+
+    keep_freed_memory()
 
 
 @app.command()

@@ -8,10 +8,14 @@ call and every dask worker), for one line.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from skimage.measure import block_reduce
 
-__all__ = ["MAD_TO_SD", "between_scatter", "binned", "inverse_variance_mean", "line_fit", "robust_sd"]
+__all__ = ["MAD_TO_SD", "between_scatter", "binned", "in_row_strips", "inverse_variance_mean", "line_fit", "robust_sd",
+           "thread_budget"]
 
 #: 1 / Phi^-1(3/4): the median absolute deviation of a normal sample times this is its standard deviation.
 MAD_TO_SD = 1.4826
@@ -139,3 +143,64 @@ def line_fit(x, y):
     dx = x - x_mean
     slope = (dx * (y - y_mean)).sum(axis=-1) / (dx * dx).sum(axis=-1)
     return slope, y_mean[..., 0] - slope * x_mean[..., 0]
+
+
+def thread_budget() -> int:
+    """How many threads the fit may use: the CPUs this process may run on, capped by ``OMP_NUM_THREADS``.
+
+    ``OMP_NUM_THREADS`` is the usual cap on numerical threads (NumPy's BLAS reads
+    it too); dask's worker processes set it to 1, so that N workers on N cores
+    do not each start N fit threads and fight over the cores.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        cap = 0
+    return max(1, min(cpus, cap) if cap > 0 else cpus)
+
+
+#: Images smaller than this many pixels are filtered in one piece: a thread costs more than it saves.
+STRIP_MIN_PIXELS = 1 << 20
+
+
+def in_row_strips(filter_, image, reach, **options):
+    """``filter_(image, **options)``, computed in row strips on :func:`thread_budget` threads.
+
+    SciPy's ndimage filters release the GIL, and each output pixel of a local
+    filter reads only the pixels within `reach` of it. Each strip is
+    filtered with `reach` rows of its neighbours on either side, and only its
+    own rows are kept: the same values, bit for bit, as one call on the
+    whole image (the image's own edges stay the strips' edges).
+
+    Parameters
+    ----------
+    filter_ : callable
+        A local filter of a 2-D array (``ndimage.gaussian_filter``, ...).
+    image : (M, N) array
+    reach : int
+        How many pixels from an output pixel the filter reads, at most.
+    **options
+        Passed to `filter_`.
+
+    Returns
+    -------
+    (M, N) array
+        As ``filter_(image, **options)``.
+    """
+    image = np.asarray(image)
+    rows = image.shape[0]
+    n_strips = min(thread_budget(), rows // max(4 * reach, 1))
+    if n_strips < 2 or image.size < STRIP_MIN_PIXELS:
+        return filter_(image, **options)
+    edges = np.linspace(0, rows, n_strips + 1).astype(int)
+
+    def strip(k):
+        lo, hi = max(edges[k] - reach, 0), min(edges[k + 1] + reach, rows)
+        return filter_(image[lo:hi], **options)[edges[k] - lo:edges[k + 1] - lo]
+
+    with ThreadPoolExecutor(n_strips) as pool:
+        return np.concatenate(list(pool.map(strip, range(n_strips))))

@@ -27,7 +27,7 @@ from scipy import fft, ndimage
 from scipy.spatial import cKDTree
 from skimage.feature import peak_local_max
 
-from ..numeric import binned
+from ..numeric import binned, in_row_strips
 from .fit import WIDTH_BOUNDS, fit_gaussians
 from .render import render_gaussians
 
@@ -287,7 +287,9 @@ def detect_candidates(data, sigma_px, min_distance_px):
     level : (K,) float array
         Smoothed image value at the maximum (floor + height).
     """
-    smooth = ndimage.gaussian_filter(np.asarray(data, np.float32), sigma_px, mode="reflect", truncate=3.0)
+    # ndimage's Gaussian reads int(truncate * sigma + 0.5) pixels either side
+    smooth = in_row_strips(ndimage.gaussian_filter, np.asarray(data, np.float32), int(3.0 * sigma_px + 0.5),
+                           sigma=sigma_px, mode="reflect", truncate=3.0)
     rows, cols = np.nonzero(_local_maxima(smooth, max(1, int(min_distance_px))))
     level = smooth[rows, cols]
     height = level - _floor_at(smooth, sigma_px, rows, cols)
@@ -304,7 +306,7 @@ def _screen(height, level, sigma, noise, threshold):
 def _local_maxima(image, half):
     """Pixels that are the largest within +-`half` pixels (ties included)."""
     if half > 1:
-        return image == ndimage.maximum_filter(image, size=2 * half + 1, mode="nearest")
+        return image == in_row_strips(ndimage.maximum_filter, image, half, size=2 * half + 1, mode="nearest")
     # the 3x3 case by eight shifted comparisons: four times faster than a maximum filter
     padded = np.pad(image, 1, mode="edge")
     rows, cols = image.shape

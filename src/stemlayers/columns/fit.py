@@ -13,14 +13,13 @@ uncertainties honest.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import ndimage
 
-from ..numeric import binned
+from ..numeric import binned, thread_budget
 from .render import render_gaussians, unit_gaussian
 
 __all__ = ["GaussianFit", "fit_gaussians", "noise_model"]
@@ -153,24 +152,6 @@ def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, h
         cost = np.where(better, new_cost, cost)
         lam = np.where(better, lam / 3.0, lam * 5.0)
     return params, step_size
-
-
-def thread_budget() -> int:
-    """How many threads the fit may use: the CPUs this process may run on, capped by ``OMP_NUM_THREADS``.
-
-    ``OMP_NUM_THREADS`` is the usual cap on numerical threads (NumPy's BLAS reads
-    it too); dask's worker processes set it to 1, so that N workers on N cores
-    do not each start N fit threads and fight over the cores.
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    try:
-        cap = int(os.environ.get("OMP_NUM_THREADS", "0"))
-    except ValueError:
-        cap = 0
-    return max(1, min(cpus, cap) if cap > 0 else cpus)
 
 
 #: Columns fitted together: their patches' temporaries (Jacobian, weighted Jacobian, model; about
