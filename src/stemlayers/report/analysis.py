@@ -30,7 +30,8 @@ from ..structure.grouping import AtomicPlane
 from ..structure.planes import at_search_bound
 from ..verdict.classify import Interface, classify, planes_as_judged
 from ..verdict.film import FilmDefect, film_defects, film_defects_between
-from ..verdict.scale import FieldScale, detect_system, planes_and_system
+from ..verdict.identify import detect_system
+from ..verdict.scale import FieldScale, planes_and_system
 from ..verdict.segments import class_changes, follow_interface, judge_along, single_stretch, strain_along
 from ..verdict.windows import windows_of_the_system
 from ..verdict.strain import Strain, check_strain

@@ -25,7 +25,7 @@ from ..materials import MaterialSystem
 from ..structure.calibration import weighted_mean
 from ..structure.grouping import LayerSet
 
-__all__ = ["StructureCues", "stacking_fraction", "structure_cues", "system_score"]
+__all__ = ["StructureCues", "detect_system", "stacking_fraction", "structure_cues", "system_score"]
 
 MISSING_PART = 50.0  # score added for each of substrate, film and period ratio that does not fit
 
@@ -142,3 +142,61 @@ def system_score(layerset: LayerSet, system: MaterialSystem) -> float:
         expected = np.log(system.intensity(system.film.metal) / system.intensity(system.film.chalcogen))
         score += ((clusters.log_ratio - expected) / 0.5) ** 2
     return float(score)
+
+
+# Scores (sums of squared misfits over their tolerances) closer than this are no ground for naming one
+# film rather than another: two standard deviations.
+AMBIGUOUS_SCORE_GAP = 4.0
+
+
+def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
+    """The candidate system whose structure fits the planes best, or None if the field shows none.
+
+    Parameters
+    ----------
+    layersets : dict
+        System name -> the LayerSet grouped with that system's numbers.
+    candidates : list of MaterialSystem
+
+    Returns
+    -------
+    MaterialSystem or None
+        Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios). None also
+        when film planes are seen but no quintuple layer of any candidate, and another candidate on the
+        same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say; and
+        when the film/substrate period ratio of the best one's planes does not fit it but fits another
+        candidate, or when its film planes are dimmer than its substrate planes.
+    """
+    scores = np.array([system_score(layersets[s.name], s) for s in candidates])
+    best = int(np.argmin(scores))
+    if not np.isfinite(scores[best]):
+        return None
+    chosen = candidates[best]
+    cues = structure_cues(layersets[chosen.name], chosen)
+    if _film_dimmer_than_substrate(layersets[chosen.name]):
+        return None
+    ratio = cues.period_ratio
+    if ratio is not None and not cues.ratio_fits and any(
+            abs(np.log(ratio / s.inplane_ratio)) < s.classify.period_ratio_tolerance
+            for k, s in enumerate(candidates) if k != best):
+        # the film/TiN period ratio needs no calibration; a film that fits only on a scale the ratio
+        # contradicts (Bi2Se3's film at 1.25x the pixel size reads as Bi2Te3's) names no system
+        return None
+    if cues.n_film and not cues.film_fits:
+        rivals = [k for k, s in enumerate(candidates) if k != best and s.substrate.name == chosen.substrate.name
+                  and scores[k] - scores[best] < AMBIGUOUS_SCORE_GAP]
+        if rivals:
+            return None
+    return chosen
+
+
+def _film_dimmer_than_substrate(layerset) -> bool:
+    """Whether the planes called film are dimmer, by their median peak, than those called substrate.
+
+    Every film column holds Bi or a chalcogen, far heavier than Ti or N: under any HAADF exponent and
+    channelling the film is the brighter. A grouping that finds it the other way round took one lattice for
+    the other (a pixel size 1.5x off turns the TiN's period into the film's, and the film's half into the TiN's).
+    """
+    film = [L.intensity for L in layerset.layers if L.material == "TI"]
+    substrate = [L.intensity for L in layerset.layers if L.material == "TiN"]
+    return bool(film and substrate and np.median(film) < np.median(substrate))

@@ -12,20 +12,21 @@ with the field-scale search's own reach; the film sets the scale.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..columns.find import (CLOSEST_PAIR_A, MIN_SIGNIFICANCE, N_SATELLITE_A, SATELLITE_DISTANCE_A,
+from ..columns.find import (CLOSEST_PAIR_A, MIN_SIGNIFICANCE, N_SATELLITE_A, SATELLITE_DISTANCE_A, Columns,
                             find_columns)
+from ..io.read import Image
 from ..materials import MaterialSystem
 from ..structure.grouping import group_layers
 from ..structure.orient import growth_axes, in_plane_step
 from ..structure.planes import FIELD_SCALE_RANGE, at_search_bound
-from .identify import structure_cues, system_score
+from .identify import detect_system, structure_cues, system_score
 
-__all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "detect_system", "planes_and_system",
-           "scale_trials"]
+__all__ = ["FieldScale", "LARGEST_FILE_ERROR", "RECALIBRATE_ABOVE", "planes_and_system", "scale_trials"]
 
 #: A file calibration further than this from the film lattice's has its columns found again at the film's scale.
 RECALIBRATE_ABOVE = 0.04
@@ -34,64 +35,6 @@ RECALIBRATE_ABOVE = 0.04
 # significance are looked for when part of the system is missing, and kept only where they make
 # TiN planes: a lone 4-sigma peak may be noise, a periodic, ABC-stacked plane of them is not.
 FAINT_SIGNIFICANCE = 4.0
-# Scores (sums of squared misfits over their tolerances) closer than this are no ground for naming one
-# film rather than another: two standard deviations.
-AMBIGUOUS_SCORE_GAP = 4.0
-
-
-def detect_system(layersets: dict, candidates: list[MaterialSystem]) -> MaterialSystem | None:
-    """The candidate system whose structure fits the planes best, or None if the field shows none.
-
-    Parameters
-    ----------
-    layersets : dict
-        System name -> the LayerSet grouped with that system's numbers.
-    candidates : list of MaterialSystem
-
-    Returns
-    -------
-    MaterialSystem or None
-        Scored by :func:`stemlayers.verdict.identify.system_score` (calibration-free ratios). None also
-        when film planes are seen but no quintuple layer of any candidate, and another candidate on the
-        same substrate scores within AMBIGUOUS_SCORE_GAP: which film it is, the field does not say; and
-        when the film/substrate period ratio of the best one's planes does not fit it but fits another
-        candidate, or when its film planes are dimmer than its substrate planes.
-    """
-    scores = np.array([system_score(layersets[s.name], s) for s in candidates])
-    best = int(np.argmin(scores))
-    if not np.isfinite(scores[best]):
-        return None
-    chosen = candidates[best]
-    cues = structure_cues(layersets[chosen.name], chosen)
-    if _film_dimmer_than_substrate(layersets[chosen.name]):
-        return None
-    ratio = cues.period_ratio
-    if ratio is not None and not cues.ratio_fits and any(
-            abs(np.log(ratio / s.inplane_ratio)) < s.classify.period_ratio_tolerance
-            for k, s in enumerate(candidates) if k != best):
-        # the film/TiN period ratio needs no calibration; a film that fits only on a scale the ratio
-        # contradicts (Bi2Se3's film at 1.25x the pixel size reads as Bi2Te3's) names no system
-        return None
-    if cues.n_film and not cues.film_fits:
-        rivals = [k for k, s in enumerate(candidates) if k != best and s.substrate.name == chosen.substrate.name
-                  and scores[k] - scores[best] < AMBIGUOUS_SCORE_GAP]
-        if rivals:
-            return None
-    return chosen
-
-
-def _film_dimmer_than_substrate(layerset) -> bool:
-    """Whether the planes called film are dimmer, by their median peak, than those called substrate.
-
-    Every film column holds Bi or a chalcogen, far heavier than Ti or N: under any HAADF exponent and
-    channelling the film is the brighter. A grouping that finds it the other way round took one lattice for
-    the other (a pixel size 1.5x off turns the TiN's period into the film's, and the film's half into the TiN's).
-    """
-    film = [L.intensity for L in layerset.layers if L.material == "TI"]
-    substrate = [L.intensity for L in layerset.layers if L.material == "TiN"]
-    return bool(film and substrate and np.median(film) < np.median(substrate))
-
-
 def _strength(cues) -> int:
     """How much of a found system shows: 1, plus one each for its substrate, its film and their period ratio."""
     return 1 + cues.substrate_fits + cues.film_fits + cues.ratio_fits
@@ -242,6 +185,119 @@ def scale_trials(columns, pixel_size_A, candidates, n_axes=2):
     return trials
 
 
+@dataclass(frozen=True)
+class _Grouping:
+    """The columns grouped at `trial` x the file's pixel size, and how the grouping ranks against others.
+
+    `rank` orders groupings by how much of the system shows, a film standard,
+    the calibration-free fit and, last, the smaller file error.
+    """
+
+    rank: tuple
+    trial: float
+    columns: Columns
+    layersets: dict
+    found: MaterialSystem | None
+    factor: float | None
+
+    @property
+    def strength(self) -> int:
+        return self.rank[0]
+
+    @property
+    def complete(self) -> bool:
+        """All of a system shows, with a film standard: a scale other than the file's counts only so."""
+        return self.rank[0] == 4 and self.rank[1]
+
+
+def _ranked(trial, columns, layersets, found, strength) -> _Grouping:
+    """A grouping at `trial`, ranked (see :class:`_Grouping`)."""
+    factor = _film_factor_of(layersets, found, trial)
+    score = system_score(layersets[found.name], found) if found is not None else np.inf
+    rank = (strength, factor is not None, -score, -abs(np.log(factor or 1.0)))
+    return _Grouping(rank, trial, columns, layersets, found, factor)
+
+
+@dataclass(frozen=True)
+class _ScaleSearch:
+    """What every grouping of one image's search for its scale shares."""
+
+    image: Image
+    candidates: list[MaterialSystem]
+    group_and_identify: Callable  # :func:`_grouping_once`'s, for this image
+
+    @property
+    def px(self) -> float:
+        return self.image.pixel_size_A
+
+    def found_at(self, pixel_size_A) -> Columns:
+        """The image's columns found at `pixel_size_A` (its rules in Å read at that scale), on the file's pixel size."""
+        return replace(find_columns(self.image, pixel_size=pixel_size_A), pixel_size_A=self.px)
+
+
+def _grouped(search, trial, columns, stepped=True) -> _Grouping:
+    """`columns` grouped at `trial` x the file's pixel size, under the axes a trial of its kind looks along.
+
+    At a trial scale the axis whose column step is a system's period comes
+    first: it is grouped first, and the second (:func:`scale_trials` reads
+    its steps along both) only where it shows less than all of a system (a
+    tilted step reads off by ~10 %). The file's own scale, and a scale no
+    step named (`stepped` False), look along every axis.
+    """
+    first = None if trial == 1.0 or not stepped else 1
+    layersets, found, strength = search.group_and_identify(columns, search.px * trial, max_axes=first)
+    if strength < 4 and first is not None:
+        layersets, found, strength = search.group_and_identify(columns, search.px * trial, max_axes=2)
+    return _ranked(trial, columns, layersets, found, strength)
+
+
+def _at_trial(search, trial, free, stepped=True) -> _Grouping:
+    """The best grouping at a trial scale: of `free` (the columns found with rules relative to their spacing),
+    of the columns found with the rules in Å at that scale, and with faint TiN columns added."""
+    result = _grouped(search, trial, free, stepped)
+    if result.strength < 4:
+        # the rules relative to the column spacing drop faint film columns a system may need
+        refound = search.found_at(search.px * trial)
+        result = max(result, _grouped(search, trial, refound, stepped), key=lambda g: g.rank)
+    if result.strength < 4 and result.found is not None:
+        # the file's own scale gets the faint substrate columns (see planes_and_system): so does a trial's
+        fainter = _with_faint_substrate(search.image, result.columns, search.px * trial, search.candidates,
+                                        search.px * trial, search.group_and_identify)
+        if fainter is not None:
+            result = max(result, _ranked(trial, *fainter), key=lambda g: g.rank)
+    return result
+
+
+def _groupings(search, columns) -> list:
+    """The file's own grouping and, where it shows no system in full or puts the film more than 10 % off, every
+    trial scale's that shows all of a system with a film (:func:`planes_and_system`)."""
+    tried = [_grouped(search, 1.0, columns)]
+    if tried[0].complete and abs(np.log(tried[0].factor)) < 0.1:
+        return tried
+    # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
+    # have dropped real columns: the columns again, with those rules relative to their spacing
+    trials = scale_trials(columns, search.px, search.candidates)[1:]
+    free = replace(find_columns(search.image.data), pixel_size_A=search.px) if trials else None
+    if free is not None and tried[0].strength < 4:
+        # the file's scale itself may be off by just enough to drop columns by those rules
+        tried.append(_grouped(search, 1.0, free))
+    tried += [g for g in (_at_trial(search, trial, free) for trial in trials) if g.complete]
+    if not any(g.complete for g in tried):
+        # the column steps named no scale that shows all of a system (a step read along a tilted row, a
+        # field mostly of one lattice): scales that tile the file's errors with the field-scale search's own
+        tiles = [t for t in SCALE_TILES if all(abs(np.log(t / done)) > 0.1 for done in [1.0, *trials])]
+        if tiles and free is None:
+            free = replace(find_columns(search.image.data), pixel_size_A=search.px)
+        tried += [g for g in (_at_trial(search, trial, free, stepped=False) for trial in tiles) if g.complete]
+    beyond = _past_the_scale_search(max(tried, key=lambda g: g.rank))
+    if beyond is not None:
+        # the planes' periods ran into the bound of the field-scale search: search again around it
+        result = _grouped(search, beyond, search.found_at(search.px * beyond))
+        if result.complete:
+            tried.append(result)
+    return tried
+
+
 def planes_and_system(image, columns, candidates):
     """(columns, LayerSets per system name, the system the field shows or None, FieldScale).
 
@@ -263,71 +319,10 @@ def planes_and_system(image, columns, candidates):
     """
     px = image.pixel_size_A
     periods = sorted({p for s in candidates for p in (s.substrate.projected_period_A, s.film.projected_period_A)})
-    shape = image.data.shape
-    group_and_identify = _grouping_once(candidates, shape, periods)
-
-    def grouped(trial, columns, stepped=True):
-        # at a trial scale the axis whose column step is a system's period comes first: it is grouped first,
-        # and the second (scale_trials reads its steps along both) only where it shows less than all of a
-        # system (a tilted step reads off by ~10 %); a scale no step named looks along every axis
-        first = None if trial == 1.0 or not stepped else 1
-        layersets, found, strength = group_and_identify(columns, px * trial, max_axes=first)
-        if strength < 4 and first is not None:
-            layersets, found, strength = group_and_identify(columns, px * trial, max_axes=2)
-        return ranked(trial, columns, layersets, found, strength)
-
-    def ranked(trial, columns, layersets, found, strength):
-        factor = _film_factor_of(layersets, found, trial)
-        score = system_score(layersets[found.name], found) if found is not None else np.inf
-        # ranked by how much of the system shows, a film standard, the calibration-free fit, the smaller error
-        rank = (strength, factor is not None, -score, -abs(np.log(factor or 1.0)))
-        return rank, trial, columns, layersets, found, factor
-
-    tried = [grouped(1.0, columns)]
-    strength, has_film = tried[0][0][:2]
-    if not (strength == 4 and has_film and abs(np.log(tried[0][-1])) < 0.1):
-        # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
-        # have dropped real columns: the columns again, with those rules relative to their spacing
-        trials = scale_trials(columns, px, candidates)[1:]
-        free = replace(find_columns(image.data), pixel_size_A=px) if trials else None
-        if free is not None and strength < 4:
-            # the file's scale itself may be off by just enough to drop columns by those rules
-            tried.append(grouped(1.0, free))
-
-        def at_trial(trial, stepped=True):
-            result = grouped(trial, free, stepped)
-            if result[0][0] < 4:
-                # not all of a system shows at this scale: the columns again, with the rules in Å at this scale
-                # (the rules relative to the column spacing drop faint film columns a system may need)
-                refound = replace(find_columns(image, pixel_size=px * trial), pixel_size_A=px)
-                result = max(result, grouped(trial, refound, stepped), key=lambda r: r[0])
-            if result[0][0] < 4 and result[4] is not None:
-                # the file's own scale gets the faint substrate columns below: so does a trial's
-                fainter = _with_faint_substrate(image, result[2], px * trial, candidates, px * trial,
-                                                group_and_identify)
-                if fainter is not None:
-                    result = max(result, ranked(trial, *fainter), key=lambda r: r[0])
-            if result[0][0] == 4 and result[0][1]:  # another scale counts only with all of the system and a film
-                tried.append(result)
-
-        for trial in trials:
-            at_trial(trial)
-        if not any(t[0][0] == 4 and t[0][1] for t in tried):
-            # the column steps named no scale that shows all of a system (a step read along a tilted row, a
-            # field mostly of one lattice): scales that tile the file's errors with the field-scale search's own
-            tiles = [t for t in SCALE_TILES if all(abs(np.log(t / done)) > 0.1 for done in [1.0, *trials])]
-            if tiles and free is None:
-                free = replace(find_columns(image.data), pixel_size_A=px)
-            for trial in tiles:
-                at_trial(trial, stepped=False)
-    beyond = _past_the_scale_search(max(tried, key=lambda t: t[0]))
-    if beyond is not None:
-        # the planes' periods ran into the bound of the field-scale search: search again around it
-        refound = replace(find_columns(image, pixel_size=px * beyond), pixel_size_A=px)
-        result = grouped(beyond, refound)
-        if result[0][0] == 4 and result[0][1]:
-            tried.append(result)
-    (strength, *_), trial, columns, layersets, found, factor = max(tried, key=lambda t: t[0])
+    search = _ScaleSearch(image, candidates, _grouping_once(candidates, image.data.shape, periods))
+    best = max(_groupings(search, columns), key=lambda g: g.rank)
+    trial, columns, layersets, found, factor, strength = (best.trial, best.columns, best.layersets, best.found,
+                                                          best.factor, best.strength)
     found_at = px * trial
     # the columns again at the film's scale where the file is off it, or where the scale they were found at
     # puts the finder's satellite rule past an N beside Ti or a real pair (a trial's faint columns may show
@@ -335,16 +330,18 @@ def planes_and_system(image, columns, candidates):
     lo, hi = SATELLITE_RULE_HOLDS
     if factor and (abs(factor - 1.0) > RECALIBRATE_ABOVE or not lo < trial * factor < hi):
         found_at = px / factor
-        columns = replace(find_columns(image, pixel_size=found_at), pixel_size_A=px)
-        layersets, found, strength = group_and_identify(columns, px * trial)
+        columns = search.found_at(found_at)
+        layersets, found, strength = search.group_and_identify(columns, px * trial)
         factor = _film_factor_of(layersets, found, trial)
     if strength < 4:
-        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, group_and_identify)
+        # a chosen trial showed all of the system, so this runs only for the file's own scale (or after a
+        # re-find above that lost part of it): it never repeats a trial's look for faint columns
+        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, search.group_and_identify)
         if fainter is not None and fainter[3] > strength:
             columns, layersets, found, _ = fainter
             factor = _film_factor_of(layersets, found, trial)
     if found is not None and factor is not None and abs(np.log(factor)) > FILM_ALONE_CONFIRMS:
-        found = _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, group_and_identify)
+        found = _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, search.group_and_identify)
         if found is None:
             factor = None
     return columns, layersets, found, FieldScale(px * trial, factor)
@@ -377,15 +374,14 @@ def _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, gr
     return found
 
 
-def _past_the_scale_search(tried) -> float | None:
+def _past_the_scale_search(grouping: _Grouping) -> float | None:
     """The trial factor to search around next, where a grouping found a system with no film standard and its
     field scale at the bound of :func:`~stemlayers.structure.planes.field_scale`'s search (a file more than
     ±20 % off the trial); None otherwise."""
-    _, trial, _, layersets, found, factor = tried
-    if found is None or factor is not None:
+    if grouping.found is None or grouping.factor is not None:
         return None
-    scale = layersets[found.name].field_scale
-    return float(trial / scale) if at_search_bound(scale) else None
+    scale = grouping.layersets[grouping.found.name].field_scale
+    return float(grouping.trial / scale) if at_search_bound(scale) else None
 
 
 def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, group_and_identify):

@@ -17,8 +17,7 @@ from ..materials import MaterialSystem
 from ..structure.grouping import LayerSet, group_layers
 from ..structure.orient import growth_axes
 from .classify import classify
-from .identify import structure_cues
-from .scale import detect_system
+from .identify import detect_system, structure_cues
 from .strain import check_strain
 from .stretch import NOT_DECIDABLE
 
