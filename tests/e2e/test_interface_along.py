@@ -46,6 +46,20 @@ FIELDS = {
         background_ramp=0.09264800725747598, read_noise=1.769043063236226, weight_jitter=0.025332675373921063,
         thickness_gradient=-0.1435608371168426, background_smooth=0.04131116733855826,
         segments=((-1e3, "bilayer", 0), (-28.642936266779834, "bilayer", 1), (26.32510970879308, "bilayer", 0))),
+    # a bilayer over a step, then vdW, at a high dose under an amorphous film: its texture makes specks that
+    # stand 6-27 sigma out at 2-10 % of a Se column's amplitude, which were linked into the bilayer's Se plane
+    # and the QLs' centre planes and broke them up (20 % of the interface was called deteriorated)
+    "under amorphous specks": SimulationParams(
+        system="Bi2Se3/TiN", seed=229648129, shape=(435, 1038), pixel_size_A=0.10131147925835089,
+        rotation_deg=-4.472563490610025, flip=True, dose=336.48450298843244, probe_sigma_A=0.4034289115375817,
+        tail_fraction=0.057238220799229925, tail_width_A=2.138425935532929, tin_strain_pct=2.5735049626533613,
+        interface_offset_A=-2.3781152141029036, bilayer_spacing_A=2.7610807959823256,
+        bilayer_tin_gap_A=2.495536227017701, vdw_gap_A=2.8805257353581895, jitter_px=0.14513941853214607,
+        drift_shear=0.001711698200418272, drift_stretch=-0.0014767107862540432, background=0.03204384505946601,
+        background_ramp=0.1695841083757816, read_noise=1.698491350754804, weight_jitter=0.01752539490686697,
+        thickness_gradient=0.14346179162748543, background_smooth=0.04380469158805367,
+        amorphous=0.07780958480043047,
+        segments=((-1000.0, "bilayer", 1), (9.168175747167986, "vdw", 0))),
 }
 
 

@@ -138,21 +138,24 @@ class LayerSet:
         return pixel_size_A / (scale or self.field_scale)
 
 
-def _drop_faint(planes, faint_fraction):
-    """Planes much fainter than a Ti column are linked specks (amorphous film, N), not structure.
-
-    The Ti level is read off the substrate planes; without them, off the
-    dimmer film planes (no column of the structure is much fainter than those).
-    """
+def _structure_level(planes):
+    """The peak of a Ti column, read off the substrate planes; without them, off the dimmer film planes (no
+    column of the structure is much fainter than those). None without either."""
     substrate = [p.peak for p in planes if p.kind == "substrate"]
     film = [p.peak for p in planes if p.kind == "film"]
     if substrate:
-        unit = float(np.percentile(substrate, 75))  # the metal planes, not any anion planes among them
-    elif film:
-        unit = 0.5 * float(np.percentile(film, 25))
-    else:
+        return float(np.percentile(substrate, 75))  # the metal planes, not any anion planes among them
+    if film:
+        return 0.5 * float(np.percentile(film, 25))
+    return None
+
+
+def _drop_faint(planes, faint_fraction):
+    """Planes much fainter than a Ti column are linked specks (amorphous film, N), not structure."""
+    level = _structure_level(planes)
+    if level is None:
         return planes
-    return tuple(p for p in planes if p.peak >= faint_fraction * unit)
+    return tuple(p for p in planes if p.peak >= faint_fraction * level)
 
 
 def substrate_down(planes, orientation):
@@ -320,7 +323,7 @@ def _to_layers(planes, materials, origin_h, height_scale, inplane_scale):
     return tuple(layers)
 
 
-def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_size_A, scale=None):
+def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_size_A, scale=None, linked=None):
     """Planes linked and measured on the field's own scale: (scale, column labels, planes).
 
     A first pass on the file's calibration finds the scale that maps the
@@ -330,7 +333,8 @@ def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_si
     whatever the file's calibration. The second measurement indexes planes
     with missing columns right across their gaps (the expected periods), and
     carries each plane's thickness-corrected brightness. With `scale` given (a part of a field whose
-    scale is known), the first pass is skipped.
+    scale is known), the first pass is skipped. With `linked` (a mask), only those columns are linked into
+    planes: the others are in none.
     """
     rules = system.classify
     g = np.asarray(growth_dir, float)
@@ -347,7 +351,11 @@ def _planes_on_field_scale(columns, growth_dir, system: MaterialSystem, pixel_si
         sizable = [p.period_A for p in planes if p.period_A and p.scatter_A < rules.max_interface_scatter_A]
         scale = field_scale(sizable, p_sub, p_film)
     h, u, h_err, u_err = h / scale, u / scale, h_err / scale, u_err / scale
-    label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
+    if linked is None:
+        label = link_planes(u, h, max_step, HEIGHT_TOLERANCE_A)
+    else:
+        label = np.full(len(u), -1)
+        label[linked] = link_planes(u[linked], h[linked], max_step, HEIGHT_TOLERANCE_A)
     planes = measure_planes(u, h, h_err, u_err, columns.amplitude, volume, label, (p_sub, p_film))
     return scale, label, with_brightness(planes, u, volume)
 
@@ -435,6 +443,16 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
     scale, label, planes = _planes_on_field_scale(columns, orientation.growth_dir, system, pixel_size_A, scale)
     px_field = pixel_size_A / scale
     planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A)
+    level = _structure_level(planes)
+    if level is not None:
+        # specks far fainter than any column of the structure (an amorphous film's texture, which a high dose
+        # makes significant) linked into a plane of it break up its lattice: the planes again without them
+        specks = columns.amplitude < rules.faint_fraction * level
+        structural = [p.label for p in planes if p.peak >= rules.faint_fraction * level]
+        if np.any(specks & np.isin(label, structural)):
+            scale, label, planes = _planes_on_field_scale(columns, orientation.growth_dir, system, pixel_size_A,
+                                                          scale, linked=~specks)
+            planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A)
     planes = _drop_faint(planes, rules.faint_fraction)
     planes = label_anions(planes, system)
     planes, orientation = substrate_down(planes, orientation)
