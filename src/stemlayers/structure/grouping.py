@@ -138,6 +138,12 @@ class LayerSet:
         return pixel_size_A / (scale or self.field_scale)
 
 
+#: Specks making up this share of a plane's columns are linked out of it: fewer, the plane's robust measures bear
+#: them (its median peak; its period and height leave stray columns out), and its occupancy moves by less than
+#: the origin's tolerance on it (``min_occupancy``, 0.85 of the planes below).
+SPECK_SHARE = 0.1
+
+
 def _structure_level(planes):
     """The peak of a Ti column, read off the substrate planes; without them, off the dimmer film planes (no
     column of the structure is much fainter than those). None without either."""
@@ -448,8 +454,7 @@ def group_layers(columns, orientation: Orientation, system: MaterialSystem, pixe
         # specks far fainter than any column of the structure (an amorphous film's texture, which a high dose
         # makes significant) linked into a plane of it break up its lattice: the planes again without them
         specks = columns.amplitude < rules.faint_fraction * level
-        structural = [p.label for p in planes if p.peak >= rules.faint_fraction * level]
-        if np.any(specks & np.isin(label, structural)):
+        if any(np.mean(specks[p.members]) >= SPECK_SHARE for p in planes if p.peak >= rules.faint_fraction * level):
             scale, label, planes = _planes_on_field_scale(columns, orientation.growth_dir, system, pixel_size_A,
                                                           scale, linked=~specks)
             planes = label_kinds(planes, p_sub, p_film, rules.max_interface_scatter_A)

@@ -270,7 +270,8 @@ def _at_trial(search, trial, free, stepped=True) -> _Grouping:
 
 def _groupings(search, columns) -> list:
     """The file's own grouping and, where it shows no system in full or puts the film more than 10 % off, every
-    trial scale's that shows all of a system with a film (:func:`planes_and_system`)."""
+    trial scale's that shows all of a system with a film (:func:`planes_and_system`). Where the file's own
+    shows only part of a system and a trial shows more of another, the file's names no system."""
     tried = [_grouped(search, 1.0, columns)]
     if tried[0].complete and abs(np.log(tried[0].factor)) < 0.1:
         return tried
@@ -281,14 +282,29 @@ def _groupings(search, columns) -> list:
     if free is not None and tried[0].strength < 4:
         # the file's scale itself may be off by just enough to drop columns by those rules
         tried.append(_grouped(search, 1.0, free))
-    tried += [g for g in (_at_trial(search, trial, free) for trial in trials) if g.complete]
-    if not any(g.complete for g in tried):
+    looked = [_at_trial(search, trial, free) for trial in trials]
+    if not any(g.complete for g in tried + looked):
         # the column steps named no scale that shows all of a system (a step read along a tilted row, a
         # field mostly of one lattice): scales that tile the file's errors with the field-scale search's own
         tiles = [t for t in SCALE_TILES if all(abs(np.log(t / done)) > 0.1 for done in [1.0, *trials])]
         if tiles and free is None:
             free = replace(find_columns(search.image.data), pixel_size_A=search.px)
-        tried += [g for g in (_at_trial(search, trial, free, stepped=False) for trial in tiles) if g.complete]
+        looked += [_at_trial(search, trial, free, stepped=False) for trial in tiles]
+        trials += tiles
+    if not any(g.complete for g in tried + looked):
+        # a scale that shows the film but not all of the system still names the film's own scale, where the
+        # finder's rules in Å hold again (a trial 10 % off the truth may drop the columns a system needs)
+        own = sorted({1.0 / g.factor for g in tried + looked if g.factor is not None
+                      and abs(np.log(g.factor)) <= np.log(LARGEST_FILE_ERROR)
+                      and all(abs(np.log(g.factor * done)) > 0.05 for done in [1.0, *trials])})
+        looked += [_at_trial(search, trial, free if free is not None else columns, stepped=False) for trial in own]
+    tried += [g for g in looked if g.complete]
+    best = max(tried, key=lambda g: g.rank)
+    if not best.complete and best.found is not None and any(
+            g.found is not None and g.found.name != best.found.name and g.strength > best.strength for g in looked):
+        # the file's scale shows part of one system, another scale more of another: the field names neither
+        # (a file 2x off turns TiN's lattice into a film's; a trial 10 % off drops columns of the right one)
+        tried = [_ranked(g.trial, g.columns, g.layersets, None, 0) for g in tried]
     beyond = _past_the_scale_search(max(tried, key=lambda g: g.rank))
     if beyond is not None:
         # the planes' periods ran into the bound of the field-scale search: search again around it
@@ -307,7 +323,9 @@ def planes_and_system(image, columns, candidates):
     column step a known period (:func:`scale_trials`): a trial other than
     the file's counts only when the substrate, the film and their period
     ratio all fit under its first axis, and the film sets the scale. Where
-    no step names such a scale, SCALE_TILES are tried, along every axis. At a
+    no step names such a scale, SCALE_TILES are tried, along every axis; where
+    still none shows all of a system, the scale that a trial's film implies is
+    tried too. At a
     trial as at the file's scale, where part of the system is missing,
     fainter columns that make TiN planes are looked for; and where the
     file's scale shows less than all of a system, the columns found with
