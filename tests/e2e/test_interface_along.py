@@ -60,6 +60,20 @@ FIELDS = {
         thickness_gradient=0.14346179162748543, background_smooth=0.04380469158805367,
         amorphous=0.07780958480043047,
         segments=((-1000.0, "bilayer", 1), (9.168175747167986, "vdw", 0))),
+    # a vdW stretch of 13 Å at the field's end beside a deteriorated band: every window of the grid that holds
+    # it reaches into the band, and reads "deteriorated"
+    "a short vdW end beside a band": SimulationParams(
+        system="Bi2Te3/TiN", interface="vdw", seed=1275659521, shape=(397, 888), pixel_size_A=0.12342404167061882,
+        rotation_deg=-2.1500891699008378, dose=239.32408043973797, probe_sigma_A=0.3599248983319232,
+        tail_fraction=0.11702358885216885, tail_width_A=3.8807907592383, tin_strain_pct=0.7973971035064062,
+        interface_offset_A=-1.5438824482622953, bilayer_spacing_A=2.835143657914255,
+        bilayer_tin_gap_A=2.2795537211656143, vdw_gap_A=3.145749008640972, jitter_px=0.23719127523309724,
+        drift_shear=-0.0009150995193599268, drift_stretch=-0.0006256957374070048, background=0.04996915753663895,
+        background_ramp=0.16167876845950088, read_noise=0.44086952556395054, weight_jitter=0.009305661719356442,
+        thickness_gradient=0.09322700306759255, background_smooth=0.025328708531957997,
+        amorphous=0.07336682279776263,
+        segments=((-1000.0, "vdw", 0), (-34.5992296791032, "deteriorated", 0), (-14.0746878429815, "vdw", 0),
+                  (12.441960465521468, "bilayer", 0), (35.62006172412902, "deteriorated", 0))),
 }
 
 

@@ -237,25 +237,36 @@ def _boundary(windows: Windows, last_a, first_b):
 
 
 def _end_stretch(windows: Windows, end_A, inward, next_window, widths_A=(12.0, 10.0)):
-    """(label, cut) of an undecided stretch at one end of the interface, judged by narrower windows set
-    against the field's end; (NOT_DECIDABLE, None) when they decide nothing either.
+    """(label, cut, row) of a stretch at one end of the interface, judged by narrower windows set against the
+    field's end (`row`: the judge's); (NOT_DECIDABLE, None, None) when they decide nothing either.
 
     A stretch of another class shorter than a window at the field's end has no window of its own: one
     that reaches from the end only as far as it does may judge it.
     """
     if windows.judge is None:
-        return NOT_DECIDABLE, None
+        return NOT_DECIDABLE, None, None
     for width in widths_A:
-        label = windows.judge(end_A + inward * width / 2, width)[0]
+        row = windows.judge(end_A + inward * width / 2, width)
+        label = row[0]
         if label == NOT_DECIDABLE:
             continue
         if label == windows.label[next_window]:
-            return label, None
+            return label, None, row
         c_b = windows.centre_A[next_window]
         half = inward * windows.width_A / 2
         return label, _meeting(windows.judge, (end_A, end_A + inward * width), (c_b + half, c_b - half),
-                               label, windows.label[next_window], min_occupancy=windows.min_occupancy)
-    return NOT_DECIDABLE, None
+                               label, windows.label[next_window], min_occupancy=windows.min_occupancy), row
+    return NOT_DECIDABLE, None, None
+
+
+def _end_segment(row, start_px, end_px, length_A, varies) -> Segment:
+    """The Segment of an end stretch judged by one narrow window (its judge's `row`): its class, confidence,
+    evidence, gap and profile; its TiN a is left to the windows of the grid (one narrow window is no mean)."""
+    label, numbers, evidence, profile = row
+    confidence, gap, gap_err = numbers[:3]
+    return Segment(start_px, end_px, round(float(length_A), 2), label, round(float(confidence), 3), evidence,
+                   round(float(gap), 3) if np.isfinite(gap) else None,
+                   round(float(gap_err), 3) if np.isfinite(gap) else None, None, None, profile if varies else ())
 
 
 def _seen(windows: Windows, labels, sparse=0.6):
@@ -376,12 +387,28 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         own = [i + first for i in range(a1, b1) if windows.label[i + first] == label1]
         if not own:
             continue
-        label, cut = _end_stretch(windows, end, way, own[0] if k == 0 else own[-1])
+        label, cut, _ = _end_stretch(windows, end, way, own[0] if k == 0 else own[-1])
         if label == NOT_DECIDABLE:
             continue
         runs[k] = (runs[k][0], runs[k][1], label)
         if cut is not None:
             cuts[0 if k == 0 else -1] = cut
+    # an ordered stretch at either end shorter than a window, beside a deteriorated band: every window that
+    # holds it reaches into the band, and a band anywhere makes a window deteriorated; narrower windows set
+    # against the end judge it, and it becomes a stretch of its own, with no window of the grid
+    end_rows = {}  # (first window, stop) of such a stretch -> the end judge's row
+    for k, end, way in ((len(runs) - 1, hi, -inward), (0, lo, inward)):  # the far end first: no index moves
+        a, b, label_k = runs[k]
+        own = [i + first for i in range(a, b) if windows.label[i + first] == label_k]
+        if label_k != "deteriorated" or not own:
+            continue
+        label, cut, row = _end_stretch(windows, end, way, own[0] if k == 0 else own[-1])
+        if label in (NOT_DECIDABLE, "deteriorated") or cut is None or not lo < cut < hi:
+            continue
+        at = a if k == 0 else b
+        runs.insert(0 if k == 0 else len(runs), (at, at, label))
+        cuts.insert(0 if k == 0 else len(cuts), cut)
+        end_rows[(at, at)] = row
     runs, cuts = _uncrossed(runs, cuts, lo, hi)
     # stretches of one class next to each other (an end judged as its neighbour) are one
     merged_runs, merged_cuts = [runs[0]], []
@@ -394,9 +421,12 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     runs, cuts = merged_runs, merged_cuts
     varies = len(runs) > 1 or bool(found_steps)  # else the whole field's planes are the one profile
     for k, (a, b, label) in enumerate(runs):
-        start = lo if a == 0 else cuts[k - 1]
-        end = hi if b == len(labels) else cuts[k]
+        start = lo if k == 0 else cuts[k - 1]
+        end = hi if k == len(runs) - 1 else cuts[k]
         members = np.arange(a, b) + first
+        if (a, b) in end_rows:  # an end stretch with no window of the grid: its end judge's numbers
+            segments.append(_end_segment(end_rows[(a, b)], pixel(start), pixel(end), end - start, varies))
+            continue
         own = members[windows.label[members] == label]
         confidence = float(np.mean(windows.confidence[own])) if own.size else 0.0
         measured = own[np.isfinite(windows.gap_A[own])]
