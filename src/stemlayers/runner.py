@@ -26,9 +26,11 @@ import time
 __all__ = ["dask_setup", "keep_freed_memory", "run_tasks", "timeout_message"]
 
 
-#: glibc's mallopt() parameters, and what the applications set them to.
+#: glibc's mallopt() parameters, and what the applications set them to: arrays up to HEAP_UP_TO_BYTES from the
+#: heap (the batch's workers through MALLOC_MMAP_THRESHOLD_, the command line through mallopt), well past a
+#: 2048 x 2048 float64 image.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_HEAP_UP_TO_BYTES, _KEEP_FREED_BYTES = 64 << 20, 256 << 20
+HEAP_UP_TO_BYTES, _KEEP_FREED_BYTES = 128 << 20, 256 << 20
 
 
 def keep_freed_memory() -> bool:
@@ -37,7 +39,7 @@ def keep_freed_memory() -> bool:
     glibc hands arrays over 32 MB (a 2048 x 2048 float64 image) straight from
     the kernel, which zeroes every page of each one on first touch, and gives
     freed heap memory back at once: an analysis that makes a few hundred such
-    temporaries spends a tenth of its time in the kernel. Arrays up to 64 MB
+    temporaries spends a tenth of its time in the kernel. Arrays up to 128 MB
     from the heap, and up to 256 MB of freed memory kept for the next ones,
     take that time away. The command line calls this once at its start (the
     batch's worker processes get the like through their environment, see
@@ -53,7 +55,7 @@ def keep_freed_memory() -> bool:
 
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_UP_TO_BYTES)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, HEAP_UP_TO_BYTES)
                     and libc.mallopt(_M_TRIM_THRESHOLD, _KEEP_FREED_BYTES))
     except (OSError, AttributeError):
         return False
@@ -108,7 +110,7 @@ def _cluster(workers, scheduler):
     # array over 128 kB is then mmap'ed and page-faulted afresh, and the fit's many temporaries run up
     # to 20x slower. A fixed, large mmap threshold gives the workers the speed of a plain process.
     # (The nanny also sets OMP_NUM_THREADS=1, which the fit reads: one thread per worker process.)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 27}):
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": HEAP_UP_TO_BYTES}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                preload=[__name__])
     try:

@@ -230,9 +230,14 @@ class _ScaleSearch:
     def px(self) -> float:
         return self.image.pixel_size_A
 
-    def found_at(self, pixel_size_A) -> Columns:
+    def found_at(self, pixel_size_A, min_significance=MIN_SIGNIFICANCE) -> Columns:
         """The image's columns found at `pixel_size_A` (its rules in Å read at that scale), on the file's pixel size."""
-        return replace(find_columns(self.image, pixel_size=pixel_size_A), pixel_size_A=self.px)
+        return replace(find_columns(self.image, pixel_size=pixel_size_A, min_significance=min_significance),
+                       pixel_size_A=self.px)
+
+    def found_free(self) -> Columns:
+        """The image's columns found with rules relative to their spacing (none in Å), on the file's pixel size."""
+        return replace(find_columns(self.image.data), pixel_size_A=self.px)
 
 
 def _grouped(search, trial, columns, stepped=True) -> _Grouping:
@@ -261,8 +266,7 @@ def _at_trial(search, trial, free, stepped=True) -> _Grouping:
         result = max(result, _grouped(search, trial, refound, stepped), key=lambda g: g.rank)
     if result.strength < 4 and result.found is not None:
         # the file's own scale gets the faint substrate columns (see planes_and_system): so does a trial's
-        fainter = _with_faint_substrate(search.image, result.columns, search.px * trial, search.candidates,
-                                        search.px * trial, search.group_and_identify)
+        fainter = _with_faint_substrate(search, search.px * trial, search.px * trial)
         if fainter is not None:
             result = max(result, _ranked(trial, *fainter), key=lambda g: g.rank)
     return result
@@ -278,7 +282,7 @@ def _groupings(search, columns) -> list:
     # past the file's own scale, the column finder's rules in Å (N satellites, probe-tail overlaps) may
     # have dropped real columns: the columns again, with those rules relative to their spacing
     trials = scale_trials(columns, search.px, search.candidates)[1:]
-    free = replace(find_columns(search.image.data), pixel_size_A=search.px) if trials else None
+    free = search.found_free() if trials else None
     if free is not None and tried[0].strength < 4:
         # the file's scale itself may be off by just enough to drop columns by those rules
         tried.append(_grouped(search, 1.0, free))
@@ -288,7 +292,7 @@ def _groupings(search, columns) -> list:
         # field mostly of one lattice): scales that tile the file's errors with the field-scale search's own
         tiles = [t for t in SCALE_TILES if all(abs(np.log(t / done)) > 0.1 for done in [1.0, *trials])]
         if tiles and free is None:
-            free = replace(find_columns(search.image.data), pixel_size_A=search.px)
+            free = search.found_free()
         looked += [_at_trial(search, trial, free, stepped=False) for trial in tiles]
         trials += tiles
     if not any(g.complete for g in tried + looked):
@@ -354,12 +358,12 @@ def planes_and_system(image, columns, candidates):
     if strength < 4:
         # a chosen trial showed all of the system, so this runs only for the file's own scale (or after a
         # re-find above that lost part of it): it never repeats a trial's look for faint columns
-        fainter = _with_faint_substrate(image, columns, found_at, candidates, px * trial, search.group_and_identify)
+        fainter = _with_faint_substrate(search, found_at, px * trial)
         if fainter is not None and fainter[3] > strength:
             columns, layersets, found, _ = fainter
             factor = _film_factor_of(layersets, found, trial)
     if found is not None and factor is not None and abs(np.log(factor)) > FILM_ALONE_CONFIRMS:
-        found = _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, search.group_and_identify)
+        found = _film_on_its_own_scale(search, columns, layersets, found, factor)
         if found is None:
             factor = None
     return columns, layersets, found, FieldScale(px * trial, factor)
@@ -370,7 +374,7 @@ def planes_and_system(image, columns, candidates):
 FILM_ALONE_CONFIRMS = 0.03
 
 
-def _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, group_and_identify):
+def _film_on_its_own_scale(search, columns, layersets, found, factor):
     """`found`, or None where another candidate film on its substrate, grouped at the scale its own period
     implies, shows as much of its system and fits the calibration-free ratios as well.
 
@@ -381,11 +385,11 @@ def _film_on_its_own_scale(columns, layersets, found, factor, candidates, px, gr
     mine = layersets[found.name]
     my_strength = _strength(structure_cues(mine, found))
     my_score = system_score(mine, found)
-    for rival in candidates:
+    for rival in search.candidates:
         if rival.name == found.name or rival.substrate.name != found.substrate.name:
             continue
-        at_A = px / factor * rival.film.projected_period_A / found.film.projected_period_A
-        theirs, _, _ = group_and_identify(columns, at_A)
+        at_A = search.px / factor * rival.film.projected_period_A / found.film.projected_period_A
+        theirs, _, _ = search.group_and_identify(columns, at_A)
         strength = _strength(structure_cues(theirs[rival.name], rival))
         if strength > my_strength or (strength == my_strength and system_score(theirs[rival.name], rival) <= my_score):
             return None
@@ -402,24 +406,22 @@ def _past_the_scale_search(grouping: _Grouping) -> float | None:
     return float(grouping.trial / scale) if at_search_bound(scale) else None
 
 
-def _with_faint_substrate(image, columns, found_at_A, candidates, working_px_A, group_and_identify):
+def _with_faint_substrate(search, found_at_A, working_px_A):
     """(columns, LayerSets, system, strength) with columns down to FAINT_SIGNIFICANCE in TiN planes added.
 
-    None when the fainter columns show no system. `columns` keeps the
-    image's pixel size; `found_at_A` is the pixel size they were found at;
-    `group_and_identify` is :func:`_grouping_once`'s.
+    None when the fainter columns show no system. The columns are found at
+    `found_at_A` and grouped at `working_px_A`; they keep the file's pixel size.
     """
-    faint = replace(find_columns(image, pixel_size=found_at_A, min_significance=FAINT_SIGNIFICANCE),
-                    pixel_size_A=columns.pixel_size_A)
-    layersets, found, _ = group_and_identify(faint, working_px_A)
+    faint = search.found_at(found_at_A, min_significance=FAINT_SIGNIFICANCE)
+    layersets, found, _ = search.group_and_identify(faint, working_px_A)
     if found is None:
         return None
     layerset = layersets[found.name]
     in_tin = np.array([L.material == "TiN" for L in layerset.layers] + [False], bool)[layerset.plane_of_column]
     keep = (faint.significance >= MIN_SIGNIFICANCE) | in_tin
     faint = faint.select(keep)
-    layersets, found, strength = group_and_identify(faint, working_px_A)
-    if found is None or not _ratio_nearest(layersets[found.name], found, candidates):
+    layersets, found, strength = search.group_and_identify(faint, working_px_A)
+    if found is None or not _ratio_nearest(layersets[found.name], found, search.candidates):
         return None
     return faint, layersets, found, strength
 
