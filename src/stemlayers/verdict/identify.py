@@ -64,40 +64,11 @@ def stacking_fraction(registries, tolerance):
     return float(np.mean(off < tolerance))
 
 
-#: Two metal planes nearer than this share of the bulk d(111) cannot both be the substrate's: two real ones
-#: read at least 0.8 d(111) apart on any pixel size the field-scale search allows (±20 %).
-CLOSEST_METAL_PLANES = 0.7
-
-
-def _one_per_plane_spacing(metal, d111_A):
-    """The metal planes, of any two nearer than CLOSEST_METAL_PLANES x `d111_A` only the one of more columns.
-
-    A few faint columns of a band or of noise, lined up in a gap where dim planes went unfound, make a
-    "plane" between two real ones: it must not break the stacking and spacing of the planes around it.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace as Plane
-    >>> planes = [Plane(height_A=h, n_columns=n) for h, n in ((-4.9, 13), (-1.6, 4), (0.0, 13))]
-    >>> [p.height_A for p in _one_per_plane_spacing(planes, 2.448)]
-    [-4.9, 0.0]
-    """
-    kept = []
-    for plane in metal:
-        if kept and plane.height_A - kept[-1].height_A < CLOSEST_METAL_PLANES * d111_A:
-            if plane.n_columns > kept[-1].n_columns:
-                kept[-1] = plane
-            continue
-        kept.append(plane)
-    return kept
-
-
 def structure_cues(layerset: LayerSet, system: MaterialSystem) -> StructureCues:
     """Whether the field shows the system: substrate stacking and spacing, film QLs, period ratio."""
     rules = system.classify
     layers, top = layerset.layers, layerset.top_tin
     substrate = [L for L in (layers[:top + 1] if top is not None else ()) if L.material == "TiN"]
-    substrate = _one_per_plane_spacing(substrate, system.substrate.plane_spacing_A)
     film = [L for L in layers if L.material in ("TI", "bilayer")]
     sub_stack = stacking_fraction([L.registry for L in substrate], rules.stacking_tolerance)
     # the film's own planes (the QLs): ordered fragments of an interface band need not follow its stacking
