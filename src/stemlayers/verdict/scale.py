@@ -422,7 +422,11 @@ def _with_faint_substrate(search, found_at_A, working_px_A):
     if found is None:
         return None
     layerset = layersets[found.name]
-    in_tin = np.array([L.material == "TiN" for L in layerset.layers] + [False], bool)[layerset.plane_of_column]
+    # a plane of the substrate, not a few faint columns lined up in the gap of unfound dim planes
+    tin = [L for L in layerset.layers if L.material == "TiN"]
+    whole = 0.5 * float(np.median([L.n_columns for L in tin])) if tin else 0.0
+    in_tin = np.array([L.material == "TiN" and L.n_columns >= whole for L in layerset.layers] + [False],
+                      bool)[layerset.plane_of_column]
     keep = (faint.significance >= MIN_SIGNIFICANCE) | in_tin
     faint = faint.select(keep)
     layersets, found, strength = search.group_and_identify(faint, working_px_A)
