@@ -117,6 +117,8 @@ DETERIORATED_SE, WEDGED_SE, HARSH_SE, VDW_SE, PAST_THE_BOUND_SE, FINE_SAMPLED_SE
                                    "fine_sampled_se", "off_scale_trial_se"))
 # --harsh --seed 7 (377184663: Bi2Te3, deteriorated, dose 35, 0.199 Å/px)
 DIM_TE_AT_THE_BOUND = _grid_field("dim_te_at_the_bound")
+# --seed 11 (2021024393: Bi2Se3 vdW, whose planes at 2x give the row-wander fit a singular design)
+DEGENERATE_WANDER = _grid_field("degenerate_wander_at_2x")
 
 
 @pytest.mark.parametrize("scale", [0.85, 1.25])
@@ -142,6 +144,14 @@ def test_a_trial_that_shows_the_film_names_the_films_own_scale_to_try():
     d = _analyze(simulate(DIM_TE_AT_THE_BOUND), 1.25).to_dict()
     assert d["system"] == "Bi2Te3/TiN" and d["interface"]["class"] == "deteriorated"
     assert d["calibration"]["file_factor"] == pytest.approx(1.25, abs=0.01)
+
+
+def test_a_wander_fit_with_nothing_to_weigh_is_no_wander():
+    # at 2x a trial's planes gave the scan-wander fit a design of no spread against a noise of nothing: the
+    # matrix inverse raised and the whole analysis stopped ("Singular matrix")
+    d = _analyze(simulate(DEGENERATE_WANDER), 2.0).to_dict()
+    assert d["system"] == "Bi2Se3/TiN" and d["interface"]["class"] == "vdw"
+    assert d["strain"]["strain_verdict"] == "strained"  # the truth is +2.49 %
 
 
 def test_a_file_scale_that_another_scale_contradicts_names_no_system():

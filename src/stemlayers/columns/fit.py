@@ -283,6 +283,13 @@ def noise_model(model, residual):
 ROUND_BELOW = 1.03
 
 
+def _inverse_2x2(sym):
+    """Inverses of symmetric 2x2 matrices given as rows (xx, xy, yy); inf or nan where singular."""
+    xx, xy, yy = sym[:, 0], sym[:, 1], sym[:, 2]
+    det = xx * yy - xy**2
+    return np.stack([yy / det, -xy / det, xx / det], axis=1)
+
+
 def column_shape(image, fit, radius_sigmas=2.5):
     """The common shape of the columns, (ellipticity, major-axis angle in degrees), from their second moments.
 
@@ -322,17 +329,20 @@ def column_shape(image, fit, radius_sigmas=2.5):
     total = weighted.sum(axis=1)
     moments = np.stack([np.sum(weighted * v, axis=1) for v in (dx * dx, dx * dy, dy * dy)], axis=1)
     moments = moments[total > 0] / total[total > 0, None]
-    m = np.stack([moments[:, [0, 1]], moments[:, [1, 2]]], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = np.linalg.inv(np.linalg.inv(m) - np.eye(2) / width**2) - np.eye(2) / 12.0
-        det = np.linalg.det(cov)
-        cov = cov[det > 0] / np.sqrt(det[det > 0])[:, None, None]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # precision of the column alone: the moments' inverse less the window's (2x2 inverses written out: a
+        # patch of noise or of a neighbour's edge may give a singular one, which is left out)
+        precision = _inverse_2x2(moments) - np.array([1.0, 0.0, 1.0]) / width**2
+        cov = _inverse_2x2(precision) - np.array([1.0, 0.0, 1.0]) / 12.0
+        det = cov[:, 0] * cov[:, 2] - cov[:, 1] ** 2
+        good = np.isfinite(det) & (det > 0) & (cov[:, 0] > 0)
+        cov = cov[good] / np.sqrt(det[good])[:, None]
     if len(cov) < 5:
         return ROUND
-    common = np.median(cov, axis=0)
-    if not np.linalg.det(common) > 0:
+    xx, xy, yy = np.median(cov, axis=0)
+    if not xx * yy - xy**2 > 0:
         return ROUND
-    variance, axes = np.linalg.eigh(common)
+    variance, axes = np.linalg.eigh(np.array([[xx, xy], [xy, yy]]))
     ellipticity = float(np.sqrt(variance[1] / variance[0]))
     if not ellipticity >= ROUND_BELOW:
         return ROUND

@@ -148,7 +148,12 @@ def _posterior(design, target, noise, amplitude):
     tau2 = amplitude**2 / m
     precision = design.T @ design / noise**2 + np.eye(m) / tau2
     pull = design.T @ target / noise**2
-    cov = np.linalg.inv(precision)
+    try:
+        cov = np.linalg.inv(precision)
+    except np.linalg.LinAlgError:
+        # a design with no spread against a noise of nothing (a few columns at a wrong trial scale): there is
+        # nothing to weigh, and no evidence for a wander
+        return np.zeros(m), np.full((m, m), np.nan), -np.inf
     coef = cov @ pull
     evidence = 0.5 * float(pull @ coef) - 0.5 * float(np.linalg.slogdet(tau2 * precision)[1])
     return coef, cov, evidence
