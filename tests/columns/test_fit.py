@@ -2,12 +2,9 @@
 
 import numpy as np
 import pytest
-from scipy.spatial import cKDTree
 
-from stemlayers.columns.find import find_columns
-from stemlayers.columns.fit import ROUND, column_shape, fit_gaussians
+from stemlayers.columns.fit import fit_gaussians
 from stemlayers.columns.render import render_gaussians
-from stemlayers.simulate import SimulationParams, simulate
 
 SIGMA_PX = 2.0
 
@@ -73,44 +70,3 @@ def test_significance_tells_a_column_from_noise():
 def test_no_columns_gives_an_empty_fit():
     fit = fit_gaussians(np.zeros((20, 20)), np.zeros((0, 2)), SIGMA_PX, radius=3.0)
     assert fit.xy.shape == (0, 2) and fit.amplitude.size == 0 and fit.noise == (1.0, 0.0)
-
-
-ASTIGMATIC = dict(system="Bi2Se3/TiN", interface="vdw", interface_offset_A=6.0, shape=(256, 256), pixel_size_A=0.09,
-                  probe_sigma_A=0.54, contrast_exponent=1.64, column_ellipticity=1.2, column_ellipse_angle_deg=150.0,
-                  rotation_deg=-7.0, seed=27)
-
-
-@pytest.mark.parametrize("ellipticity, angle", [(1.2, 150.0), (1.12, 30.0), (1.0, 0.0)])
-def test_the_columns_common_shape_is_read_off_the_image(ellipticity, angle):
-    params = SimulationParams(**{**ASTIGMATIC, "column_ellipticity": ellipticity, "column_ellipse_angle_deg": angle,
-                                 "dose": 200.0})
-    sim = simulate(params)
-    columns = find_columns(sim.data, pixel_size=params.pixel_size_A)
-    fit = fit_gaussians(sim.data, columns.xy[np.argsort(-columns.amplitude)[:200]], float(np.median(columns.sigma)),
-                        2.2 * float(np.median(columns.sigma)), n_rounds=1)
-    found_e, found_angle = column_shape(sim.data, fit)
-    if ellipticity == 1.0:
-        assert (found_e, found_angle) == ROUND
-    else:
-        assert found_e == pytest.approx(ellipticity, abs=0.05)
-        assert abs((found_angle - angle + 90) % 180 - 90) < 8.0  # the lattice's neighbours bias it a little
-
-
-def test_a_dim_column_beside_a_bright_elliptical_one_is_not_pulled_towards_it():
-    # a round model of an elliptical Bi leaves its flank in a Se's patch 1.96 Å away: the Se moved 8 pm
-    # (median) towards the Bi, at any dose
-    sim = simulate(SimulationParams(**ASTIGMATIC, dose=1e6))
-    columns = find_columns(sim.data, pixel_size=0.09)
-    truth = sim.truth
-    true_xy = np.column_stack([truth.x_px, truth.y_px])
-    inside = np.all((true_xy > 6) & (true_xy < 249), axis=1)
-    bi_xy = true_xy[truth.element == "Bi"]
-    to_bi, nearest_bi = cKDTree(bi_xy).query(true_xy)
-    se = inside & (truth.element == "Se") & (np.abs(to_bi * 0.09 - 1.96) < 0.1)
-    error, match = cKDTree(columns.xy).query(true_xy[se])
-    found = error * 0.09 < 0.5
-    assert se.sum() > 10 and found.mean() >= 0.8
-    offset = columns.xy[match[found]] - true_xy[se][found]
-    to_their_bi = bi_xy[nearest_bi[se][found]] - true_xy[se][found]
-    towards_bi = np.einsum("ij,ij->i", offset, to_their_bi) / to_bi[se][found]
-    assert abs(np.median(towards_bi)) * 9.0 < 3.0  # pm

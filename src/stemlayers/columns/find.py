@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from skimage.feature import peak_local_max
 
 from ..numeric import binned, in_row_strips
-from .fit import ROUND, WIDTH_BOUNDS, column_shape, fit_gaussians
+from .fit import WIDTH_BOUNDS, fit_gaussians
 from .render import render_gaussians
 
 __all__ = ["MIN_SIGNIFICANCE", "Columns", "contrast_units", "detect_candidates", "electron_gain", "find_columns",
@@ -508,15 +508,14 @@ def _find_scaled(data, sigma, separation, auto_separation, pixel_size, min_signi
     return found.select(inside), gain
 
 
-def _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio, shape=ROUND):
+def _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio):
     """Columns the first fit missed, found in what is left once the found columns are taken away.
 
     A dim column pressed against a bright one is only a shoulder in the
     image, but a peak in the residual. Returns the fit with them added and
     the model image of all columns.
     """
-    model = render_gaussians(fit.xy, fit.amplitude, fit.sigma, data.shape, reach=4.0, dtype=np.float32,
-                             ellipticity=shape[0], angle_deg=shape[1])
+    model = render_gaussians(fit.xy, fit.amplitude, fit.sigma, data.shape, reach=4.0, dtype=np.float32)
     more, height, level = detect_candidates(data - model, sigma, max(1.0, 0.5 * sigma))
     # in the residual no bright neighbour skews the cheap estimate: screen at the full threshold
     passed = _screen(height, level, sigma, fit.noise, min_significance)
@@ -534,9 +533,9 @@ def _second_look(data, fit, sigma, radius, separation, min_significance, close, 
         return fit, model
     # fitted against the found columns held fixed, so that they cannot share a found column's flux
     extra = _fit_beside(data - model, fit, more, 1.2 * sigma, sigma, radius, separation, min_significance,
-                        sigma_prior=0.08, shape=shape)
+                        sigma_prior=0.08)
     model = model + render_gaussians(extra.xy, extra.amplitude, extra.sigma, data.shape, reach=4.0,
-                                     dtype=np.float32, ellipticity=shape[0], angle_deg=shape[1])
+                                     dtype=np.float32)
     return fit.concat(extra), model
 
 
@@ -569,9 +568,6 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
     if strong.sum() < 2:
         return None, None
     sigma = float(np.median(quick.sigma[strong]))
-    # one probe draws every column: an astigmatic probe or a scan smeared along its lines makes them all one
-    # ellipse, and a round model of a bright column leaves the flank that pulls a dim neighbour towards it
-    shape = column_shape(data, quick)
     if separation is None:
         nearest = cKDTree(quick.xy[strong]).query(quick.xy[strong], k=2)[0][:, 1]
         separation = float(np.percentile(nearest, 5))
@@ -585,15 +581,14 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
     # a tight width prior first: a column must not swell to swallow a faint neighbour (N beside Ti
     # under a wide probe), or that neighbour never shows in the residual
     fit = _fit_and_select(data, candidates, sigma, radius, separation, min_significance, sigma_prior=0.08,
-                          n_rounds=1, shape=shape)
+                          n_rounds=1)
     close = SATELLITE_DISTANCE_A / pixel_size if pixel_size else 0.75 * separation
-    fit, model = _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio,
-                              shape)
+    fit, model = _second_look(data, fit, sigma, radius, separation, min_significance, close, satellite_ratio)
     # the final round: every column with its neighbours as now known, widths freer
     start = np.column_stack([fit.amplitude, fit.sigma, fit.background])
     fit, too_wide = _fit_and_select(data, fit.xy, sigma, radius, separation, min_significance, start, n_rounds=1,
-                                    start_model=model, keep_too_wide=True, shape=shape)
-    fit = fit.concat(_wide_columns(data, fit, too_wide, sigma, separation, min_significance, shape))
+                                    start_model=model, keep_too_wide=True)
+    fit = fit.concat(_wide_columns(data, fit, too_wide, sigma, separation, min_significance))
     gap = GAP_DISTANCE_A / pixel_size if pixel_size else 0.9 * separation
     real = ~(_satellites(fit.xy, fit.amplitude, close, satellite_ratio)
              | _gap_peaks(fit.xy, fit.amplitude, gap, GAP_RATIO))
@@ -604,7 +599,7 @@ def _find(data, sigma, rough_separation, pixel_size, min_significance, satellite
 
 
 def _fit_and_select(data, candidates, sigma, radius, separation, min_significance, start=None, n_rounds=2,
-                    sigma_prior=0.25, start_model=None, sigma_bounds=WIDTH_BOUNDS, keep_too_wide=False, shape=ROUND):
+                    sigma_prior=0.25, start_model=None, sigma_bounds=WIDTH_BOUNDS, keep_too_wide=False):
     """Fit all candidates together; keep the significant, sane, in-field, non-duplicate ones.
 
     With `keep_too_wide`, also returns the strongly significant fits that
@@ -612,7 +607,7 @@ def _fit_and_select(data, candidates, sigma, radius, separation, min_significanc
     """
     fit = fit_gaussians(data, candidates, sigma, radius, n_rounds=n_rounds, sigma_prior=sigma_prior,
                         background_scale=separation, start=start, start_model=start_model,
-                        sigma_bounds=sigma_bounds, shape=shape)
+                        sigma_bounds=sigma_bounds)
     rows, cols = data.shape
     inside = ((fit.xy[:, 0] > -0.5) & (fit.xy[:, 0] < cols - 0.5)
               & (fit.xy[:, 1] > -0.5) & (fit.xy[:, 1] < rows - 0.5))
@@ -626,7 +621,7 @@ def _fit_and_select(data, candidates, sigma, radius, separation, min_significanc
     return fit.select(keep), fit.xy[too_wide]
 
 
-def _wide_columns(data, found, xy, sigma, separation, min_significance, shape=ROUND):
+def _wide_columns(data, found, xy, sigma, separation, min_significance):
     """Strong columns wider than the usual width bound, fitted on their own against the found ones.
 
     In a thick lamella a heavy column channels the probe off its core at
@@ -638,12 +633,10 @@ def _wide_columns(data, found, xy, sigma, separation, min_significance, shape=RO
     """
     if not len(xy):
         return found.select(np.zeros(len(found.xy), bool))
-    model = render_gaussians(found.xy, found.amplitude, found.sigma, data.shape, reach=4.0, dtype=np.float32,
-                             ellipticity=shape[0], angle_deg=shape[1])
+    model = render_gaussians(found.xy, found.amplitude, found.sigma, data.shape, reach=4.0, dtype=np.float32)
     # a ring's flux lies out to about half the spacing: a patch a little wider than that
     wide = _fit_beside(data - model, found, xy, 0.5 * separation, sigma, 1.2 * (0.5 * separation), separation,
-                       min_significance, sigma_prior=np.inf, sigma_bounds=(WIDTH_BOUNDS[0], 2 * WIDTH_BOUNDS[1]),
-                       shape=shape)
+                       min_significance, sigma_prior=np.inf, sigma_bounds=(WIDTH_BOUNDS[0], 2 * WIDTH_BOUNDS[1]))
     return replace(wide, noise=found.noise)
 
 

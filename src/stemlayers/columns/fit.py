@@ -1,4 +1,4 @@
-"""Vectorised fit of one 2D Gaussian plus a flat background per column.
+"""Vectorised fit of one isotropic 2D Gaussian plus a flat background per column.
 
 All columns are fitted at once: each column's circular patch of pixels is a
 row of an (N, P) array, and a Levenberg-Marquardt step is a batched 5x5 solve
@@ -9,11 +9,6 @@ round the pixels are weighted by a noise model ``var = a + b * model`` fitted
 to the residuals of the whole image (Poisson counts and detector noise in any
 units), which makes the fit close to maximum likelihood and the reported
 uncertainties honest.
-
-The Gaussians are round unless a common shape is given: every column of one
-image is drawn by one probe, so an astigmatic probe or a scan that smears
-along its lines makes every column the same ellipse (:func:`column_shape`
-measures it). Each column keeps its own width, the ellipse scaling it.
 """
 
 from __future__ import annotations
@@ -25,15 +20,13 @@ import numpy as np
 from scipy import ndimage
 
 from ..numeric import binned, thread_budget
-from .render import inverse_covariance, render_gaussians, unit_gaussian
+from .render import render_gaussians, unit_gaussian
 
-__all__ = ["ROUND", "GaussianFit", "column_shape", "fit_gaussians", "noise_model"]
+__all__ = ["GaussianFit", "fit_gaussians", "noise_model"]
 
 _N_PARAMS = 5  # x, y, amplitude, sigma, background
 #: Fitted column widths stay within these multiples of the starting width (fit_gaussians' default).
 WIDTH_BOUNDS = (0.4, 2.5)
-#: The shape (ellipticity, major-axis angle in degrees from +x towards +y) of round columns.
-ROUND = (1.0, 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,28 +76,18 @@ def _as_float(*arrays):
     return tuple(np.asarray(a, dtype=np.float32) for a in arrays)
 
 
-def _shaped(dx, dy, shape):
-    """(r², ∂r²/∂dx / 2, ∂r²/∂dy / 2) of offsets under a column `shape`: r² is the squared distance in units
-    of the round Gaussian's width, the area kept (for ROUND, dx² + dy², dx, dy)."""
-    if shape == ROUND:
-        return dx * dx + dy * dy, dx, dy
-    a, b, c = (2.0 * float(v) for v in inverse_covariance(1.0, *shape))
-    along_x, along_y = a * dx + b * dy, b * dx + c * dy
-    return dx * along_x + dy * along_y, along_x, along_y
-
-
-def _gaussian_terms(params, px, py, shape=ROUND):
-    """Per column and patch pixel: r²'s half-gradients gx, gy, r², 1/σ², the unit Gaussian g, and amplitude, σ,
-    background (:func:`_shaped`: for round columns, gx and gy are the offsets dx, dy)."""
+def _gaussian_terms(params, px, py):
+    """Per column and patch pixel: offsets dx, dy, r², 1/σ², the unit Gaussian g, and amplitude, σ, background."""
     p = params.astype(px.dtype)
     x, y, amp, sig, bg = (p[:, i:i + 1] for i in range(_N_PARAMS))
-    r2, gx, gy = _shaped(px - x, py - y, shape)
+    dx, dy = px - x, py - y
+    r2 = dx * dx + dy * dy
     inv_s2 = 1.0 / (sig * sig)
-    return gx, gy, r2, inv_s2, unit_gaussian(None, None, sig, r2), amp, sig, bg
+    return dx, dy, r2, inv_s2, unit_gaussian(dx, dy, sig, r2), amp, sig, bg
 
 
-def _model_and_jacobian(params, px, py, shape=ROUND):
-    dx, dy, r2, inv_s2, g, amp, sig, bg = _gaussian_terms(params, px, py, shape)
+def _model_and_jacobian(params, px, py):
+    dx, dy, r2, inv_s2, g, amp, sig, bg = _gaussian_terms(params, px, py)
     ag = amp * g
     jac = np.empty(g.shape + (_N_PARAMS,), dtype=g.dtype)
     agi = ag * inv_s2
@@ -116,34 +99,34 @@ def _model_and_jacobian(params, px, py, shape=ROUND):
     return ag + bg, ag, jac
 
 
-def _gaussian_part(params, px, py, shape=ROUND):
+def _gaussian_part(params, px, py):
     """Each column's Gaussian without its background (the ``ag`` of :func:`_model_and_jacobian`, no Jacobian)."""
-    _, _, _, _, g, amp, _, _ = _gaussian_terms(params, px, py, shape)
+    _, _, _, _, g, amp, _, _ = _gaussian_terms(params, px, py)
     return amp * g
 
 
-def _model(params, px, py, shape=ROUND):
+def _model(params, px, py):
     p = params.astype(px.dtype)
     x, y, amp, sig, bg = (p[:, i:i + 1] for i in range(_N_PARAMS))
-    r2 = _shaped(px - x, py - y, shape)[0]
-    return amp * np.exp((-0.5 / (sig * sig)) * r2) + bg
+    dx, dy = px - x, py - y
+    return amp * np.exp((-0.5 / (sig * sig)) * (dx * dx + dy * dy)) + bg
 
 
-def _cost(params, px, py, data, weight, prior, shape=ROUND):
+def _cost(params, px, py, data, weight, prior):
     sigma0, tau = prior
-    residual = data - _model(params, px, py, shape)
+    residual = data - _model(params, px, py)
     return np.sum(weight * residual * residual, axis=1, dtype=np.float64) + ((params[:, 3] - sigma0) / tau) ** 2
 
 
-def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach, shape=ROUND):
+def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach):
     """Levenberg-Marquardt on every column at once; returns params and the last step size."""
     lam = np.full(len(params), 1e-3)
     step_size = np.full(len(params), np.inf)
-    cost = _cost(params, px, py, data, weight, prior, shape)
+    cost = _cost(params, px, py, data, weight, prior)
     sigma0, tau = prior
     eye = np.eye(_N_PARAMS)
     for _ in range(n_steps):
-        model, _, jac = _model_and_jacobian(params, px, py, shape)
+        model, _, jac = _model_and_jacobian(params, px, py)
         wjt = (jac * weight[..., None]).transpose(0, 2, 1)
         jtj = (wjt @ jac).astype(np.float64)
         jtr = (wjt @ (data - model)[..., None])[..., 0].astype(np.float64)
@@ -161,7 +144,7 @@ def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, h
         trial[:, 3] = np.clip(trial[:, 3], *bounds)
         # a zero amplitude would zero the gradient in x, y and sigma for good: keep it positive
         trial[:, 2] = np.maximum(trial[:, 2], amp_floor)
-        new_cost = _cost(trial, px, py, data, weight, prior, shape)
+        new_cost = _cost(trial, px, py, data, weight, prior)
         # strictly better: a flat cost (a column faded to nothing) must not let it wander
         better = np.isfinite(new_cost) & (new_cost < cost * (1 - 1e-12))
         params = np.where(better[:, None], trial, params)
@@ -177,7 +160,7 @@ def _lm_steps(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, h
 BLOCK_COLUMNS = 512
 
 
-def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach, shape=ROUND,
+def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, prior, home, reach,
                     block=BLOCK_COLUMNS):
     """:func:`_lm_steps` on blocks of `block` columns, in threads (NumPy releases the GIL in its array loops).
 
@@ -188,7 +171,7 @@ def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, pr
 
     def fit(b):
         return _lm_steps(params[b], px[b], py[b], data[b], weight[b], n_steps, bounds, amp_floor, prior, home[b],
-                         reach, shape)
+                         reach)
 
     n_threads = min(thread_budget(), len(params) // 2000)
     if n_threads < 2:
@@ -199,7 +182,7 @@ def _lm_in_parallel(params, px, py, data, weight, n_steps, bounds, amp_floor, pr
     return np.concatenate([p for p, _ in parts]), np.concatenate([s for _, s in parts])
 
 
-def _render_sane(params, image_shape, start_xy, radius, bounds, shape=ROUND):
+def _render_sane(params, shape, start_xy, radius, bounds):
     """The model image of the columns whose fit is sane, and which they are.
 
     A fit at the edge of its box or of the width bounds is left out.
@@ -207,9 +190,8 @@ def _render_sane(params, image_shape, start_xy, radius, bounds, shape=ROUND):
     ok = ((np.abs(params[:, :2] - start_xy).max(axis=1) < radius * 0.999)
           & (params[:, 3] > bounds[0] * 1.001) & (params[:, 3] < bounds[1] * 0.999))
     if not ok.any():
-        return np.zeros(image_shape), ok
-    return render_gaussians(params[ok, :2], params[ok, 2], params[ok, 3], image_shape, reach=4.0, dtype=np.float32,
-                            ellipticity=shape[0], angle_deg=shape[1]), ok
+        return np.zeros(shape), ok
+    return render_gaussians(params[ok, :2], params[ok, 2], params[ok, 3], shape, reach=4.0, dtype=np.float32), ok
 
 
 def _smooth_background(residual, scale, py, px):
@@ -226,7 +208,7 @@ def _smooth_background(residual, scale, py, px):
     return coarse[py // block, px // block]
 
 
-def _matched_significance(params, px, py, data, weight, sigma, background=None, shape=ROUND):
+def _matched_significance(params, px, py, data, weight, sigma, background=None):
     """Signal-to-noise of a column of the typical width at the fitted position.
 
     The likelihood-ratio test of "column + background" against "background
@@ -235,7 +217,7 @@ def _matched_significance(params, px, py, data, weight, sigma, background=None, 
     background under each patch pixel) the background is known; without it,
     a free flat background is allowed, which costs power in small patches.
     """
-    g = unit_gaussian(None, None, sigma, _shaped(px - params[:, :1], py - params[:, 1:2], shape)[0])
+    g = unit_gaussian(px - params[:, :1], py - params[:, 1:2], sigma)
     if background is None:
         # a column with no pixels left has no significance (NaN), without a warning: 1e-300 is 0 in float32
         w_sum = np.maximum(weight.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
@@ -278,83 +260,12 @@ def noise_model(model, residual):
     return max(float(a), floor), float(b)
 
 
-#: Below this ellipticity the columns are taken as round: a round probe reads 1.00-1.02 (pixels, scan noise),
-#: and the pull of a neighbour's misfit flank on a dim column is then under a picometre or two.
-ROUND_BELOW = 1.03
-
-
-def _inverse_2x2(sym):
-    """Inverses of symmetric 2x2 matrices given as rows (xx, xy, yy); inf or nan where singular."""
-    xx, xy, yy = sym[:, 0], sym[:, 1], sym[:, 2]
-    det = xx * yy - xy**2
-    return np.stack([yy / det, -xy / det, xx / det], axis=1)
-
-
-def column_shape(image, fit, radius_sigmas=2.5):
-    """The common shape of the columns, (ellipticity, major-axis angle in degrees), from their second moments.
-
-    Each sane column's pixels, its neighbours and background taken away, are
-    weighted by a round Gaussian of the median fitted width w; the weighted
-    second moments M of an elliptical Gaussian of covariance C are those of
-    ``(C^-1 + w^-2)^-1``, so C follows from M, less a pixel's own 1/12 px².
-    The median of the area-normalised C over the columns is the shape: every
-    column is drawn by one probe (astigmatism, a scan smeared along its
-    lines). ROUND where the ellipticity is below ROUND_BELOW or unmeasured.
-
-    Parameters
-    ----------
-    image : (M, N) array
-    fit : GaussianFit
-        Round-Gaussian fits of (some of) the image's columns.
-    radius_sigmas : float
-        Radius of each column's patch, in widths.
-
-    Returns
-    -------
-    (float, float)
-        Ellipticity (major over minor axis width, >= 1) and the major axis's
-        angle from +x towards +y (rows), degrees in [0, 180).
-    """
-    ok = fit.sane
-    if ok.sum() < 5:
-        return ROUND
-    xy, amplitude, sigma, background = fit.xy[ok], fit.amplitude[ok], fit.sigma[ok], fit.background[ok]
-    width = float(np.median(sigma))
-    model = render_gaussians(xy, amplitude, sigma, image.shape, reach=4.0, dtype=np.float32)
-    px, py, valid = _patches(xy, radius_sigmas * width, image.shape)
-    dx, dy = px - xy[:, :1], py - xy[:, 1:]
-    own = amplitude[:, None] * unit_gaussian(dx, dy, sigma[:, None])
-    signal = (image[py, px] - (model[py, px] - own) - background[:, None]) * valid
-    weighted = unit_gaussian(dx, dy, width) * signal
-    total = weighted.sum(axis=1)
-    moments = np.stack([np.sum(weighted * v, axis=1) for v in (dx * dx, dx * dy, dy * dy)], axis=1)
-    moments = moments[total > 0] / total[total > 0, None]
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        # precision of the column alone: the moments' inverse less the window's (2x2 inverses written out: a
-        # patch of noise or of a neighbour's edge may give a singular one, which is left out)
-        precision = _inverse_2x2(moments) - np.array([1.0, 0.0, 1.0]) / width**2
-        cov = _inverse_2x2(precision) - np.array([1.0, 0.0, 1.0]) / 12.0
-        det = cov[:, 0] * cov[:, 2] - cov[:, 1] ** 2
-        good = np.isfinite(det) & (det > 0) & (cov[:, 0] > 0)
-        cov = cov[good] / np.sqrt(det[good])[:, None]
-    if len(cov) < 5:
-        return ROUND
-    xx, xy, yy = np.median(cov, axis=0)
-    if not xx * yy - xy**2 > 0:
-        return ROUND
-    variance, axes = np.linalg.eigh(np.array([[xx, xy], [xy, yy]]))
-    ellipticity = float(np.sqrt(variance[1] / variance[0]))
-    if not ellipticity >= ROUND_BELOW:
-        return ROUND
-    return ellipticity, float(np.degrees(np.arctan2(axes[1, 1], axes[0, 1])) % 180.0)
-
-
 def _residual_noise(observed, full_model, valid):
     """The noise model (:func:`noise_model`) of patches of `observed` around a full model (columns and background)."""
     return noise_model(full_model[valid], (observed - full_model)[valid])
 
 
-def _starting_params(image, xy, sigma, radius, start=None, shape=ROUND):
+def _starting_params(image, xy, sigma, radius, start=None):
     """(K, 5) starting parameters (x, y, amplitude, width, background) and the amplitude floor.
 
     The background is the mean of each patch's rim, the amplitude the
@@ -365,7 +276,7 @@ def _starting_params(image, xy, sigma, radius, start=None, shape=ROUND):
     values = image[py, px]
     rim = valid & ((px - np.round(xy[:, :1])) ** 2 + (py - np.round(xy[:, 1:])) ** 2 > (0.7 * radius) ** 2)
     bg0 = np.sum(values * rim, axis=1) / np.maximum(rim.sum(axis=1), 1)
-    g0 = unit_gaussian(None, None, sigma, _shaped(px - xy[:, :1], py - xy[:, 1:], shape)[0]) * valid
+    g0 = unit_gaussian(px - xy[:, :1], py - xy[:, 1:], sigma) * valid
     amp0 = np.sum(g0 * (values - bg0[:, None]), axis=1) / np.maximum(np.sum(g0**2, axis=1), 1e-12)
     floor = 1e-3 * max(float(np.std(image[::4, ::4])), 1e-12)
     params = np.column_stack([xy, np.maximum(amp0, floor), np.full(len(xy), sigma), bg0])
@@ -386,7 +297,7 @@ def _parameter_errors(jac, weight, chi2):
 
 
 def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=WIDTH_BOUNDS, sigma_prior=np.inf,
-                  background_scale=None, start=None, start_model=None, measure_noise=False, shape=ROUND):
+                  background_scale=None, start=None, start_model=None, measure_noise=False):
     """Refine Gaussian columns on `image`, all at once, with neighbour subtraction.
 
     Parameters
@@ -421,10 +332,6 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         Measure the noise model of the final fit's residuals (as a further
         weighted round would start with) and return it as ``noise``. By
         default ``noise`` is that of the last weighted round, (1, 0) if none.
-    shape : (float, float)
-        The columns' common shape, (ellipticity, major-axis angle in degrees)
-        as :func:`column_shape` measures it; the area is kept, so ``sigma``
-        is the geometric mean of the two axes' widths. Round by default.
 
     Returns
     -------
@@ -438,7 +345,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         return GaussianFit(np.zeros((0, 2)), empty, empty, empty, np.zeros((0, 2)), empty, empty, empty,
                            empty.astype(int), empty.astype(bool), empty.astype(bool), (1.0, 0.0))
     bounds = (sigma_bounds[0] * sigma, sigma_bounds[1] * sigma)
-    params, floor = _starting_params(image, xy, sigma, radius, start, shape)
+    params, floor = _starting_params(image, xy, sigma, radius, start)
     start_xy = xy.copy()
     noise = (1.0, 0.0)
     for round_ in range(n_rounds):
@@ -447,8 +354,8 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         if round_ == 0 and start_model is not None:
             everyone, rendered = start_model, np.ones(n, bool)
         else:
-            everyone, rendered = _render_sane(params, image.shape, start_xy, radius, bounds, shape)
-        own = _gaussian_part(params, fpx, fpy, shape) * rendered[:, None]
+            everyone, rendered = _render_sane(params, image.shape, start_xy, radius, bounds)
+        own = _gaussian_part(params, fpx, fpy) * rendered[:, None]
         observed = image[py, px].astype(np.float32)
         data = observed - (everyone[py, px] - own)  # each patch with its neighbours removed
         if round_ > 0:
@@ -459,14 +366,14 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
             weight = valid
         data, weight = _as_float(data * valid, weight)
         params, step = _lm_in_parallel(params, fpx, fpy, data, weight, n_steps, bounds, floor,
-                                       (sigma, sigma_prior * sigma), start_xy, radius, shape)
+                                       (sigma, sigma_prior * sigma), start_xy, radius)
 
     if measure_noise:
         last_px, last_py, last_valid = _patches(params[:, :2], radius, image.shape)
-        everyone_last, _ = _render_sane(params, image.shape, start_xy, radius, bounds, shape)
+        everyone_last, _ = _render_sane(params, image.shape, start_xy, radius, bounds)
         noise = _residual_noise(image[last_py, last_px].astype(np.float32),
                                 everyone_last[last_py, last_px] + params[:, 4:5], last_valid)
-    model, _, jac = _model_and_jacobian(params, fpx, fpy, shape)
+    model, _, jac = _model_and_jacobian(params, fpx, fpy)
     n_pix = valid.sum(axis=1)
     cost = np.sum(weight * (data - model) ** 2, axis=1, dtype=np.float64)
     chi2 = cost / np.maximum(n_pix - _N_PARAMS, 1)
@@ -475,7 +382,7 @@ def fit_gaussians(image, xy, sigma, radius, n_rounds=2, n_steps=4, sigma_bounds=
         # what is left when every column is taken away (as modelled in the last round), smoothed
         # over a lattice spacing by two box filters (a tent: cheap at any scale)
         background = _smooth_background(image - everyone, background_scale, py, px)
-    significance = (_matched_significance(params, fpx, fpy, data, weight, sigma, background, shape)
+    significance = (_matched_significance(params, fpx, fpy, data, weight, sigma, background)
                     / np.sqrt(np.maximum(chi2, 1.0)))
     err = _parameter_errors(jac, weight, chi2)
     moved = np.abs(params[:, :2] - start_xy).max(axis=1)

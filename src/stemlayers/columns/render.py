@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["inverse_covariance", "render_gaussians", "unit_gaussian"]
+__all__ = ["render_gaussians", "unit_gaussian"]
 
 
 def unit_gaussian(dx, dy, sigma, r2=None):
@@ -33,7 +33,7 @@ def unit_gaussian(dx, dy, sigma, r2=None):
     return np.exp(-0.5 * r2 / (sigma * sigma))
 
 
-def inverse_covariance(sigma, ellipticity, angle_deg):
+def _inverse_covariance(sigma, ellipticity, angle_deg):
     """Halved inverse-covariance terms (a, b, c) of area-preserving elliptical Gaussians.
 
     ``A exp(-(a dx^2 + 2 b dx dy + c dy^2))`` has standard deviations
@@ -123,8 +123,8 @@ def render_gaussians(xy, amplitude, sigma, shape, line_shift_px=None, chunk=None
         r_idx = np.clip(r, 0, rows - 1).astype(np.intp)
         top, bottom = int(r_idx.min()), int(r_idx.max()) + 1  # the band of rows this chunk touches
         if not round_:
-            a, b, cc = (v[:, None, None].astype(dtype)
-                        for v in inverse_covariance(sigma[part], ellipticity, angle_deg))
+            a, b, cc = (v[:, None, None].astype(dtype) for v in _inverse_covariance(sigma[part], ellipticity,
+                                                                                     angle_deg))
             dx = c - x if line_shift_px is None else c - x - line_shift_px[r_idx]
             dy = r - y
             value = amplitude[part][:, None, None] * np.exp(-(a * dx**2 + 2 * b * dx * dy + cc * dy**2))
