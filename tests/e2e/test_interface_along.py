@@ -10,8 +10,6 @@ from stemlayers.report.analysis import Report
 from stemlayers.report.figure import plot_report
 from stemlayers.simulate import SimulationParams, simulate
 
-from harsh_fields import SE_ON_BI_SLOPES
-
 WIDE = dict(shape=(420, 1000), pixel_size_A=0.1, dose=150)
 FIELDS = {
     # the bilayer under every other 25 Å of a 100 Å field
@@ -76,10 +74,6 @@ FIELDS = {
         amorphous=0.07336682279776263,
         segments=((-1000.0, "vdw", 0), (-34.5992296791032, "deteriorated", 0), (-14.0746878429815, "vdw", 0),
                   (12.441960465521468, "bilayer", 0), (35.62006172412902, "deteriorated", 0))),
-    # a harsh-grid field (Z exponent 1.87, elliptical columns, 0.5 Å probe, dose 98): the QLs' outer Se, 1.96 Å
-    # from a Bi, show only in the residual of the fitted Bi columns, pulled towards them to 1.6-1.75 Å, where
-    # the finder took them for N satellites; the planes they leave gaps in made 23 % of the field undecided
-    "Se on the slopes of Bi": SE_ON_BI_SLOPES,
 }
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from stemlayers.structure.wander import WANDER_PX, fit_row_wander
+from stemlayers.structure.wander import WANDER_PX, _posterior, fit_row_wander
 
 SHAPE = (448, 448)
 
@@ -70,3 +70,12 @@ def test_too_few_rulers_no_fit():
     u, xy, plane, periods, is_film, measured = _field(tilt_deg=25, wander_px=1.2)
     lone = np.where(np.arange(len(periods)) == 3, measured, np.nan)
     assert fit_row_wander(u, xy, plane, lone, is_film, SHAPE, WANDER_PX) is None
+
+
+def test_a_design_with_nothing_to_weigh_gives_no_evidence_not_an_error():
+    # two terms that move every column alike, against the noise floor of a plane set with no scatter: the
+    # posterior precision is singular in floating point (np.linalg.inv raised, and the analysis stopped)
+    design = np.ones((10, 2))
+    coef, cov, evidence = _posterior(design, np.zeros(10), noise=1e-12, amplitude=1.0)
+    assert evidence == -np.inf
+    assert np.all(coef == 0.0)

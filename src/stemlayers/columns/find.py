@@ -522,12 +522,8 @@ def _second_look(data, fit, sigma, radius, separation, min_significance, close, 
     more, height = more[passed], height[passed]
     if len(fit.xy) and len(more):
         distance, nearest = cKDTree(fit.xy).query(more)
-        # not on a found column, and not an N satellite of one (height is about half the amplitude). A dim
-        # column's residual peak sits on the slope of its bright neighbour's probe tail, which the model
-        # lacks, and is pulled towards it (Se beside Bi: from 1.96 to 1.6 A): here only a peak nearer than
-        # an N satellite's own distance is surely one; the rule on the fitted positions decides the rest
-        surely = close * (N_SATELLITE_A / SATELLITE_DISTANCE_A)
-        satellite = (distance < surely) & (fit.amplitude[nearest] > satellite_ratio * 2 * height)
+        # not on a found column, and not an N satellite of one (height is about half the amplitude)
+        satellite = (distance < close) & (fit.amplitude[nearest] > satellite_ratio * 2 * height)
         more = more[(distance > 1.5 * sigma) & ~satellite]
     if not len(more):
         return fit, model

@@ -284,13 +284,8 @@ def _groupings(search, columns) -> list:
     trials = scale_trials(columns, search.px, search.candidates)[1:]
     free = search.found_free() if trials else None
     if free is not None and tried[0].strength < 4:
-        # the file's scale itself may be off by just enough to drop columns by those rules; then those
-        # columns show more of the system. Where they show no more, the columns found by the rules in Å
-        # stand: the rules relative to the spacing drop real columns too (Se 1.96 A beside Bi, within
-        # 0.75 of the spacing), and the score alone would choose between two column sets by a hair
-        relative = _grouped(search, 1.0, free)
-        if relative.rank[:2] > tried[0].rank[:2]:
-            tried.append(relative)
+        # the file's scale itself may be off by just enough to drop columns by those rules
+        tried.append(_grouped(search, 1.0, free))
     looked = [_at_trial(search, trial, free) for trial in trials]
     if not any(g.complete for g in tried + looked):
         # the column steps named no scale that shows all of a system (a step read along a tilted row, a
@@ -422,11 +417,7 @@ def _with_faint_substrate(search, found_at_A, working_px_A):
     if found is None:
         return None
     layerset = layersets[found.name]
-    # a plane of the substrate, not a few faint columns lined up in the gap of unfound dim planes
-    tin = [L for L in layerset.layers if L.material == "TiN"]
-    whole = 0.5 * float(np.median([L.n_columns for L in tin])) if tin else 0.0
-    in_tin = np.array([L.material == "TiN" and L.n_columns >= whole for L in layerset.layers] + [False],
-                      bool)[layerset.plane_of_column]
+    in_tin = np.array([L.material == "TiN" for L in layerset.layers] + [False], bool)[layerset.plane_of_column]
     keep = (faint.significance >= MIN_SIGNIFICANCE) | in_tin
     faint = faint.select(keep)
     layersets, found, strength = search.group_and_identify(faint, working_px_A)
