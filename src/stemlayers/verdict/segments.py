@@ -368,12 +368,16 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
         xy = layerset.origin_xy + ((u - u_origin) * tangent + height_at(u, among) * growth) / length_A
         return (float(xy[0]), float(xy[1]))
 
+    def own_windows(run):
+        # the windows of a run (a, b: among the seen ones) that read its class themselves, not bridged into it
+        a, b, label = run
+        return [i + first for i in range(a, b) if windows.label[i + first] == label]
+
     segments = []
     runs = runs_of(labels)
     cuts = []  # Å along u between consecutive runs
     for (a0, b0, label0), (a1, b1, label1) in zip(runs[:-1], runs[1:]):
-        own0 = [i + first for i in range(a0, b0) if windows.label[i + first] == label0]
-        own1 = [i + first for i in range(a1, b1) if windows.label[i + first] == label1]
+        own0, own1 = own_windows((a0, b0, label0)), own_windows((a1, b1, label1))
         if NOT_DECIDABLE in (label0, label1) or not own0 or not own1:
             cuts.append(0.5 * (centres[b0 - 1] + centres[a1]))
         else:
@@ -383,8 +387,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     for k, end, way, neighbour in ((0, lo, inward, 1), (len(runs) - 1, hi, -inward, len(runs) - 2)):
         if len(runs) < 2 or runs[k][2] != NOT_DECIDABLE or runs[neighbour][2] == NOT_DECIDABLE:
             continue
-        a1, b1, label1 = runs[neighbour]
-        own = [i + first for i in range(a1, b1) if windows.label[i + first] == label1]
+        own = own_windows(runs[neighbour])
         if not own:
             continue
         label, cut, _ = _end_stretch(windows, end, way, own[0] if k == 0 else own[-1])
@@ -399,7 +402,7 @@ def follow_interface(windows: Windows, layerset: LayerSet, pixel_size_A: float, 
     end_rows = {}  # (first window, stop) of such a stretch -> the end judge's row
     for k, end, way in ((len(runs) - 1, hi, -inward), (0, lo, inward)):  # the far end first: no index moves
         a, b, label_k = runs[k]
-        own = [i + first for i in range(a, b) if windows.label[i + first] == label_k]
+        own = own_windows(runs[k])
         if label_k != "deteriorated" or not own:
             continue
         label, cut, row = _end_stretch(windows, end, way, own[0] if k == 0 else own[-1])
