@@ -284,8 +284,14 @@ def _groupings(search, columns) -> list:
     trials = scale_trials(columns, search.px, search.candidates)[1:]
     free = search.found_free() if trials else None
     if free is not None and tried[0].strength < 4:
-        # the file's scale itself may be off by just enough to drop columns by those rules
-        tried.append(_grouped(search, 1.0, free))
+        # the file's scale itself may be off by just enough to drop columns by those rules; then those
+        # columns show more of the system, or as much with more columns. Where they show as much with fewer,
+        # the columns found by the rules in Å stand: the rules relative to the spacing drop real columns
+        # too (Se 1.96 A beside Bi, within 0.75 of the spacing), and the score alone would choose between
+        # two column sets by a hair
+        relative = _grouped(search, 1.0, free)
+        if (relative.rank[:2], len(free.xy)) > (tried[0].rank[:2], len(columns.xy)):
+            tried.append(relative)
     looked = [_at_trial(search, trial, free) for trial in trials]
     if not any(g.complete for g in tried + looked):
         # the column steps named no scale that shows all of a system (a step read along a tilted row, a
