@@ -58,7 +58,7 @@ def test_substrate_down_flips_heights_and_axis():
 def test_origin_is_the_top_complete_orderedplane():
     d = 2.448
     planes = tuple(plane(i, i * d, "substrate") for i in range(5)) + (
-        plane(5, 5 * d, "substrate", occupancy=0.6),                 # partial
+        plane(5, 5 * d, "substrate", occupancy=0.4),                 # partial (20 of 50 columns)
         plane(6, 6 * d, "substrate", scatter=0.2),                   # roughened
         plane(7, 6 * d + 2.9, "film", 3.798), plane(8, 6 * d + 4.6, "film", 3.798))
     top, relabelled = find_origin(planes)
@@ -83,6 +83,23 @@ def test_origin_moves_up_past_planes_a_tin_wedge_leaves_partly_seen():
     # the same plane roughened (columns displaced) is the interface band
     rough = planes[:5] + (dataclasses.replace(planes[5], scatter_A=0.2),) + planes[6:]
     assert find_origin(rough)[0] == 4
+
+
+def test_a_top_plane_seen_in_part_by_the_chance_of_a_few_columns_is_substrate():
+    """A 16-24 Å window holds 5-10 columns of a plane: one column fewer moves its occupancy by 0.1-0.2. The top
+    TiN plane under a bright film, found a little less often (0.71 against 0.85 over a whole harsh field), then
+    reads 6 of 10 under planes read at 0.95, below 0.7 of them, though that count is as likely at 0.7 x 0.95."""
+    d = 2.448
+    below = tuple(plane(i, i * d, "substrate", occupancy=o, scatter=0.12, n=9)
+                  for i, o in enumerate([0.73, 0.89, 0.87, 0.86, 0.95]))
+    film = (plane(6, 5 * d + 2.8, "film", 3.59, n=7), plane(7, 5 * d + 5.5, "film", 3.59, n=6))
+    top_plane = plane(5, 5 * d, "substrate", occupancy=0.62, scatter=0.11, n=6)
+    assert find_origin(below + (top_plane,) + film)[0] == 5
+    # a plane read at under half over a whole field's 30 columns is surely partial: the band
+    partial = dataclasses.replace(top_plane, members=np.arange(30), occupancy=0.45)
+    assert find_origin(below + (partial,) + film)[0] == 4
+    # and so is one whose missing columns lie at its end (a terrace edge in the window), however few
+    assert find_origin(below + (dataclasses.replace(top_plane, end_missing=3.0),) + film)[0] == 4
 
 
 def test_fit_period_of_a_plane_joined_across_a_domain_boundary():
@@ -118,3 +135,8 @@ def test_occupancy_of_the_planes_at_the_hulls_edge():
                    for i in range(5))
     measured = with_occupancy(planes, xy, np.array([0.0, -1.0]), (300, 200), px)
     assert [p.occupancy for p in measured] == pytest.approx([1.0] * 5, abs=0.2)
+    assert max(p.end_missing for p in measured) < 1.0  # the hull's estimate of what fits is good to ~0.7 column
+    # the middle plane's last three columns gone (a terrace edge): they are missing at its end
+    edge = dataclasses.replace(planes[2], members=np.arange(12, 15))
+    assert with_occupancy(planes[:2] + (edge,) + planes[3:], xy, np.array([0.0, -1.0]), (300, 200),
+                          px)[2].end_missing == pytest.approx(3.0, abs=0.8)

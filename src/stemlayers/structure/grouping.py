@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+from scipy.special import betainc
 
 from ..io.jsonable import from_saved
 from ..materials import MaterialSystem
@@ -182,6 +183,24 @@ def substrate_down(planes, orientation):
 
 
 
+def _surely_less_seen(plane, occupancy, alpha=0.05):
+    """Whether `plane` is seen less fully than `occupancy` beyond the chance of its count (one-sided, `alpha`).
+
+    Its columns found are a binomial draw from the columns that fit in it:
+    the chance of finding as few at a share `occupancy` is the regularised
+    incomplete beta function, which takes the columns that fit unrounded.
+    A plane whose missing columns lie at an end is not such a draw (a
+    terrace edge): it is held to `occupancy` itself.
+    """
+    fit = plane.n_columns / max(plane.occupancy, 1e-9)
+    if plane.end_missing > 1.5:
+        # its missing columns lie at an end: a terrace edge or partial cover, not a detection's chance
+        return plane.n_columns < fit * occupancy
+    if plane.n_columns >= fit or occupancy >= 1.0:
+        return plane.n_columns < fit * occupancy
+    return bool(betainc(fit - plane.n_columns, plane.n_columns + 1, 1.0 - occupancy) < alpha)
+
+
 def _partly_seen_above(planes, top, candidates, max_scatter_ratio=1.5, spacing_tolerance=0.05,
                        min_seen_ratio=0.7):
     """The top substrate plane, moved up past planes that are ordered substrate seen as partly as those below.
@@ -193,7 +212,9 @@ def _partly_seen_above(planes, top, candidates, max_scatter_ratio=1.5, spacing_t
     below (its scatter at most `max_scatter_ratio` x theirs, where a
     roughened plane's is many times larger), one substrate spacing above the
     last (within `spacing_tolerance`), and seen nearly as fully as the last
-    (`min_seen_ratio`): a partial plane on complete ones stays in the band.
+    (`min_seen_ratio`, unless its count is surely below that: a window
+    holds a plane's 5-10 columns, whose count alone moves its occupancy by
+    ~0.15): a partial plane on complete ones stays in the band.
     """
     below = [p for p in planes[:top + 1] if p.kind == "substrate"]
     if len(below) < 3:
@@ -204,7 +225,7 @@ def _partly_seen_above(planes, top, candidates, max_scatter_ratio=1.5, spacing_t
     for i in (c for c in candidates if c > top):
         step = planes[i].height_A - planes[top].height_A
         if (abs(step / spacing - 1.0) > spacing_tolerance or planes[i].scatter_A > max_scatter_ratio * scatter
-                or planes[i].occupancy < min_seen_ratio * planes[top].occupancy
+                or _surely_less_seen(planes[i], min_seen_ratio * planes[top].occupancy)
                 or any(p.kind == "film" for p in planes[top + 1:i])):
             break
         top = i

@@ -69,6 +69,10 @@ class Plane:
         :func:`stemlayers.structure.grouping.group_layers`; None before).
     occupancy : float
         Columns found over columns that fit in the plane's length inside the field.
+    end_missing : float
+        Of the columns that fit, how many lie beyond its first and last found
+        column: a plane that ends inside the field (a terrace edge), not
+        columns missed along it.
     kind : str
         "substrate", "film" or "disordered" once labelled ("" before).
     element : str or None
@@ -91,6 +95,7 @@ class Plane:
     element: str | None = None
     element_probability: float | None = None
     brightness: float | None = None
+    end_missing: float = 0.0
 
     @property
     def n_columns(self) -> int:
@@ -494,7 +499,8 @@ def label_kinds(planes, substrate_period_A, film_period_A, max_scatter_A, scale=
 
 
 def with_occupancy(planes, xy_of, growth_dir, shape, pixel_size_A, expected=None):
-    """Each plane's occupancy: columns found over the columns that fit in its length inside the field.
+    """Each plane's occupancy: columns found over the columns that fit in its length inside the field; and
+    how many of those that fit lie beyond its end columns (``end_missing``).
 
     Parameters
     ----------
@@ -535,5 +541,8 @@ def with_occupancy(planes, xy_of, growth_dir, shape, pixel_size_A, expected=None
             # through their mean runs partly outside it, so it is measured also a little way to either side
             lengths = [line_length_in_field(centre + side * growth_dir, tangent, shape, hull) for side in sides]
             fits = min(fits, max(lengths) * pixel_size_A / period + 1)
-        out.append(replace(p, occupancy=float(min(p.n_columns / max(fits, 1.0), 1.5))))
+        along = xy_of[p.members] @ tangent * pixel_size_A
+        extent = float(np.ptp(along)) / period + 1 if len(along) else 0.0
+        out.append(replace(p, occupancy=float(min(p.n_columns / max(fits, 1.0), 1.5)),
+                           end_missing=float(max(fits - extent, 0.0))))
     return tuple(out)
