@@ -183,6 +183,10 @@ def substrate_down(planes, orientation):
 
 
 
+#: A plane missing more than this many columns beyond its first and last found one ends inside the field.
+TERRACE_EDGE_COLUMNS = 1.5
+
+
 def _surely_less_seen(plane, occupancy, alpha=0.05):
     """Whether `plane` is seen less fully than `occupancy` beyond the chance of its count (one-sided, `alpha`).
 
@@ -192,12 +196,10 @@ def _surely_less_seen(plane, occupancy, alpha=0.05):
     A plane whose missing columns lie at an end is not such a draw (a
     terrace edge): it is held to `occupancy` itself.
     """
-    fit = plane.n_columns / max(plane.occupancy, 1e-9)
-    if plane.end_missing > 1.5:
-        # its missing columns lie at an end: a terrace edge or partial cover, not a detection's chance
-        return plane.n_columns < fit * occupancy
-    if plane.n_columns >= fit or occupancy >= 1.0:
-        return plane.n_columns < fit * occupancy
+    if plane.end_missing > TERRACE_EDGE_COLUMNS or plane.occupancy >= 1.0 or occupancy >= 1.0:
+        # missing columns at an end are a terrace edge or partial cover, not a detection's chance
+        return plane.occupancy < occupancy
+    fit = plane.n_columns / plane.occupancy
     return bool(betainc(fit - plane.n_columns, plane.n_columns + 1, 1.0 - occupancy) < alpha)
 
 
@@ -211,9 +213,9 @@ def _partly_seen_above(planes, top, candidates, max_scatter_ratio=1.5, spacing_t
     it is substrate, not the interface band, when it is as ordered as those
     below (its scatter at most `max_scatter_ratio` x theirs, where a
     roughened plane's is many times larger), one substrate spacing above the
-    last (within `spacing_tolerance`), and seen nearly as fully as the last
-    (`min_seen_ratio`, unless its count is surely below that: a window
-    holds a plane's 5-10 columns, whose count alone moves its occupancy by
+    last (within `spacing_tolerance`), and not surely seen less than
+    `min_seen_ratio` x the last (:func:`_surely_less_seen`: a window holds
+    a plane's 5-10 columns, whose count alone moves its occupancy by
     ~0.15): a partial plane on complete ones stays in the band.
     """
     below = [p for p in planes[:top + 1] if p.kind == "substrate"]
